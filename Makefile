@@ -1,0 +1,52 @@
+# Exchange — `make help` lists the targets.
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app exchange
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/activate:
+	python3 -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed translations ## Install the app and its development tools into .venv
+
+translations: $(VENV)/.installed ## Compile the message catalogues
+	$(BIN)/pybabel -q compile -d exchange/translations
+
+run: install ## Migrate, load the demo college (once) and serve on http://127.0.0.1:5000
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install browser ## Run the whole test suite (set TEST_DATABASE_URL for PostgreSQL)
+	$(BIN)/pytest
+
+browser: ## Make sure Debian's Chromium is there for the browser tests
+	@./scripts/ensure-chromium
+
+lint: install ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install ## Format the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+type: install ## mypy (strict on the pure modules)
+	$(BIN)/mypy
+
+messages: install ## Extract marked strings and update the catalogues
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o exchange/translations/messages.pot .
+	$(BIN)/pybabel -q update -i exchange/translations/messages.pot -d exchange/translations
+
+.PHONY: help install translations run test browser lint fmt type messages

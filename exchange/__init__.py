@@ -1,0 +1,116 @@
+"""Exchange: log, verify and reward production–education exchange hours."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import Any
+
+from flask import Flask, g, request
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from exchange import config as config_module
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config → extensions → blueprints → errors → commands."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(root, "templates"),
+        static_folder=os.path.join(root, "static"),
+        instance_path=os.environ.get("EXCHANGE_INSTANCE_PATH", os.path.join(root, "instance")),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config_module.load(app.instance_path, config))
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_security_headers(app)
+    from exchange.errors import register_error_handlers
+
+    register_error_handlers(app)
+    from exchange.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Every SQLite connection: enforce foreign keys, WAL, wait instead of failing when busy."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def register_extensions(app: Flask) -> None:
+    import exchange.models  # noqa: F401  (map every model before first use)
+    from exchange.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def locale_context() -> dict[str, str]:
+        from flask_babel import get_locale
+
+        return {"locale": str(get_locale())}
+
+    from exchange.accounts.auth import configure_login
+
+    configure_login(app, login_manager)
+
+
+def select_locale() -> str:
+    """The user's own choice, else the language cookie, else the browser's preference."""
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return str(current_user.locale)
+    chosen = request.cookies.get("lang")
+    if chosen in ("en", "zh_Hans"):
+        return chosen
+    best = request.accept_languages.best_match(["en", "zh", "zh-Hans", "zh-CN", "zh-TW"])
+    return "zh_Hans" if best and best.startswith("zh") else "en"
+
+
+def register_blueprints(app: Flask) -> None:
+    from exchange.accounts.views import admin_bp as users_admin_bp
+    from exchange.accounts.views import bp as accounts_bp
+    from exchange.api import bp as api_bp
+    from exchange.dashboard.views import bp as dashboard_bp
+    from exchange.org.views import bp as org_bp
+
+    for blueprint in (accounts_bp, users_admin_bp, org_bp, dashboard_bp, api_bp):
+        app.register_blueprint(blueprint)
+
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config["EXCHANGE_ENV"] == "production":
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        if getattr(g, "no_store", False) or request.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response

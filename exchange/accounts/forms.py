@@ -1,0 +1,49 @@
+"""Sign-in, password and user administration forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from exchange.accounts.models import Role
+from exchange.accounts.services import LOCALES
+
+
+def optional_int(value: object) -> int | None:
+    return int(value) if value not in (None, "", "None") else None  # type: ignore[call-overload]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField(_l("Keep me signed in"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired()])
+    confirm_password = PasswordField(_l("Repeat the new password"), validators=[DataRequired()])
+
+
+ROLE_LABELS = {
+    Role.TEACHER: _l("Teacher"),
+    Role.EXPERT: _l("Enterprise expert"),
+    Role.HEAD: _l("Department head"),
+    Role.ADMIN: _l("Administrator"),
+}
+LOCALE_LABELS = {"": _l("Browser default"), "en": "English", "zh_Hans": "简体中文"}
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    department_id = SelectField(_l("Department"), coerce=optional_int, validate_choice=False)
+    enterprise_id = SelectField(_l("Enterprise"), coerce=optional_int, validate_choice=False)
+    locale = SelectField(
+        _l("Language"), choices=[(code, LOCALE_LABELS[code]) for code in ("", *LOCALES)]
+    )
+    password = PasswordField(_l("Password"))
+    active = BooleanField(_l("Active (can sign in)"), default=True)

@@ -1,0 +1,107 @@
+"""Users and their API tokens."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from exchange.db import Base, TimestampMixin
+from exchange.org.models import Department, Enterprise, _in
+
+
+class Role(StrEnum):
+    TEACHER = "teacher"
+    EXPERT = "expert"
+    HEAD = "head"
+    ADMIN = "admin"
+
+    @property
+    def needs_department(self) -> bool:
+        return self in (Role.TEACHER, Role.HEAD)
+
+    @property
+    def needs_enterprise(self) -> bool:
+        return self is Role.EXPERT
+
+
+# Tests lower the work factor; production keeps werkzeug's default (scrypt).
+PASSWORD_METHOD = "scrypt"  # noqa: S105 - a hashing method, not a password
+
+
+def new_session_nonce() -> str:
+    return secrets.token_hex(8)
+
+
+class User(UserMixin, TimestampMixin, Base):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint(_in("role", Role), name="role"),
+        CheckConstraint(
+            "(role IN ('teacher', 'head') AND department_id IS NOT NULL AND enterprise_id IS NULL)"
+            " OR (role = 'expert' AND enterprise_id IS NOT NULL AND department_id IS NULL)"
+            " OR (role = 'admin' AND department_id IS NULL AND enterprise_id IS NULL)",
+            name="affiliation",
+        ),
+        CheckConstraint("email = lower(email)", name="email_lower"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so the unique constraint is case-insensitive.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    # Part of the session identity: changing it signs the user out everywhere.
+    session_nonce: Mapped[str] = mapped_column(String(32), default=new_session_nonce)
+
+    department: Mapped[Department | None] = relationship()
+    enterprise: Mapped[Enterprise | None] = relationship()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+        self.session_nonce = new_session_nonce()
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: inactive users cannot sign in
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_nonce}"
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class ApiToken(TimestampMixin, Base):
+    """A bearer token; only its SHA-256 digest is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,70 @@
+"""API endpoints: tokens, the caller, and the organisation."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, g, jsonify
+from flask_login import current_user
+
+from exchange.accounts import services as accounts
+from exchange.api import bp, serialise
+from exchange.api.helpers import Fields, json_body
+from exchange.errors import DomainError
+from exchange.extensions import db, limiter
+from exchange.permissions import allow, public
+
+
+class InvalidCredentials(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+def _login_limit() -> str:
+    return str(current_app.config["EXCHANGE_LOGIN_LIMIT"])
+
+
+@bp.route("/tokens", methods=["POST"])
+@public
+@limiter.limit(_login_limit)
+def create_token():
+    fields = Fields(json_body())
+    email, password = fields.str("email"), fields.str("password")
+    fields.check()
+    user = accounts.authenticate(email, password)
+    if user is None:
+        raise InvalidCredentials("The e-mail address or password is not right.")
+    token = accounts.issue_token(user)
+    db.session.commit()
+    return jsonify(token=token), 201
+
+
+@bp.route("/tokens/current", methods=["DELETE"])
+@allow()
+def revoke_current_token():
+    accounts.revoke_token(g.api_token)
+    db.session.commit()
+    return "", 204
+
+
+@bp.route("/me")
+@allow()
+def me():
+    body = serialise.user(current_user)
+    body["department"] = (
+        serialise.department(current_user.department) if current_user.department else None
+    )
+    body["enterprise"] = (
+        {
+            "id": current_user.enterprise.id,
+            "code": current_user.enterprise.code,
+            "name": current_user.enterprise.name,
+        }
+        if current_user.enterprise
+        else None
+    )
+    return jsonify(body)
+
+
+@bp.route("/<path:_unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@public
+def unknown(_unknown: str):
+    abort(404)

@@ -1,0 +1,113 @@
+"""One family of domain errors and one place that turns them into responses.
+
+Services raise these; views turn them into form errors or flashes, the API
+into the JSON error body of SPEC §7.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: Any = None, fields: dict[str, Any] | None = None) -> None:
+        self.message = message if message is not None else self.default_message()
+        self.fields = fields or {}
+        super().__init__(str(self.message))
+
+    @staticmethod
+    def default_message() -> Any:
+        return _l("The request could not be processed.")
+
+
+class ValidationError(DomainError):
+    status = 422
+    code = "validation_error"
+
+    @staticmethod
+    def default_message() -> Any:
+        return _l("Please correct the highlighted fields.")
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "forbidden"
+
+    @staticmethod
+    def default_message() -> Any:
+        return _l("You are not allowed to do this.")
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+    @staticmethod
+    def default_message() -> Any:
+        return _l("Not found.")
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+    @staticmethod
+    def default_message() -> Any:
+        return _l("This record has changed in the meantime. Reload and try again.")
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def error_body(code: str, message: Any, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": str(message)}
+    if fields:
+        body["fields"] = {name: str(text) for name, text in fields.items()}
+    return {"error": body}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+        if wants_json():
+            return jsonify(error_body(error.code, error.message, error.fields)), error.status
+        return (
+            render_template("errors/error.html", status=error.status, message=error.message),
+            error.status,
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        status = error.code or 500
+        if wants_json():
+            code = HTTP_CODES.get(status, "error")
+            response = jsonify(error_body(code, error.description or error.name))
+            if status == 405 and error.get_response().headers.get("Allow"):
+                response.headers["Allow"] = error.get_response().headers["Allow"]
+            return response, status
+        return (
+            render_template("errors/error.html", status=status, message=error.description),
+            status,
+        )

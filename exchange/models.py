@@ -1,0 +1,6 @@
+"""Every domain's models, imported once so the mapper and Alembic see them all."""
+
+from exchange.accounts.models import ApiToken, Role, User
+from exchange.org.models import Agreement, Department, Enterprise, Period
+
+__all__ = ["Agreement", "ApiToken", "Department", "Enterprise", "Period", "Role", "User"]

@@ -1,0 +1,1 @@
+"""The organisation: departments, partner enterprises, agreements and periods."""

@@ -1,0 +1,69 @@
+"""Field checks shared by every service; failures are collected per field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+
+from exchange.errors import ValidationError
+
+
+class FieldErrors:
+    """Collects one message per field, then raises them all at once."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {}
+
+    def add(self, field: str, message: Any) -> None:
+        self.fields.setdefault(field, message)
+
+    def __contains__(self, field: str) -> bool:
+        return field in self.fields
+
+    def raise_if_any(self) -> None:
+        if self.fields:
+            raise ValidationError(fields=self.fields)
+
+    def text(self, field: str, value: str | None, *, max_length: int, required: bool = True) -> str:
+        """Plain text as typed (trimmed at the ends); too long is refused, never cut."""
+        cleaned = (value or "").strip()
+        if required and not cleaned:
+            self.add(field, _l("This field is required."))
+        elif len(cleaned) > max_length:
+            self.add(field, _l("At most %(max)d characters.", max=max_length))
+        return cleaned
+
+    def email(self, field: str, value: str | None) -> str:
+        cleaned = self.text(field, value, max_length=254)
+        if cleaned and field not in self:
+            try:
+                validate_email(cleaned, check_deliverability=False)
+            except EmailNotValidError:
+                self.add(field, _l("Enter a valid e-mail address."))
+        return cleaned.lower()
+
+    def choice(self, field: str, value: str | None, allowed: Iterable[str]) -> str:
+        cleaned = (value or "").strip()
+        if cleaned not in set(allowed):
+            self.add(field, _l("Choose one of the offered values."))
+        return cleaned
+
+    def date_range(self, starts_on: date | None, ends_on: date | None) -> None:
+        if starts_on is None:
+            self.add("starts_on", _l("This field is required."))
+        if ends_on is None:
+            self.add("ends_on", _l("This field is required."))
+        if starts_on and ends_on and ends_on < starts_on:
+            self.add("ends_on", _l("The end date must not be before the start date."))
+
+    def password(self, field: str, value: str | None) -> str:
+        value = value or ""
+        if len(value) < 8:
+            self.add(field, _l("At least 8 characters."))
+        elif len(value) > 200:
+            self.add(field, _l("At most %(max)d characters.", max=200))
+        return value

@@ -1,0 +1,223 @@
+"""Fixtures: one migrated database per run, emptied after every test.
+
+Set ``TEST_DATABASE_URL`` to run the suite on PostgreSQL; by default it runs on
+a SQLite file in a temporary folder. Tables are emptied (not rolled back) after
+each test because views commit and concurrency tests need real transactions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from datetime import date, timedelta
+
+import flask_migrate
+import pytest
+from sqlalchemy import text
+
+import exchange.accounts.models as account_models
+from exchange import create_app
+from exchange.accounts.models import Role, User
+from exchange.extensions import db
+from exchange.org.models import Agreement, Department, Enterprise, Period
+from exchange.timeutil import college_today
+
+PASSWORD = "correct-horse-9"
+account_models.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing in tests
+
+
+def test_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    return {
+        "TESTING": True,
+        "EXCHANGE_ENV": "testing",
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "localhost",
+    }
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory):
+    app = create_app(test_config(tmp_path_factory))
+    with app.app_context():
+        db.drop_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        flask_migrate.upgrade()
+    yield app
+    with app.app_context():
+        db.drop_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request: pytest.FixtureRequest):
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - table names from metadata
+        db.session.commit()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app, app_ctx):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_seq = itertools.count(1)
+
+
+@pytest.fixture
+def make_department(app_ctx):
+    def make(code: str | None = None, name: str | None = None) -> Department:
+        n = next(_seq)
+        department = Department(code=code or f"D{n}", name=name or f"Department {n}")
+        db.session.add(department)
+        db.session.commit()
+        return department
+
+    return make
+
+
+@pytest.fixture
+def make_enterprise(app_ctx):
+    def make(
+        code: str | None = None, kind: str = "hospital", name: str | None = None
+    ) -> Enterprise:
+        n = next(_seq)
+        enterprise = Enterprise(code=code or f"E{n}", name=name or f"Enterprise {n}", kind=kind)
+        db.session.add(enterprise)
+        db.session.commit()
+        return enterprise
+
+    return make
+
+
+@pytest.fixture
+def make_agreement(app_ctx):
+    def make(
+        enterprise: Enterprise,
+        department: Department | None = None,
+        scope: str = "both",
+        starts_on: date | None = None,
+        ends_on: date | None = None,
+    ) -> Agreement:
+        today = college_today()
+        agreement = Agreement(
+            enterprise=enterprise,
+            department=department,
+            scope=scope,
+            reference=f"REF-{next(_seq)}",
+            starts_on=starts_on or today - timedelta(days=365),
+            ends_on=ends_on or today + timedelta(days=365),
+        )
+        db.session.add(agreement)
+        db.session.commit()
+        return agreement
+
+    return make
+
+
+@pytest.fixture
+def make_period(app_ctx):
+    def make(
+        name: str | None = None,
+        starts_on: date | None = None,
+        ends_on: date | None = None,
+        state: str = "open",
+    ) -> Period:
+        today = college_today()
+        period = Period(
+            name=name or f"P{next(_seq)}",
+            starts_on=starts_on or today - timedelta(days=100),
+            ends_on=ends_on or today + timedelta(days=100),
+            state=state,
+        )
+        db.session.add(period)
+        db.session.commit()
+        return period
+
+    return make
+
+
+@pytest.fixture
+def make_user(app_ctx, make_department, make_enterprise):
+    def make(
+        role: str = "teacher",
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        department: Department | None = None,
+        enterprise: Enterprise | None = None,
+        active: bool = True,
+        password: str = PASSWORD,
+        locale: str | None = None,
+    ) -> User:
+        n = next(_seq)
+        role_enum = Role(role)
+        if role_enum.needs_department and department is None:
+            department = make_department()
+        if role_enum.needs_enterprise and enterprise is None:
+            enterprise = make_enterprise()
+        user = User(
+            email=email or f"{role}{n}@example.com",
+            name=name or f"{role.title()} {n}",
+            role=role,
+            department=department if role_enum.needs_department else None,
+            enterprise=enterprise if role_enum.needs_enterprise else None,
+            active=active,
+            locale=locale,
+        )
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login_as(client):
+    def login(user: User, password: str = PASSWORD):
+        response = client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, "login failed"
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_token(client):
+    def token_for(user: User, password: str = PASSWORD) -> dict[str, str]:
+        response = client.post("/api/v1/tokens", json={"email": user.email, "password": password})
+        assert response.status_code == 201, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    return token_for
