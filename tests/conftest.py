@@ -7,12 +7,15 @@ each test because views commit and concurrency tests need real transactions.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import os
 from datetime import date, timedelta
 
 import flask_migrate
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 import exchange.accounts.models as account_models
@@ -36,14 +39,32 @@ def test_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
+        # The limiter is one object per process: keep it on, with a limit no test reaches.
+        "RATELIMIT_ENABLED": True,
+        "EXCHANGE_LOGIN_LIMIT": "100000 per minute",
         "SERVER_NAME": "localhost",
     }
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in its own app context, as a real server does.
+
+    Without this, requests would share the test's app context, and with it
+    ``g`` (Flask-Login's cached user) and the database session. Afterwards the
+    test's own session is expired, so the test reads what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
 
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory):
     app = create_app(test_config(tmp_path_factory))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         db.drop_all()
         db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))

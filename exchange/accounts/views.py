@@ -86,7 +86,8 @@ def change_password():
     )
     if done:
         db.session.commit()
-        login_user(current_user)  # keep this session; the new nonce ended the others
+        # Keep this session; the new nonce has ended the others.
+        login_user(current_user._get_current_object())
         flash(_("Your password has been changed."), "success")
         return redirect(url_for("dashboard.index"))
     return render_template("accounts/password.html", form=form)
