@@ -6,7 +6,7 @@ import os
 import sqlite3
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -74,6 +74,8 @@ def register_extensions(app: Flask) -> None:
 
 def select_locale() -> str:
     """The user's own choice, else the language cookie, else the browser's preference."""
+    if not has_request_context():  # command line: English
+        return "en"
     if current_user and current_user.is_authenticated and current_user.locale:
         return str(current_user.locale)
     chosen = request.cookies.get("lang")

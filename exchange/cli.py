@@ -1,9 +1,291 @@
-"""Command line: ``flask --app exchange create-user | seed-demo | backup``."""
+"""Command line: ``flask --app exchange create-user | seed-demo | backup``.
+
+Commands are thin: they parse options, call a service, commit once and print.
+Every expected failure ends in a one-line ``Error: …`` and a non-zero exit
+code, never a traceback.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import contextlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from flask_babel import force_locale
+from sqlalchemy import func, inspect, select
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+
+from exchange.accounts.models import Role
+from exchange.accounts.services import UserInput, create_user
+from exchange.errors import DomainError
+from exchange.extensions import db
+from exchange.org.models import Department, Enterprise
+
+# Service field names → the option a user of the command typed.
+OPTION_FOR_FIELD = {
+    "email": "--email",
+    "name": "--name",
+    "role": "--role",
+    "password": "--password",
+    "department_id": "--department",
+    "enterprise_id": "--enterprise",
+}
 
 
 def register_commands(app: Flask) -> None:
-    pass
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(backup_command)
+
+
+@contextlib.contextmanager
+def command_errors() -> Iterator[None]:
+    """Turn the expected failures into ``Error: …`` and roll back whatever was written."""
+    try:
+        # Messages are translatable; there is no request (and no browser) to choose a language.
+        with force_locale("en"):
+            yield
+    except DomainError as error:
+        db.session.rollback()
+        with force_locale("en"):
+            raise click.ClickException(describe(error)) from None
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise click.ClickException(f"The database refused the change: {reason}") from None
+
+
+def describe(error: DomainError) -> str:
+    if not error.fields:
+        return str(error.message)
+    lines = [
+        f"{OPTION_FOR_FIELD.get(field, field)}: {message}"
+        for field, message in error.fields.items()
+    ]
+    return "\n".join(lines)
+
+
+def require_schema() -> None:
+    """A friendly stop when the database is unreachable or not migrated yet."""
+    try:
+        ready = inspect(db.engine).has_table("user_account")
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise click.ClickException(f"Cannot reach the database: {reason}") from None
+    if not ready:
+        raise click.ClickException(
+            "The database has no tables yet: run `flask --app exchange db upgrade` first."
+        )
+
+
+# --- create-user --------------------------------------------------------------------
+
+
+def _lookup(model: type[Department] | type[Enterprise], code: str | None, option: str) -> Any:
+    if code is None:
+        return None
+    found = db.session.execute(
+        select(model).where(func.upper(model.code) == code.strip().upper())
+    ).scalar_one_or_none()
+    if found is None:
+        known = db.session.execute(select(model.code).order_by(model.code)).scalars().all()
+        hint = f" Known codes: {', '.join(known)}." if known else " There are none yet."
+        raise click.ClickException(
+            f"{option}: no {model.__tablename__} has the code {code!r}.{hint}"
+        )
+    return found
+
+
+@click.command("create-user")
+@with_appcontext
+@click.option("--email", required=True, help="Sign-in e-mail address (stored lower-cased).")
+@click.option("--name", required=True, help="Full name as shown in the app.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice([role.value for role in Role]),
+    help="teacher and head need --department, expert needs --enterprise.",
+)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 8 characters. Asked for (hidden, twice) when left out.",
+)
+@click.option("--department", metavar="CODE", help="Department code, e.g. CM (teacher, head).")
+@click.option("--enterprise", metavar="CODE", help="Enterprise code (expert).")
+def create_user_command(
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    department: str | None,
+    enterprise: str | None,
+) -> None:
+    """Create an account, e.g. the first administrator.
+
+    \b
+    flask --app exchange create-user --email admin@example.com \\
+        --name "Zhou Jing" --role admin
+    """
+    require_schema()
+    role_enum = Role(role)
+    if department is not None and not role_enum.needs_department:
+        raise click.ClickException(f"--department: a user with role {role} has no department.")
+    if enterprise is not None and not role_enum.needs_enterprise:
+        raise click.ClickException(f"--enterprise: a user with role {role} has no enterprise.")
+    found_department = _lookup(Department, department, "--department")
+    found_enterprise = _lookup(Enterprise, enterprise, "--enterprise")
+    with command_errors():
+        user = create_user(
+            None,
+            UserInput(
+                email=email,
+                name=name,
+                role=role,
+                department_id=found_department.id if found_department else None,
+                enterprise_id=found_enterprise.id if found_enterprise else None,
+                password=password,
+            ),
+        )
+        db.session.commit()
+    place = found_department or found_enterprise
+    where = f", {place.__tablename__} {place.code}" if place else ""
+    click.echo(f"Created {user.role} {user.email} ({user.name}{where}).")
+
+
+# --- seed-demo -------------------------------------------------------------------------
+
+
+@click.command("seed-demo")
+@with_appcontext
+@click.option(
+    "--allow-production",
+    is_flag=True,
+    help="Seed even when EXCHANGE_ENV=production (the demo password is public).",
+)
+def seed_demo_command(allow_production: bool) -> None:
+    """Fill an empty database with a demo medical college.
+
+    Departments, partner enterprises, agreements, two academic years and about
+    fifty people who all share one password. Running it again changes nothing
+    and prints the logins again.
+    """
+    from exchange.demo import DemoConflict, seed_demo
+
+    if current_app.config["EXCHANGE_ENV"] == "production" and not allow_production:
+        raise click.ClickException(
+            "Refusing to load demo accounts with a public password into a production "
+            "database (EXCHANGE_ENV=production). Add --allow-production if you mean it."
+        )
+    require_schema()
+    with command_errors():
+        try:
+            result = seed_demo()
+        except DemoConflict as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from None
+        db.session.commit()
+    counts = ", ".join(f"{number} {what}" for what, number in result.counts.items())
+    if result.created:
+        click.echo(f"Created the demo college: {counts}.")
+    else:
+        click.echo(f"The demo college is already there ({counts}); nothing was changed.")
+    click.echo(f"\nOpen {result.address} and sign in with password {result.password!r} as:")
+    for login in result.logins:
+        where = f" [{login.affiliation}]" if login.affiliation else ""
+        click.echo(f"  {login.role:<8} {login.email:<22} {login.name}{where}")
+
+
+# --- backup ------------------------------------------------------------------------------
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    return f"{n / 1024:.1f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
+
+
+def _pg_dump_hint(url: URL, target: str) -> str:
+    parts = ["pg_dump", "--format=custom", f"--file={target}"]
+    if url.host:
+        parts.append(f"--host={url.host}")
+    if url.port:
+        parts.append(f"--port={url.port}")
+    if url.username:
+        parts.append(f"--username={url.username}")
+    parts.append(url.database or "DBNAME")
+    return " ".join(parts)
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a live database, via SQLite's online backup API.
+
+    The copy is written next to the target and renamed into place, so a failed
+    backup never leaves a half-written file where a good one was.
+    """
+    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        with (
+            contextlib.closing(sqlite3.connect(source, timeout=30)) as live,
+            contextlib.closing(sqlite3.connect(partial)) as copy,
+        ):
+            live.backup(copy)  # one step: a single snapshot, never a torn copy
+            # A single self-contained file, not one that expects a -wal beside it.
+            copy.execute("PRAGMA journal_mode=DELETE")
+            status = copy.execute("PRAGMA quick_check").fetchone()[0]
+            if status != "ok":
+                raise sqlite3.DatabaseError(f"the copy fails its integrity check: {status}")
+        os.replace(partial, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(partial)
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def backup_command(path: Path, force: bool) -> None:
+    """Copy the live SQLite database to PATH (safe while running).
+
+    PostgreSQL databases are backed up with pg_dump instead.
+    """
+    url = db.engine.url
+    if url.get_backend_name() == "postgresql":
+        raise click.ClickException(
+            "backup copies SQLite databases only; this database is PostgreSQL. "
+            "Back it up with pg_dump, for example:\n  " + _pg_dump_hint(url, str(path))
+        )
+    if url.get_backend_name() != "sqlite":
+        raise click.ClickException(
+            f"backup copies SQLite databases only; this database is {url.get_backend_name()}."
+        )
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        raise click.ClickException("backup needs a SQLite database file, not an in-memory one.")
+    source = Path(url.database).resolve()
+    if not source.is_file():
+        raise click.ClickException(f"The database file {source} does not exist.")
+    target = path.resolve()
+    if target == source:
+        raise click.ClickException("PATH is the live database itself; choose another file.")
+    if target.is_dir():
+        raise click.ClickException(f"{path} is a directory; give the name of the backup file.")
+    if target.exists() and not force:
+        raise click.ClickException(f"{path} already exists; add --force to overwrite it.")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy_sqlite(source, target)
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(f"The backup failed: {error}") from None
+    click.echo(f"Backed up {source} to {path} ({_size(target.stat().st_size)}).")

@@ -78,10 +78,15 @@ HTTP_CODES = {
 
 
 def error_body(code: str, message: Any, fields: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": str(message)}
-    if fields:
-        body["fields"] = {name: str(text) for name, text in fields.items()}
-    return {"error": body}
+    # "fields" is always there (empty when no single field is at fault), so
+    # clients can read error.fields.<name> without checking for it first.
+    return {
+        "error": {
+            "code": code,
+            "message": str(message),
+            "fields": {name: str(text) for name, text in (fields or {}).items()},
+        }
+    }
 
 
 def wants_json() -> bool:

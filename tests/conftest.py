@@ -42,7 +42,6 @@ def test_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         # The limiter is one object per process: keep it on, with a limit no test reaches.
         "RATELIMIT_ENABLED": True,
         "EXCHANGE_LOGIN_LIMIT": "100000 per minute",
-        "SERVER_NAME": "localhost",
     }
 
 

@@ -180,7 +180,7 @@ def guarded_app(app):
     """The same database, with CSRF and login throttling on as in production."""
     guarded = create_app(
         {
-            **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "SERVER_NAME")},
+            **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY")},
             "EXCHANGE_ENV": "testing",
             "TESTING": True,
             "EXCHANGE_LOGIN_LIMIT": "3 per minute",

@@ -9,10 +9,7 @@ from wtforms.validators import DataRequired, Length
 
 from exchange.accounts.models import Role
 from exchange.accounts.services import LOCALES
-
-
-def optional_int(value: object) -> int | None:
-    return int(value) if value not in (None, "", "None") else None  # type: ignore[call-overload]
+from exchange.forms import choices, optional_int
 
 
 class LoginForm(FlaskForm):
@@ -39,11 +36,11 @@ LOCALE_LABELS = {"": _l("Browser default"), "en": "English", "zh_Hans": "简体�
 class UserForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
-    role = SelectField(_l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    role = SelectField(_l("Role"), choices=choices((r.value, label) for r, label in ROLE_LABELS.items()))
     department_id = SelectField(_l("Department"), coerce=optional_int, validate_choice=False)
     enterprise_id = SelectField(_l("Enterprise"), coerce=optional_int, validate_choice=False)
     locale = SelectField(
-        _l("Language"), choices=[(code, LOCALE_LABELS[code]) for code in ("", *LOCALES)]
+        _l("Language"), choices=choices((code, LOCALE_LABELS[code]) for code in ("", *LOCALES))
     )
     password = PasswordField(_l("Password"))
     active = BooleanField(_l("Active (can sign in)"), default=True)

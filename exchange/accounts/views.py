@@ -20,6 +20,7 @@ from exchange.accounts import services
 from exchange.accounts.forms import ROLE_LABELS, ChangePasswordForm, LoginForm, UserForm
 from exchange.accounts.models import Role, User
 from exchange.extensions import db, limiter
+from exchange.forms import choices
 from exchange.org.models import Department, Enterprise
 from exchange.permissions import allow, public
 from exchange.web import paginate, run_form, safe_next
@@ -113,8 +114,8 @@ def _user_form(user: User | None = None) -> UserForm:
     form = UserForm(obj=user)
     departments = db.session.execute(select(Department).order_by(Department.name)).scalars()
     enterprises = db.session.execute(select(Enterprise).order_by(Enterprise.name)).scalars()
-    form.department_id.choices = [("", "—")] + [(d.id, d.name) for d in departments]
-    form.enterprise_id.choices = [("", "—")] + [(e.id, e.name) for e in enterprises]
+    form.department_id.choices = choices([("", "—")] + [(d.id, d.name) for d in departments])
+    form.enterprise_id.choices = choices([("", "—")] + [(e.id, e.name) for e in enterprises])
     if user is not None and not form.is_submitted():
         form.locale.data = user.locale or ""
     return form

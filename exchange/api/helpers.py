@@ -1,16 +1,32 @@
-"""Request parsing, pagination and serialisation shared by the API views."""
+"""Request parsing, pagination and serialisation shared by the API views.
+
+Parsing only: these check that a value has the JSON type a field needs and can
+be stored at all. Whether it is an acceptable value is the service's business.
+"""
 
 from __future__ import annotations
 
+import builtins
+import re
+from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import abort, current_app, request
+from flask import Response, current_app, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select
 
-from exchange.errors import DomainError, ValidationError
+from exchange.db import Base
+from exchange.errors import DomainError, NotFound, ValidationError
 from exchange.extensions import db
+
+M = TypeVar("M", bound=Base)
+
+# Ids and counts are 32-bit integer columns; larger numbers cannot name a row
+# and would overflow the database driver instead of answering 404/422.
+MAX_INT = 2**31 - 1
+MAX_PER_PAGE = 100
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class MalformedRequest(DomainError):
@@ -20,10 +36,30 @@ class MalformedRequest(DomainError):
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object; 400 if it is not one."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # absurdly deep nesting: malformed, not a server error
+        data = None
     if not isinstance(data, dict):
         raise MalformedRequest(_l("The request body must be a JSON object."))
     return data
+
+
+def patch_body(current: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the fields given, the given fields merged onto ``current``) for a PATCH."""
+    given = json_body()
+    return given, {**current, **given}
+
+
+def _storable(value: str) -> bool:
+    """False for text no database column can hold (NUL, lone UTF-16 surrogates)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Fields:
@@ -43,30 +79,39 @@ class Fields:
         if not isinstance(value, str):
             self.errors[name] = _l("Must be a string.")
             return default
+        if not _storable(value):
+            self.errors[name] = _l("Contains characters that are not allowed.")
+            return default
         return value
 
-    def int(self, name: str, default: int | None = None) -> int | None:
+    def int(self, name: builtins.str, default: int | None = None) -> int | None:
         value = self.data.get(name, default)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             self.errors[name] = _l("Must be an integer.")
             return default
+        if abs(value) > MAX_INT:
+            self.errors[name] = _l("This number is out of range.")
+            return default
         return value
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, default: bool = False) -> bool:
         value = self.data.get(name, default)
         if not isinstance(value, bool):
             self.errors[name] = _l("Must be true or false.")
             return default
         return value
 
-    def date(self, name: str) -> date | None:
+    def date(self, name: builtins.str) -> date | None:
         value = self.data.get(name)
         if value is None:
             return None
         try:
-            return date.fromisoformat(value) if isinstance(value, str) else _bad()
+            # Only YYYY-MM-DD (SPEC §7), not the other spellings fromisoformat takes.
+            if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+                raise ValueError(value)
+            return date.fromisoformat(value)
         except ValueError:
             self.errors[name] = _l("Must be a date like 2026-09-01.")
             return None
@@ -76,24 +121,73 @@ class Fields:
             raise ValidationError(fields=self.errors)
 
 
-def _bad() -> date:
-    raise ValueError
+def get_or_404(model: type[M], ident: int) -> M:
+    """The row with this id, or a JSON 404 (also for ids no row can have)."""
+    found = db.session.get(model, ident) if 0 < ident <= MAX_INT else None
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def created(body: dict[str, Any], endpoint: str, **ids: Any) -> Response:
+    """201 with the new resource, and its address in Location."""
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = url_for(endpoint, **ids)
+    return response
+
+
+# --- query string ---------------------------------------------------------
+
+
+def _whole_number(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if len(raw) > 10 or not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_INT:
+        raise MalformedRequest(_l("%(name)s must be a whole number, 1 or more.", name=name))
+    return int(raw)
+
+
+def query_int(name: str) -> int | None:
+    """An optional id filter from the query string; 400 if it is not a whole number."""
+    return _whole_number(name, 0) if name in request.args else None
+
+
+def query_choice(name: str, allowed: Iterable[str]) -> str | None:
+    """An optional filter that takes one of ``allowed``; 400 for anything else."""
+    value = request.args.get(name)
+    if value is None:
+        return None
+    options = sorted(allowed)
+    if value not in options:
+        raise MalformedRequest(
+            _l("%(name)s must be one of: %(values)s.", name=name, values=", ".join(options))
+        )
+    return value
+
+
+def query_text(name: str, max_length: int = 200) -> str:
+    """An optional text filter from the query string, trimmed."""
+    value = request.args.get(name, "").strip()
+    if len(value) > max_length or not _storable(value):
+        raise MalformedRequest(
+            _l("%(name)s is too long or contains characters that are not allowed.", name=name)
+        )
+    return value
 
 
 def page_args() -> tuple[int, int]:
-    try:
-        page = int(request.args.get("page", 1))
-        per_page = int(request.args.get("per_page", current_app.config["PER_PAGE"]))
-    except ValueError:
-        abort(400, description="page and per_page must be whole numbers.")
-    if page < 1 or per_page < 1:
-        abort(400, description="page and per_page must be at least 1.")
-    return page, min(per_page, 100)
+    page = _whole_number("page", 1)
+    per_page = _whole_number("per_page", int(current_app.config["PER_PAGE"]))
+    return page, min(per_page, MAX_PER_PAGE)
 
 
 def paginated(stmt: Select[Any], serialise: Any) -> dict[str, Any]:
     page, per_page = page_args()
-    result = db.paginate(stmt, page=page, per_page=per_page, max_per_page=100, error_out=False)
+    result = db.paginate(
+        stmt, page=page, per_page=per_page, max_per_page=MAX_PER_PAGE, error_out=False
+    )
     return {
         "items": [serialise(item) for item in result.items],
         "page": page,

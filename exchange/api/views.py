@@ -1,8 +1,9 @@
-"""API endpoints: tokens, the caller, and the organisation."""
+"""API endpoints: tokens and the caller."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, g, jsonify
+from flask import current_app, g, jsonify
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from exchange.accounts import services as accounts
@@ -31,7 +32,7 @@ def create_token():
     fields.check()
     user = accounts.authenticate(email, password)
     if user is None:
-        raise InvalidCredentials("The e-mail address or password is not right.")
+        raise InvalidCredentials(_l("The e-mail address or password is not right."))
     token = accounts.issue_token(user)
     db.session.commit()
     return jsonify(token=token), 201
@@ -62,9 +63,3 @@ def me():
         else None
     )
     return jsonify(body)
-
-
-@bp.route("/<path:_unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-@public
-def unknown(_unknown: str):
-    abort(404)

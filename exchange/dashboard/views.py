@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,6 +24,15 @@ def index():
         expiring = db.session.execute(expiring_agreements(today)).scalars().all()
     return render_template(
         "dashboard/index.html", period=period_for(today), today=today, expiring=expiring
+    )
+
+
+@bp.route("/favicon.ico")
+@public
+@limiter.exempt
+def favicon():
+    return send_from_directory(
+        current_app.static_folder or "", "favicon.svg", mimetype="image/svg+xml", max_age=86400
     )
 
 

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
-from exchange.accounts.forms import optional_int
+from exchange.forms import choices, optional_int
 from exchange.org.models import AgreementScope, EnterpriseKind
 
 KIND_LABELS = {
@@ -45,7 +45,7 @@ class EnterpriseForm(FlaskForm):
     name = StringField(_l("Name"))
     kind = SelectField(
         _l("Kind"),
-        choices=[(kind.value, label) for kind, label in KIND_LABELS.items()],
+        choices=choices((kind.value, label) for kind, label in KIND_LABELS.items()),
         validate_choice=False,
     )
     contact_person = StringField(_l("Contact person"))
@@ -61,7 +61,8 @@ class AgreementForm(FlaskForm):
     ends_on = _date(_l("Ends on"))
     scope = SelectField(
         _l("Scope"),
-        choices=[(scope.value, label) for scope, label in SCOPE_LABELS.items()],
+        choices=choices((scope.value, label) for scope, label in SCOPE_LABELS.items()),
+        default=AgreementScope.BOTH.value,
         validate_choice=False,
     )
 

@@ -24,6 +24,11 @@ from exchange.org.models import (
 from exchange.validation import FieldErrors
 
 EXPIRY_WARNING_DAYS = 60
+MAX_ID = 2**31 - 1  # larger numbers are no id; SQLite even overflows on them
+
+
+def _exists(model: type[Department] | type[Enterprise], record_id: int) -> bool:
+    return 0 < record_id <= MAX_ID and db.session.get(model, record_id) is not None
 
 
 def _code(errors: FieldErrors, value: str | None) -> str:
@@ -112,9 +117,9 @@ class AgreementInput:
 def save_agreement(actor: User, data: AgreementInput, agreement: Agreement | None = None):
     require_admin(actor)
     errors = FieldErrors()
-    if data.enterprise_id is None or db.session.get(Enterprise, data.enterprise_id) is None:
+    if data.enterprise_id is None or not _exists(Enterprise, data.enterprise_id):
         errors.add("enterprise_id", _l("Choose one of the offered values."))
-    if data.department_id is not None and db.session.get(Department, data.department_id) is None:
+    if data.department_id is not None and not _exists(Department, data.department_id):
         errors.add("department_id", _l("Choose one of the offered values."))
     reference = errors.text("reference", data.reference, max_length=60)
     scope = errors.choice("scope", data.scope, [s.value for s in AgreementScope])

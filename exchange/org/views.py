@@ -2,15 +2,371 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from exchange.accounts.models import Role
+from exchange.errors import Conflict
+from exchange.extensions import db
+from exchange.forms import choices
+from exchange.org import services
+from exchange.org.forms import (
+    KIND_LABELS,
+    SCOPE_LABELS,
+    AgreementForm,
+    DepartmentForm,
+    EnterpriseForm,
+    LockPeriodForm,
+    PeriodForm,
+)
+from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.permissions import allow
+from exchange.timeutil import college_today
+from exchange.web import paginate, run_form
 
 bp = Blueprint("org", __name__, url_prefix="/admin")
+
+# Larger numbers are no id: refusing them in the address answers 404, where a
+# database that overflows on them (SQLite) would have answered 500.
+ID = f"int(max={services.MAX_ID})"
+
+
+@bp.app_context_processor
+def org_labels() -> dict[str, object]:
+    return {
+        "kind_label": lambda kind: KIND_LABELS.get(kind, kind),
+        "scope_label": lambda scope: SCOPE_LABELS.get(scope, scope),
+    }
 
 
 @bp.route("/")
 @allow(Role.ADMIN)
 def index():
     return render_template("admin/index.html")
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, with its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# --- departments ----------------------------------------------------------
+
+
+def _department_input(form: DepartmentForm) -> services.DepartmentInput:
+    return services.DepartmentInput(code=form.code.data or "", name=form.name.data or "")
+
+
+@bp.route("/departments")
+@allow(Role.ADMIN)
+def departments():
+    stmt = select(Department).order_by(Department.code, Department.id)
+    return render_template("admin/departments.html", page=paginate(stmt))
+
+
+@bp.route("/departments/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def department_new():
+    form = DepartmentForm()
+    department = run_form(
+        form, lambda: services.save_department(current_user, _department_input(form))
+    )
+    if department:
+        db.session.commit()
+        flash(_("Department %(name)s created.", name=department.name), "success")
+        return redirect(url_for("org.departments"))
+    return render_template("admin/department_form.html", form=form, department=None)
+
+
+@bp.route(f"/departments/<{ID}:department_id>", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def department_edit(department_id: int):
+    department = db.get_or_404(Department, department_id)
+    form = DepartmentForm(obj=department)
+    saved = run_form(
+        form, lambda: services.save_department(current_user, _department_input(form), department)
+    )
+    if saved:
+        db.session.commit()
+        flash(_("Department %(name)s saved.", name=department.name), "success")
+        return redirect(url_for("org.departments"))
+    return render_template("admin/department_form.html", form=form, department=department)
+
+
+# --- enterprises ----------------------------------------------------------
+
+
+def _enterprise_input(form: EnterpriseForm) -> services.EnterpriseInput:
+    return services.EnterpriseInput(
+        code=form.code.data or "",
+        name=form.name.data or "",
+        kind=form.kind.data or "",
+        contact_person=form.contact_person.data or "",
+        phone=form.phone.data or "",
+        address=form.address.data or "",
+    )
+
+
+def _agreement_counts(enterprise_ids: list[int]) -> dict[int, int]:
+    """Agreements per enterprise, counted in one query for a whole page."""
+    if not enterprise_ids:
+        return {}
+    rows = db.session.execute(
+        select(Agreement.enterprise_id, func.count(Agreement.id))
+        .where(Agreement.enterprise_id.in_(enterprise_ids))
+        .group_by(Agreement.enterprise_id)
+    )
+    return dict(rows.all())
+
+
+@bp.route("/enterprises")
+@allow(Role.ADMIN)
+def enterprises():
+    stmt = select(Enterprise).order_by(Enterprise.name, Enterprise.id)
+    query = request.args.get("q", "").strip()[:100]
+    if query:
+        pattern = _like(query)
+        stmt = stmt.where(
+            or_(
+                Enterprise.name.ilike(pattern, escape="\\"),
+                Enterprise.code.ilike(pattern, escape="\\"),
+            )
+        )
+    kind = request.args.get("kind", "")
+    if kind in KIND_LABELS:
+        stmt = stmt.where(Enterprise.kind == kind)
+    else:
+        kind = ""
+    page = paginate(stmt)
+    counts = _agreement_counts([enterprise.id for enterprise in page.items])
+    return render_template("admin/enterprises.html", page=page, counts=counts, q=query, kind=kind)
+
+
+@bp.route("/enterprises/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def enterprise_new():
+    form = EnterpriseForm()
+    enterprise = run_form(
+        form, lambda: services.save_enterprise(current_user, _enterprise_input(form))
+    )
+    if enterprise:
+        db.session.commit()
+        flash(_("Enterprise %(name)s created.", name=enterprise.name), "success")
+        return redirect(url_for("org.enterprise_edit", enterprise_id=enterprise.id))
+    return render_template("admin/enterprise_form.html", form=form, enterprise=None)
+
+
+@bp.route(f"/enterprises/<{ID}:enterprise_id>", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def enterprise_edit(enterprise_id: int):
+    enterprise = db.get_or_404(Enterprise, enterprise_id)
+    form = EnterpriseForm(obj=enterprise)
+    saved = run_form(
+        form, lambda: services.save_enterprise(current_user, _enterprise_input(form), enterprise)
+    )
+    if saved:
+        db.session.commit()
+        flash(_("Enterprise %(name)s saved.", name=enterprise.name), "success")
+        return redirect(url_for("org.enterprises"))
+    agreements = (
+        db.session.execute(
+            select(Agreement)
+            .where(Agreement.enterprise_id == enterprise.id)
+            .options(joinedload(Agreement.department))
+            .order_by(Agreement.starts_on.desc(), Agreement.id)
+        )
+        .scalars()
+        .all()
+    )
+    today = college_today()
+    return render_template(
+        "admin/enterprise_form.html",
+        form=form,
+        enterprise=enterprise,
+        agreements=agreements,
+        statuses=_statuses(agreements, today),
+        today=today,
+    )
+
+
+# --- agreements -----------------------------------------------------------
+
+
+def _status(agreement: Agreement, today: date) -> str:
+    """How an agreement stands today; "expiring" is what the dashboard flags."""
+    if agreement.ends_on < today:
+        return "ended"
+    if agreement.starts_on > today:
+        return "upcoming"
+    if agreement.ends_on <= today + timedelta(days=services.EXPIRY_WARNING_DAYS):
+        return "expiring"
+    return "in_force"
+
+
+def _statuses(agreements: Iterable[Agreement], today: date) -> dict[int, str]:
+    return {agreement.id: _status(agreement, today) for agreement in agreements}
+
+
+def _agreement_form(agreement: Agreement | None = None) -> AgreementForm:
+    form = AgreementForm(obj=agreement)
+    enterprises = db.session.execute(
+        select(Enterprise.id, Enterprise.name, Enterprise.code).order_by(Enterprise.name)
+    )
+    departments = db.session.execute(
+        select(Department.id, Department.name).order_by(Department.name)
+    )
+    form.enterprise_id.choices = choices(
+        [("", "—")] + [(e.id, f"{e.name} ({e.code})") for e in enterprises]
+    )
+    form.department_id.choices = choices(
+        [("", _("All departments"))] + [(d.id, d.name) for d in departments]
+    )
+    return form
+
+
+def _agreement_input(form: AgreementForm) -> services.AgreementInput:
+    return services.AgreementInput(
+        enterprise_id=form.enterprise_id.data,
+        department_id=form.department_id.data,
+        reference=form.reference.data or "",
+        starts_on=form.starts_on.data,
+        ends_on=form.ends_on.data,
+        scope=form.scope.data or "",
+    )
+
+
+@bp.route("/agreements")
+@allow(Role.ADMIN)
+def agreements():
+    stmt = (
+        select(Agreement)
+        .join(Agreement.enterprise)
+        .options(contains_eager(Agreement.enterprise), joinedload(Agreement.department))
+        .order_by(Enterprise.name, Agreement.starts_on.desc(), Agreement.id)
+    )
+    page = paginate(stmt)
+    today = college_today()
+    return render_template(
+        "admin/agreements.html",
+        page=page,
+        statuses=_statuses(page.items, today),
+        today=today,
+    )
+
+
+@bp.route("/agreements/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def agreement_new():
+    form = _agreement_form()
+    from_enterprise = request.args.get("enterprise_id", type=int)
+    if not form.is_submitted():
+        form.enterprise_id.data = from_enterprise
+    agreement = run_form(
+        form, lambda: services.save_agreement(current_user, _agreement_input(form))
+    )
+    if agreement:
+        db.session.commit()
+        flash(_("Agreement %(reference)s created.", reference=agreement.reference), "success")
+        if from_enterprise is not None:
+            return redirect(url_for("org.enterprise_edit", enterprise_id=agreement.enterprise_id))
+        return redirect(url_for("org.agreements"))
+    return render_template(
+        "admin/agreement_form.html", form=form, agreement=None, from_enterprise=from_enterprise
+    )
+
+
+@bp.route(f"/agreements/<{ID}:agreement_id>", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def agreement_edit(agreement_id: int):
+    agreement = db.get_or_404(Agreement, agreement_id)
+    form = _agreement_form(agreement)
+    saved = run_form(
+        form, lambda: services.save_agreement(current_user, _agreement_input(form), agreement)
+    )
+    if saved:
+        db.session.commit()
+        flash(_("Agreement %(reference)s saved.", reference=agreement.reference), "success")
+        return redirect(url_for("org.agreements"))
+    return render_template(
+        "admin/agreement_form.html", form=form, agreement=agreement, from_enterprise=None
+    )
+
+
+# --- periods --------------------------------------------------------------
+
+
+def _period_input(form: PeriodForm) -> services.PeriodInput:
+    return services.PeriodInput(
+        name=form.name.data or "", starts_on=form.starts_on.data, ends_on=form.ends_on.data
+    )
+
+
+def _refused(error: Conflict, period: Period):
+    db.session.rollback()
+    flash(str(error.message), "error")
+    return redirect(url_for("org.period_edit", period_id=period.id))
+
+
+@bp.route("/periods")
+@allow(Role.ADMIN)
+def periods():
+    rows = db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars().all()
+    return render_template("admin/periods.html", periods=rows, today=college_today())
+
+
+@bp.route("/periods/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def period_new():
+    form = PeriodForm()
+    period = run_form(form, lambda: services.save_period(current_user, _period_input(form)))
+    if period:
+        db.session.commit()
+        flash(_("Period %(name)s created.", name=period.name), "success")
+        return redirect(url_for("org.periods"))
+    return render_template("admin/period_form.html", form=form, period=None, lock_form=None)
+
+
+@bp.route(f"/periods/<{ID}:period_id>", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def period_edit(period_id: int):
+    period = db.get_or_404(Period, period_id)
+    form = PeriodForm(obj=period)
+    try:
+        saved = run_form(
+            form, lambda: services.save_period(current_user, _period_input(form), period)
+        )
+    except Conflict as error:
+        return _refused(error, period)
+    if saved:
+        db.session.commit()
+        flash(_("Period %(name)s saved.", name=period.name), "success")
+        return redirect(url_for("org.periods"))
+    return render_template(
+        "admin/period_form.html", form=form, period=period, lock_form=LockPeriodForm(formdata=None)
+    )
+
+
+@bp.route(f"/periods/<{ID}:period_id>/lock", methods=["POST"])
+@allow(Role.ADMIN)
+def period_lock(period_id: int):
+    period = db.get_or_404(Period, period_id)
+    lock_form = LockPeriodForm()
+    if not lock_form.validate_on_submit():
+        form = PeriodForm(formdata=None, obj=period)
+        return render_template(
+            "admin/period_form.html", form=form, period=period, lock_form=lock_form
+        )
+    try:
+        services.lock_period(current_user, period)
+    except Conflict as error:
+        return _refused(error, period)
+    db.session.commit()
+    flash(_("Period %(name)s is locked.", name=period.name), "success")
+    return redirect(url_for("org.periods"))
