@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
+
+from exchange.extensions import db
 
 
 class DomainError(Exception):
@@ -94,8 +97,24 @@ def wants_json() -> bool:
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        # No field has a use for NUL, and PostgreSQL cannot store it: refuse it
+        # here once rather than as a database error in every form.
+        for values in (request.args, request.form):
+            if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+                abort(400, description="The request contains a NUL character.")
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(error: IntegrityError):  # type: ignore[no-untyped-def]
+        # A uniqueness race that slipped past a service's check: the database
+        # kept its promise, the loser is told the data changed.
+        db.session.rollback()
+        return domain_error(Conflict())
+
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
         if wants_json():
             return jsonify(error_body(error.code, error.message, error.fields)), error.status
         return (

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from exchange.extensions import db
+from exchange.org import services
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.timeutil import college_today
 
@@ -639,3 +640,23 @@ def test_period_list_shows_state(client, admin, make_period):
     assert html.index("This year") < html.index("Old year")
     assert "locked" in html
     assert "current" in html
+
+
+def test_flagged_agreements_are_exactly_those_the_dashboard_lists(make_enterprise, make_agreement):
+    today = college_today()
+    enterprise = make_enterprise()
+    agreements = [
+        make_agreement(enterprise, ends_on=today + timedelta(days=offset))
+        for offset in (-1, 0, 1, 59, 60, 61, 400)
+    ]
+    agreements.append(
+        make_agreement(
+            enterprise,
+            starts_on=today + timedelta(days=1),
+            ends_on=today + timedelta(days=30),
+        )
+    )
+    listed = set(db.session.execute(services.expiring_agreements(today)).scalars())
+    flagged = {a for a in agreements if services.agreement_standing(a, today) == "expiring"}
+    assert len(flagged) == 4  # ending today, tomorrow, in 59 and in 60 days
+    assert flagged == listed

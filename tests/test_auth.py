@@ -133,7 +133,9 @@ def test_change_password(client, make_user, login_as):
     assert response.status_code == 302
     assert client.get("/").status_code == 200  # this session goes on
     client.post("/logout")
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 200
+    assert (
+        client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 200
+    )
     ok = client.post("/login", data={"email": user.email, "password": "a-new-secret-1"})
     assert ok.status_code == 302
 
@@ -146,7 +148,11 @@ def test_changing_the_password_ends_other_sessions(app, client, make_user, login
     login_as(user)
     client.post(
         "/account/password",
-        data={"current_password": PASSWORD, "new_password": "another-9x", "confirm_password": "another-9x"},
+        data={
+            "current_password": PASSWORD,
+            "new_password": "another-9x",
+            "confirm_password": "another-9x",
+        },
     )
     assert other_device.get("/").status_code == 302
 
@@ -154,12 +160,26 @@ def test_changing_the_password_ends_other_sessions(app, client, make_user, login
 @pytest.mark.parametrize(
     ("data", "field_error"),
     [
-        ({"current_password": "wrong", "new_password": "long-enough-1", "confirm_password": "long-enough-1"},
-         "This is not your current password."),
-        ({"current_password": PASSWORD, "new_password": "short", "confirm_password": "short"},
-         "At least 8 characters."),
-        ({"current_password": PASSWORD, "new_password": "long-enough-1", "confirm_password": "long-enough-2"},
-         "The two passwords differ."),
+        (
+            {
+                "current_password": "wrong",
+                "new_password": "long-enough-1",
+                "confirm_password": "long-enough-1",
+            },
+            "This is not your current password.",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": "short", "confirm_password": "short"},
+            "At least 8 characters.",
+        ),
+        (
+            {
+                "current_password": PASSWORD,
+                "new_password": "long-enough-1",
+                "confirm_password": "long-enough-2",
+            },
+            "The two passwords differ.",
+        ),
     ],
 )
 def test_change_password_errors_are_named(client, make_user, login_as, data, field_error):
@@ -169,7 +189,9 @@ def test_change_password_errors_are_named(client, make_user, login_as, data, fie
     assert response.status_code == 200
     assert field_error in response.get_data(as_text=True)
     client.post("/logout")
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    assert (
+        client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    )
 
 
 # --- with the production protections switched on --------------------------

@@ -43,7 +43,8 @@ def _admin_rules(app):
     return [
         rule
         for rule, view in _rules(app)
-        if permission_of(view) not in (PUBLIC, SIGNED_IN) and "admin" in permission_of(view)
+        if permission_of(view) not in (PUBLIC, SIGNED_IN)
+        and "admin" in permission_of(view)
         and len(permission_of(view)) == 1
     ]
 
@@ -64,7 +65,10 @@ def test_admin_routes_refuse_every_other_role(app, client, make_user, login_as, 
         for method in _methods(rule):
             is_api = rule.rule.startswith("/api/")
             response = client.open(
-                _url(rule), method=method, headers=headers if is_api else {}, json={} if is_api else None
+                _url(rule),
+                method=method,
+                headers=headers if is_api else {},
+                json={} if is_api else None,
             )
             if response.status_code != 403:
                 refused.append((method, rule.rule, response.status_code))

@@ -36,7 +36,9 @@ LOCALE_LABELS = {"": _l("Browser default"), "en": "English", "zh_Hans": "简体�
 class UserForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
-    role = SelectField(_l("Role"), choices=choices((r.value, label) for r, label in ROLE_LABELS.items()))
+    role = SelectField(
+        _l("Role"), choices=choices((r.value, label) for r, label in ROLE_LABELS.items())
+    )
     department_id = SelectField(_l("Department"), coerce=optional_int, validate_choice=False)
     enterprise_id = SelectField(_l("Enterprise"), coerce=optional_int, validate_choice=False)
     locale = SelectField(

@@ -155,6 +155,20 @@ def expiring_agreements(today: date, days: int = EXPIRY_WARNING_DAYS) -> select:
     )
 
 
+def agreement_standing(agreement: Agreement, today: date, days: int = EXPIRY_WARNING_DAYS) -> str:
+    """How an agreement stands on ``today``: upcoming, in_force, expiring or ended.
+
+    "expiring" is exactly what ``expiring_agreements`` selects and dashboards flag.
+    """
+    if agreement.ends_on < today:
+        return "ended"
+    if agreement.starts_on > today:
+        return "upcoming"
+    if agreement.ends_on <= date.fromordinal(today.toordinal() + days):
+        return "expiring"
+    return "in_force"
+
+
 # --- periods --------------------------------------------------------------
 
 

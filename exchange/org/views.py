@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -199,19 +199,8 @@ def enterprise_edit(enterprise_id: int):
 # --- agreements -----------------------------------------------------------
 
 
-def _status(agreement: Agreement, today: date) -> str:
-    """How an agreement stands today; "expiring" is what the dashboard flags."""
-    if agreement.ends_on < today:
-        return "ended"
-    if agreement.starts_on > today:
-        return "upcoming"
-    if agreement.ends_on <= today + timedelta(days=services.EXPIRY_WARNING_DAYS):
-        return "expiring"
-    return "in_force"
-
-
 def _statuses(agreements: Iterable[Agreement], today: date) -> dict[int, str]:
-    return {agreement.id: _status(agreement, today) for agreement in agreements}
+    return {agreement.id: services.agreement_standing(agreement, today) for agreement in agreements}
 
 
 def _agreement_form(agreement: Agreement | None = None) -> AgreementForm:

@@ -57,9 +57,11 @@ def phone(browser, live_server):
     page.foreign_requests = []
     page.on(
         "request",
-        lambda request: None
-        if request.url.startswith((live_server, "data:"))
-        else page.foreign_requests.append(request.url),
+        lambda request: (
+            None
+            if request.url.startswith((live_server, "data:"))
+            else page.foreign_requests.append(request.url)
+        ),
     )
     yield page
     context.close()
