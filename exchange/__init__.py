@@ -27,6 +27,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_module.load(app.instance_path, config))
 
     register_extensions(app)
+    from exchange.web import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
     register_blueprints(app)
     register_security_headers(app)
     from exchange.errors import register_error_handlers

@@ -17,6 +17,11 @@ NAMING_CONVENTION = {
 }
 
 
+# Ids are 32-bit integers everywhere; a larger number names no record (and
+# overflows SQLite), so it is refused before it reaches the database.
+MAX_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
+from exchange.db import MAX_ID
 from exchange.errors import ValidationError
+from exchange.extensions import db
+
+T = TypeVar("T")
 
 
 class FieldErrors:
@@ -51,6 +55,13 @@ class FieldErrors:
         if cleaned not in set(allowed):
             self.add(field, _l("Choose one of the offered values."))
         return cleaned
+
+    def record(self, field: str, model: type[T], record_id: int | None) -> T | None:
+        """The record a form or request names by id; an unknown id is an error on the field."""
+        found = db.session.get(model, record_id) if record_id and 0 < record_id <= MAX_ID else None
+        if found is None:
+            self.add(field, _l("Choose one of the offered values."))
+        return found
 
     def date_range(self, starts_on: date | None, ends_on: date | None) -> None:
         if starts_on is None:

@@ -9,11 +9,32 @@ from urllib.parse import urlsplit
 from flask import current_app, request
 from flask_wtf import FlaskForm
 from sqlalchemy import Select
+from werkzeug.routing import BaseConverter
 
+from exchange.db import MAX_ID
 from exchange.errors import ValidationError
 from exchange.extensions import db
 
 T = TypeVar("T")
+
+
+class IdConverter(BaseConverter):
+    """``<id:name>`` in a route: a record id, which the view then looks up.
+
+    A number too large to be an id becomes 0, which names no record, so the
+    lookup answers 404. Refusing it in the converter instead would make
+    werkzeug answer 405 for the other methods of the same address.
+    """
+
+    regex = r"\d{1,10}"
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= MAX_ID else 0
+
+    def to_url(self, value: int) -> str:
+        return str(int(value))
 
 
 def safe_next(target: str | None) -> str | None:

@@ -49,3 +49,19 @@ def test_a_duplicate_that_slips_past_validation_is_a_conflict_not_a_crash(
     assert api.get_json()["error"]["code"] == "conflict"
     names = db.session.execute(select(Department.name)).scalars().all()
     assert names == ["First"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/users/99999999999999999999",
+        "/admin/users/2147483648",
+        "/admin/users/0",
+        "/admin/departments/9999999999",
+        "/admin/periods/99999999999999999999/lock",
+    ],
+)
+def test_ids_no_record_can_have_are_not_found(client, make_user, login_as, path):
+    login_as(make_user("admin"))
+    assert client.get(path).status_code in (404, 405)
+    assert client.post(path, data={}).status_code == 404

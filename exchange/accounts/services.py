@@ -81,13 +81,13 @@ def _check_user(data: UserInput, *, existing: User | None) -> FieldErrors:
         if role_enum.needs_department:
             if data.department_id is None:
                 errors.add("department_id", _l("Teachers and heads belong to a department."))
-            elif db.session.get(Department, data.department_id) is None:
-                errors.add("department_id", _l("Choose one of the offered values."))
+            else:
+                errors.record("department_id", Department, data.department_id)
         if role_enum.needs_enterprise:
             if data.enterprise_id is None:
                 errors.add("enterprise_id", _l("Experts belong to an enterprise."))
-            elif db.session.get(Enterprise, data.enterprise_id) is None:
-                errors.add("enterprise_id", _l("Choose one of the offered values."))
+            else:
+                errors.record("enterprise_id", Enterprise, data.enterprise_id)
     return errors
 
 

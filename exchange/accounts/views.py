@@ -161,7 +161,7 @@ def new():
     return render_template("admin/user_form.html", form=form, user=None)
 
 
-@admin_bp.route("/<int:user_id>", methods=["GET", "POST"])
+@admin_bp.route("/<id:user_id>", methods=["GET", "POST"])
 @allow(Role.ADMIN)
 def edit(user_id: int):
     user = db.get_or_404(User, user_id)

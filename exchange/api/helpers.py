@@ -16,7 +16,7 @@ from flask import Response, current_app, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select
 
-from exchange.db import Base
+from exchange.db import MAX_ID, Base
 from exchange.errors import DomainError, NotFound, ValidationError
 from exchange.extensions import db
 
@@ -24,7 +24,7 @@ M = TypeVar("M", bound=Base)
 
 # Ids and counts are 32-bit integer columns; larger numbers cannot name a row
 # and would overflow the database driver instead of answering 404/422.
-MAX_INT = 2**31 - 1
+
 MAX_PER_PAGE = 100
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -91,7 +91,7 @@ class Fields:
         if isinstance(value, bool) or not isinstance(value, int):
             self.errors[name] = _l("Must be an integer.")
             return default
-        if abs(value) > MAX_INT:
+        if abs(value) > MAX_ID:
             self.errors[name] = _l("This number is out of range.")
             return default
         return value
@@ -122,8 +122,8 @@ class Fields:
 
 
 def get_or_404(model: type[M], ident: int) -> M:
-    """The row with this id, or a JSON 404 (also for ids no row can have)."""
-    found = db.session.get(model, ident) if 0 < ident <= MAX_INT else None
+    """The row with this id, or a JSON 404."""
+    found = db.session.get(model, ident)
     if found is None:
         raise NotFound()
     return found
@@ -144,7 +144,7 @@ def _whole_number(name: str, default: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if len(raw) > 10 or not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_INT:
+    if len(raw) > 10 or not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
         raise MalformedRequest(_l("%(name)s must be a whole number, 1 or more.", name=name))
     return int(raw)
 

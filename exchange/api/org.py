@@ -59,13 +59,13 @@ def create_department():
     )
 
 
-@bp.get("/departments/<int:department_id>")
+@bp.get("/departments/<id:department_id>")
 @allow(Role.ADMIN)
 def get_department(department_id: int):
     return jsonify(serialise.department(get_or_404(Department, department_id)))
 
 
-@bp.patch("/departments/<int:department_id>")
+@bp.patch("/departments/<id:department_id>")
 @allow(Role.ADMIN)
 def update_department(department_id: int):
     department = get_or_404(Department, department_id)
@@ -113,13 +113,13 @@ def create_enterprise():
     )
 
 
-@bp.get("/enterprises/<int:enterprise_id>")
+@bp.get("/enterprises/<id:enterprise_id>")
 @allow(Role.ADMIN)
 def get_enterprise(enterprise_id: int):
     return jsonify(serialise.enterprise(get_or_404(Enterprise, enterprise_id)))
 
 
-@bp.patch("/enterprises/<int:enterprise_id>")
+@bp.patch("/enterprises/<id:enterprise_id>")
 @allow(Role.ADMIN)
 def update_enterprise(enterprise_id: int):
     enterprise = get_or_404(Enterprise, enterprise_id)
@@ -164,13 +164,13 @@ def create_agreement():
     return created(serialise.agreement(agreement), "api.get_agreement", agreement_id=agreement.id)
 
 
-@bp.get("/agreements/<int:agreement_id>")
+@bp.get("/agreements/<id:agreement_id>")
 @allow(Role.ADMIN)
 def get_agreement(agreement_id: int):
     return jsonify(serialise.agreement(get_or_404(Agreement, agreement_id)))
 
 
-@bp.patch("/agreements/<int:agreement_id>")
+@bp.patch("/agreements/<id:agreement_id>")
 @allow(Role.ADMIN)
 def update_agreement(agreement_id: int):
     agreement = get_or_404(Agreement, agreement_id)
@@ -217,13 +217,13 @@ def create_period():
     return created(serialise.period(period), "api.get_period", period_id=period.id)
 
 
-@bp.get("/periods/<int:period_id>")
+@bp.get("/periods/<id:period_id>")
 @allow(Role.ADMIN)
 def get_period(period_id: int):
     return jsonify(serialise.period(get_or_404(Period, period_id)))
 
 
-@bp.patch("/periods/<int:period_id>")
+@bp.patch("/periods/<id:period_id>")
 @allow(Role.ADMIN)
 def update_period(period_id: int):
     """Edits name and dates; ``{"state": "locked"}`` locks (final: no way back to open)."""

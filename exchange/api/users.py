@@ -69,13 +69,13 @@ def create_user():
     return created(serialise.user(user), "api.get_user", user_id=user.id)
 
 
-@bp.get("/users/<int:user_id>")
+@bp.get("/users/<id:user_id>")
 @allow(Role.ADMIN)
 def get_user(user_id: int):
     return jsonify(serialise.user(get_or_404(User, user_id)))
 
 
-@bp.patch("/users/<int:user_id>")
+@bp.patch("/users/<id:user_id>")
 @allow(Role.ADMIN)
 def update_user(user_id: int):
     user = get_or_404(User, user_id)

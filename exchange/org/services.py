@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, Select, func, select, update
 
 from exchange.accounts.models import User
 from exchange.accounts.services import require_admin
@@ -24,11 +25,6 @@ from exchange.org.models import (
 from exchange.validation import FieldErrors
 
 EXPIRY_WARNING_DAYS = 60
-MAX_ID = 2**31 - 1  # larger numbers are no id; SQLite even overflows on them
-
-
-def _exists(model: type[Department] | type[Enterprise], record_id: int) -> bool:
-    return 0 < record_id <= MAX_ID and db.session.get(model, record_id) is not None
 
 
 def _code(errors: FieldErrors, value: str | None) -> str:
@@ -117,10 +113,9 @@ class AgreementInput:
 def save_agreement(actor: User, data: AgreementInput, agreement: Agreement | None = None):
     require_admin(actor)
     errors = FieldErrors()
-    if data.enterprise_id is None or not _exists(Enterprise, data.enterprise_id):
-        errors.add("enterprise_id", _l("Choose one of the offered values."))
-    if data.department_id is not None and not _exists(Department, data.department_id):
-        errors.add("department_id", _l("Choose one of the offered values."))
+    errors.record("enterprise_id", Enterprise, data.enterprise_id)
+    if data.department_id is not None:
+        errors.record("department_id", Department, data.department_id)
     reference = errors.text("reference", data.reference, max_length=60)
     scope = errors.choice("scope", data.scope, [s.value for s in AgreementScope])
     errors.date_range(data.starts_on, data.ends_on)
@@ -135,7 +130,7 @@ def save_agreement(actor: User, data: AgreementInput, agreement: Agreement | Non
     return agreement
 
 
-def agreements_in_force(day: date, kind: str, department_id: int) -> select:
+def agreements_in_force(day: date, kind: str, department_id: int) -> Select[Agreement]:
     """Agreements that allow a log of ``kind`` for ``department_id`` on ``day``."""
     return select(Agreement).where(
         Agreement.starts_on <= day,
@@ -145,7 +140,7 @@ def agreements_in_force(day: date, kind: str, department_id: int) -> select:
     )
 
 
-def expiring_agreements(today: date, days: int = EXPIRY_WARNING_DAYS) -> select:
+def expiring_agreements(today: date, days: int = EXPIRY_WARNING_DAYS) -> Select[Agreement]:
     """Agreements in force today that end within ``days`` days (flagged on dashboards)."""
     return (
         select(Agreement)
@@ -214,12 +209,12 @@ def save_period(actor: User, data: PeriodInput, period: Period | None = None) ->
 def lock_period(actor: User, period: Period) -> Period:
     """Locking is final: nothing in a locked period changes any more."""
     require_admin(actor)
-    locked = db.session.execute(
-        Period.__table__.update()
+    result = db.session.execute(
+        update(Period)
         .where(Period.id == period.id, Period.state == PeriodState.OPEN.value)
         .values(state=PeriodState.LOCKED.value)
-    ).rowcount
-    if not locked:
+    )
+    if not cast(CursorResult[Any], result).rowcount:
         raise Conflict(_l("This period is already locked."))
     db.session.refresh(period)
     return period

@@ -34,7 +34,6 @@ bp = Blueprint("org", __name__, url_prefix="/admin")
 
 # Larger numbers are no id: refusing them in the address answers 404, where a
 # database that overflows on them (SQLite) would have answered 500.
-ID = f"int(max={services.MAX_ID})"
 
 
 @bp.app_context_processor
@@ -85,7 +84,7 @@ def department_new():
     return render_template("admin/department_form.html", form=form, department=None)
 
 
-@bp.route(f"/departments/<{ID}:department_id>", methods=["GET", "POST"])
+@bp.route("/departments/<id:department_id>", methods=["GET", "POST"])
 @allow(Role.ADMIN)
 def department_edit(department_id: int):
     department = db.get_or_404(Department, department_id)
@@ -163,7 +162,7 @@ def enterprise_new():
     return render_template("admin/enterprise_form.html", form=form, enterprise=None)
 
 
-@bp.route(f"/enterprises/<{ID}:enterprise_id>", methods=["GET", "POST"])
+@bp.route("/enterprises/<id:enterprise_id>", methods=["GET", "POST"])
 @allow(Role.ADMIN)
 def enterprise_edit(enterprise_id: int):
     enterprise = db.get_or_404(Enterprise, enterprise_id)
@@ -271,7 +270,7 @@ def agreement_new():
     )
 
 
-@bp.route(f"/agreements/<{ID}:agreement_id>", methods=["GET", "POST"])
+@bp.route("/agreements/<id:agreement_id>", methods=["GET", "POST"])
 @allow(Role.ADMIN)
 def agreement_edit(agreement_id: int):
     agreement = db.get_or_404(Agreement, agreement_id)
@@ -322,7 +321,7 @@ def period_new():
     return render_template("admin/period_form.html", form=form, period=None, lock_form=None)
 
 
-@bp.route(f"/periods/<{ID}:period_id>", methods=["GET", "POST"])
+@bp.route("/periods/<id:period_id>", methods=["GET", "POST"])
 @allow(Role.ADMIN)
 def period_edit(period_id: int):
     period = db.get_or_404(Period, period_id)
@@ -342,7 +341,7 @@ def period_edit(period_id: int):
     )
 
 
-@bp.route(f"/periods/<{ID}:period_id>/lock", methods=["POST"])
+@bp.route("/periods/<id:period_id>/lock", methods=["POST"])
 @allow(Role.ADMIN)
 def period_lock(period_id: int):
     period = db.get_or_404(Period, period_id)

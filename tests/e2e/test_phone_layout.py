@@ -30,7 +30,8 @@ LAYOUT_PROBLEMS = """
     const target = ["checkbox", "radio"].includes(el.type) ? el.closest(".field") || el : el;
     const box = target.getBoundingClientRect();
     if (box.height < 44 || box.width < 44) {
-      problems.push(`small tap target ${Math.round(box.width)}x${Math.round(box.height)}: ${name(el)}`);
+      const size = `${Math.round(box.width)}x${Math.round(box.height)}`;
+      problems.push(`small tap target ${size}: ${name(el)}`);
     }
     if (["INPUT", "SELECT", "TEXTAREA"].includes(el.tagName) &&
         !["submit", "button"].includes(el.type) && el.labels.length === 0) {
