@@ -95,6 +95,23 @@ def _clean_database(request: pytest.FixtureRequest):
 
 
 @pytest.fixture
+def make_app(app):
+    """Another app on the test database with some settings changed (closed afterwards)."""
+    made = []
+
+    def make(**overrides):
+        other = create_app({**app.config, **overrides})
+        other.test_client_class = IsolatedClient
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def app_ctx(app):
     with app.app_context():
         yield app

@@ -257,3 +257,12 @@ def test_user_list_searches_filters_and_pages(app, client, admin, make_user, mon
 
 def test_unknown_user_is_404(client, admin):
     assert client.get("/admin/users/4242").status_code == 404
+
+
+def test_search_treats_wildcards_literally(client, make_user, login_as):
+    login_as(make_user("admin", name="Admin"))
+    make_user("teacher", name="Zhou 100% Sure")
+    make_user("teacher", name="Zhou 1000 Cases")
+    page = client.get("/admin/users/", query_string={"q": "100%"}).get_data(as_text=True)
+    assert "Zhou 100% Sure" in page
+    assert "Zhou 1000 Cases" not in page

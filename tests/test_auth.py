@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from exchange import create_app
 from exchange.extensions import db, limiter
 from tests.conftest import PASSWORD
 
@@ -198,17 +197,9 @@ def test_change_password_errors_are_named(client, make_user, login_as, data, fie
 
 
 @pytest.fixture
-def guarded_app(app):
+def guarded_app(make_app):
     """The same database, with CSRF and login throttling on as in production."""
-    guarded = create_app(
-        {
-            **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY")},
-            "EXCHANGE_ENV": "testing",
-            "TESTING": True,
-            "EXCHANGE_LOGIN_LIMIT": "3 per minute",
-        }
-    )
-    guarded.test_client_class = type(app.test_client())
+    guarded = make_app(WTF_CSRF_ENABLED=True, EXCHANGE_LOGIN_LIMIT="3 per minute")
     with guarded.app_context():
         yield guarded
         db.session.remove()

@@ -125,8 +125,8 @@ def test_unknown_page_is_a_friendly_404(client):
     assert "There is nothing at this address." in response.get_data(as_text=True)
 
 
-def test_an_unexpected_error_shows_a_page_not_a_traceback(app):
-    app_ = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY")}})
+def test_an_unexpected_error_shows_a_page_not_a_traceback(make_app):
+    app_ = make_app(TESTING=False)
 
     @app_.route("/boom")
     def boom():

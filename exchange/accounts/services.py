@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from exchange.accounts.models import ApiToken, Role, User
@@ -32,6 +32,21 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.execute(
         select(User).where(User.email == email.strip().lower())
     ).scalar_one_or_none()
+
+
+def users_query(role: str | None = None, search: str | None = None) -> Select[User]:
+    """Users by name, optionally of one role and matching ``search`` in e-mail or name."""
+    stmt = select(User).order_by(User.name, User.id)
+    if role:
+        stmt = stmt.where(User.role == role)
+    if search:
+        stmt = stmt.where(
+            or_(
+                User.email.contains(search.lower(), autoescape=True),
+                User.name.icontains(search, autoescape=True),
+            )
+        )
+    return stmt
 
 
 def authenticate(email: str, password: str) -> User | None:

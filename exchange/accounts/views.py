@@ -13,7 +13,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from exchange.accounts import services
@@ -137,15 +137,13 @@ def _user_input(form: UserForm) -> services.UserInput:
 @admin_bp.route("/")
 @allow(Role.ADMIN)
 def index():
-    stmt = select(User).order_by(User.name)
-    query = request.args.get("q", "").strip()
-    if query:
-        like = f"%{query.lower()}%"
-        stmt = stmt.where(or_(User.email.like(like), User.name.ilike(like)))
+    query = request.args.get("q", "").strip()[:100]
     role = request.args.get("role", "")
-    if role in {r.value for r in Role}:
-        stmt = stmt.where(User.role == role)
-    stmt = stmt.options(selectinload(User.department), selectinload(User.enterprise))
+    if role not in {r.value for r in Role}:
+        role = ""
+    stmt = services.users_query(role, query).options(
+        selectinload(User.department), selectinload(User.enterprise)
+    )
     return render_template("admin/users.html", page=paginate(stmt), q=query, role=role)
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import jsonify
 from flask_login import current_user
-from sqlalchemy import or_, select
 
 from exchange.accounts import services
 from exchange.accounts.models import Role, User
@@ -46,18 +45,8 @@ def _user_input(data: dict[str, Any]) -> services.UserInput:
 @allow(Role.ADMIN)
 def list_users():
     """All users by name; ``?role=`` keeps one role, ``?q=`` searches e-mail and name."""
-    stmt = select(User).order_by(User.name, User.id)
     role = query_choice("role", (r.value for r in Role))
-    if role is not None:
-        stmt = stmt.where(User.role == role)
-    query = query_text("q")
-    if query:
-        stmt = stmt.where(
-            or_(
-                User.email.contains(query.lower(), autoescape=True),
-                User.name.icontains(query, autoescape=True),
-            )
-        )
+    stmt = services.users_query(role, query_text("q"))
     return jsonify(paginated(stmt, serialise.user))
 
 
