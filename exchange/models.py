@@ -1,6 +1,17 @@
 """Every domain's models, imported once so the mapper and Alembic see them all."""
 
 from exchange.accounts.models import ApiToken, Role, User
+from exchange.logs.models import ExchangeLog, LogEvent
 from exchange.org.models import Agreement, Department, Enterprise, Period
 
-__all__ = ["Agreement", "ApiToken", "Department", "Enterprise", "Period", "Role", "User"]
+__all__ = [
+    "Agreement",
+    "ApiToken",
+    "Department",
+    "Enterprise",
+    "ExchangeLog",
+    "LogEvent",
+    "Period",
+    "Role",
+    "User",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import itertools
 import os
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import flask_migrate
@@ -22,6 +23,7 @@ import exchange.accounts.models as account_models
 from exchange import create_app
 from exchange.accounts.models import Role, User
 from exchange.extensions import db
+from exchange.logs.models import ExchangeLog
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.timeutil import college_today
 
@@ -258,3 +260,100 @@ def api_token(client):
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
     return token_for
+
+
+# --- exchange logs ---------------------------------------------------------------
+
+
+@dataclass
+class College:
+    """A small college with one open period around today and an agreement in force."""
+
+    department: Department
+    other_department: Department
+    enterprise: Enterprise
+    other_enterprise: Enterprise
+    period: Period
+    teacher: User
+    other_teacher: User
+    head: User
+    other_head: User  # a second head of the same department
+    foreign_head: User  # head of the other department
+    expert: User
+    other_expert: User  # an expert of the same enterprise
+    foreign_expert: User  # an expert of the other enterprise
+    admin: User
+
+
+@pytest.fixture
+def college(make_department, make_enterprise, make_agreement, make_period, make_user) -> College:
+    department = make_department(code="CM", name="Clinical Medicine")
+    other_department = make_department(code="NUR", name="Nursing")
+    enterprise = make_enterprise(code="RMH", name="City People's Hospital")
+    other_enterprise = make_enterprise(code="PHX", name="Phoenix Pharma", kind="pharma")
+    make_agreement(enterprise, None, scope="both")
+    make_agreement(other_enterprise, other_department, scope="practice")
+    period = make_period(name="2026-2027")
+    return College(
+        department=department,
+        other_department=other_department,
+        enterprise=enterprise,
+        other_enterprise=other_enterprise,
+        period=period,
+        teacher=make_user("teacher", name="Li Na", department=department),
+        other_teacher=make_user("teacher", name="Zhao Lei", department=department),
+        head=make_user("head", name="Wang Fang", department=department),
+        other_head=make_user("head", name="Sun Jie", department=department),
+        foreign_head=make_user("head", name="Zhou Min", department=other_department),
+        expert=make_user("expert", name="Chen Hao", enterprise=enterprise),
+        other_expert=make_user("expert", name="Liu Yang", enterprise=enterprise),
+        foreign_expert=make_user("expert", name="Huang Bo", enterprise=other_enterprise),
+        admin=make_user("admin", name="Ma Guo"),
+    )
+
+
+# The actions that bring a new draft to each status, and who performs them.
+_PATH_TO = {
+    "draft": [],
+    "submitted": [("submit", "owner")],
+    "verified": [("submit", "owner"), ("verify", "verifier")],
+    "approved": [("submit", "owner"), ("verify", "verifier"), ("approve", "admin")],
+    "rejected": [("submit", "owner"), ("reject", "verifier")],
+    "revoked": [("submit", "owner"), ("verify", "verifier"), ("approve", "admin"),
+                ("revoke", "admin")],
+}  # fmt: skip
+
+
+@pytest.fixture
+def make_log(app_ctx, college):
+    """A log made through the services and walked to ``status`` by the right people."""
+    from exchange.logs import services as log_services
+    from exchange.logs.workflow import Action
+
+    def make(owner: User | None = None, status: str = "draft", **fields) -> ExchangeLog:
+        owner = owner or college.teacher
+        practice = owner.role in ("teacher", "head")
+        verifier = fields.pop("verifier", None) or (
+            college.expert if practice else college.other_teacher
+        )
+        values = {
+            "work_date": college_today(),
+            "hours": "2",
+            "category": "clinical" if practice else "lecture",
+            "description": "Ward rounds with the cardiology team",
+            "verifier_id": verifier.id,
+        }
+        if practice:
+            values["enterprise_id"] = college.enterprise.id
+        else:
+            values.update(department_id=college.department.id, course="Pharmacology", students=30)
+        values.update(fields)
+        log, _ = log_services.create_log(owner, log_services.LogInput(**values))
+        actors = {"owner": owner, "verifier": verifier, "admin": college.admin}
+        for action, who in _PATH_TO[status]:
+            reason = "Not as described" if action in ("reject", "revoke") else None
+            log_services.transition(actors[who], log, Action(action), reason)
+        db.session.commit()
+        return log
+
+    return make

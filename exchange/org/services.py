@@ -130,14 +130,20 @@ def save_agreement(actor: User, data: AgreementInput, agreement: Agreement | Non
     return agreement
 
 
-def agreements_in_force(day: date, kind: str, department_id: int) -> Select[Agreement]:
-    """Agreements that allow a log of ``kind`` for ``department_id`` on ``day``."""
-    return select(Agreement).where(
+def agreements_in_force(
+    day: date, kind: str, department_id: int, enterprise_id: int | None = None
+) -> Select[Agreement]:
+    """Agreements that allow a log of ``kind`` for ``department_id`` on ``day`` (SPEC §2),
+    with one enterprise if ``enterprise_id`` is given."""
+    stmt = select(Agreement).where(
         Agreement.starts_on <= day,
         Agreement.ends_on >= day,
         Agreement.scope.in_([kind, AgreementScope.BOTH.value]),
         (Agreement.department_id == department_id) | Agreement.department_id.is_(None),
     )
+    if enterprise_id is not None:
+        stmt = stmt.where(Agreement.enterprise_id == enterprise_id)
+    return stmt
 
 
 def expiring_agreements(today: date, days: int = EXPIRY_WARNING_DAYS) -> Select[Agreement]:

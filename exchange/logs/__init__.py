@@ -1,0 +1,1 @@
+"""Exchange logs: practice and teaching hours, their workflow and audit trail."""

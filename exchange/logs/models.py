@@ -1,0 +1,121 @@
+"""Exchange logs and their append-only audit trail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from exchange.accounts.models import User
+from exchange.db import Base, TimestampMixin, utcnow
+from exchange.logs.workflow import Action, Status
+from exchange.org.models import Department, Enterprise, Period, _in
+
+
+class LogKind:
+    PRACTICE = "practice"  # a teacher's hours inside a partner enterprise
+    TEACHING = "teaching"  # an enterprise expert's hours in a college classroom
+    ALL = (PRACTICE, TEACHING)
+
+
+PRACTICE_CATEGORIES = (
+    "clinical",
+    "technical_training",
+    "joint_research",
+    "process_study",
+    "management",
+    "other",
+)
+TEACHING_CATEGORIES = ("lecture", "lab", "workshop", "clinical_teaching", "mentoring", "other")
+CATEGORIES = {LogKind.PRACTICE: PRACTICE_CATEGORIES, LogKind.TEACHING: TEACHING_CATEGORIES}
+
+
+class ExchangeLog(TimestampMixin, Base):
+    """One stretch of work on one day, by its owner, at an enterprise or in a classroom."""
+
+    __tablename__ = "exchange_log"
+    __table_args__ = (
+        CheckConstraint("kind IN ('practice', 'teaching')", name="kind"),
+        CheckConstraint(_in("status", Status), name="status"),
+        CheckConstraint("minutes BETWEEN 15 AND 720 AND minutes % 15 = 0", name="minutes"),
+        CheckConstraint("students IS NULL OR students BETWEEN 1 AND 1000", name="students"),
+        UniqueConstraint("owner_id", "client_id", name="uq_exchange_log_owner_client"),
+        # My logs, newest first; and the owner's minutes on one day.
+        Index("ix_exchange_log_owner_date", "owner_id", "work_date"),
+        # The verification queue.
+        Index("ix_exchange_log_verifier_status", "verifier_id", "status"),
+        # Approval queues and per-person sums per department and period (rewards).
+        Index("ix_exchange_log_department_period_status", "department_id", "period_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    work_date: Mapped[date]
+    minutes: Mapped[int]
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    period_id: Mapped[int] = mapped_column(ForeignKey("period.id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    course: Mapped[str | None] = mapped_column(String(120))
+    cohort: Mapped[str | None] = mapped_column(String(60))
+    students: Mapped[int | None]
+    description: Mapped[str] = mapped_column(String(2000))
+    verifier_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    status: Mapped[str] = mapped_column(String(16), default=Status.DRAFT.value)
+    evidence_file: Mapped[str | None] = mapped_column(String(80))
+    evidence_name: Mapped[str | None] = mapped_column(String(200))
+    evidence_type: Mapped[str | None] = mapped_column(String(40))
+    evidence_size: Mapped[int | None]
+    client_id: Mapped[str | None] = mapped_column(String(36))
+    # The live on-site confirmation link, if one was issued (single use).
+    confirmation_nonce: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    # Every UPDATE carries "WHERE version = <the version read>": a change made by
+    # someone else in between matches no row, and the service answers 409.
+    __mapper_args__ = {"version_id_col": version}
+
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    verifier: Mapped[User | None] = relationship(foreign_keys=[verifier_id])
+    enterprise: Mapped[Enterprise] = relationship()
+    department: Mapped[Department] = relationship()
+    period: Mapped[Period] = relationship()
+    events: Mapped[list[LogEvent]] = relationship(
+        back_populates="log", order_by="LogEvent.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def hours(self) -> Decimal:
+        return Decimal(self.minutes) / 60
+
+    @property
+    def status_enum(self) -> Status:
+        return Status(self.status)
+
+    def __repr__(self) -> str:
+        return f"<ExchangeLog {self.id} {self.kind} {self.status}>"
+
+
+class LogEvent(Base):
+    """One entry of a log's audit trail; written once, never changed."""
+
+    __tablename__ = "log_event"
+    __table_args__ = (CheckConstraint(_in("action", Action), name="action"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    log_id: Mapped[int] = mapped_column(ForeignKey("exchange_log.id"), index=True)
+    # None for an on-site confirmer without an account; their typed name is kept.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_name: Mapped[str] = mapped_column(String(250))
+    action: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    log: Mapped[ExchangeLog] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()

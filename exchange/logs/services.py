@@ -1,0 +1,719 @@
+"""Operations on exchange logs: create, edit, the workflow transitions, on-site confirmation.
+
+Every change follows one path: load → check who the actor is to the log →
+ask the pure workflow → validate → change → write the audit entry → flush.
+The caller (a page or an API view) commits once.
+
+Transitions are atomic: the ORM's version counter puts ``WHERE version = :seen``
+into every UPDATE of a log, so of two people changing the same log at once the
+second matches no row and is told the log has changed (:class:`Conflict`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from exchange.accounts.models import Role, User
+from exchange.db import utcnow
+from exchange.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from exchange.extensions import db
+from exchange.logs import evidence as evidence_rules
+from exchange.logs.models import CATEGORIES, ExchangeLog, LogEvent, LogKind
+from exchange.logs.workflow import (
+    COUNTS_FOR_DAY,
+    DAILY_MINUTES_MAX,
+    PENDING,
+    REASON_MAX,
+    Action,
+    Refusal,
+    Relation,
+    Status,
+    TransitionRefused,
+    allowed_actions,
+    decide,
+    minutes_are_valid,
+)
+from exchange.org.models import Department, Enterprise, Period
+from exchange.org.services import agreements_in_force, period_for
+from exchange.timeutil import college_today
+from exchange.validation import FieldErrors
+
+CONFIRMATION_DAYS = 7
+CONFIRMATION_SALT = "exchange-onsite-confirmation"
+
+# --- who the actor is to a log ----------------------------------------------
+
+
+def relations(actor: User, log: ExchangeLog) -> frozenset[Relation]:
+    held = set()
+    if log.owner_id == actor.id:
+        held.add(Relation.OWNER)
+    if log.verifier_id == actor.id:
+        held.add(Relation.VERIFIER)
+    if actor.role == Role.HEAD and actor.department_id == log.department_id:
+        held.add(Relation.DEPARTMENT_HEAD)
+    if actor.role == Role.ADMIN:
+        held.add(Relation.ADMIN)
+    return frozenset(held)
+
+
+def visible_to(actor: User) -> Any:
+    """SQL condition: the logs ``actor`` may see (owner, named verifier, own heads, admin)."""
+    if actor.role == Role.ADMIN:
+        return True
+    condition = (ExchangeLog.owner_id == actor.id) | (ExchangeLog.verifier_id == actor.id)
+    if actor.role == Role.HEAD:
+        condition = condition | (ExchangeLog.department_id == actor.department_id)
+    return condition
+
+
+def get_log(actor: User, log_id: int) -> ExchangeLog:
+    """The log if ``actor`` may see it; otherwise 404, so nothing leaks about it."""
+    log = db.session.get(ExchangeLog, log_id)
+    if log is None or not relations(actor, log):
+        raise NotFound()
+    return log
+
+
+def offered_actions(actor: User, log: ExchangeLog) -> frozenset[Action]:
+    return allowed_actions(log.status_enum, relations(actor, log), period_open=log.period.is_open)
+
+
+def log_kind_for(role: str) -> str | None:
+    """Teachers and heads log practice; experts log teaching; admins log nothing."""
+    if role in (Role.TEACHER, Role.HEAD):
+        return LogKind.PRACTICE
+    if role == Role.EXPERT:
+        return LogKind.TEACHING
+    return None
+
+
+# --- input ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvidenceUpload:
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class LogInput:
+    """What a form or an API request gives for a log. ``hours`` as typed (e.g. "1.5")."""
+
+    work_date: date | None
+    hours: object
+    category: str
+    description: str
+    enterprise_id: int | None = None  # practice: where the teacher practised
+    department_id: int | None = None  # teaching: where the expert taught
+    course: str = ""
+    cohort: str = ""
+    students: int | None = None
+    verifier_id: int | None = None
+    client_id: str | None = None
+    evidence: EvidenceUpload | None = None
+    remove_evidence: bool = False
+
+
+def parse_minutes(errors: FieldErrors, hours: object) -> int:
+    """Hours as entered (0.25 to 12 in quarter hours) to whole minutes."""
+    if hours is None or (isinstance(hours, str) and not hours.strip()):
+        errors.add("hours", _l("This field is required."))
+        return 0
+    try:
+        if isinstance(hours, bool):
+            raise InvalidOperation
+        value = Decimal(str(hours).strip().replace(",", "."))
+        if not value.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        errors.add("hours", _l("Enter the hours as a number, e.g. 1.5."))
+        return 0
+    minutes = value * 60
+    if minutes != minutes.to_integral_value() or not minutes_are_valid(int(minutes)):
+        errors.add("hours", _l("Between 0.25 and 12 hours, in steps of a quarter hour."))
+        return 0
+    return int(minutes)
+
+
+def _check_client_id(errors: FieldErrors, client_id: str | None) -> str | None:
+    if not client_id:
+        return None
+    try:
+        return str(uuid.UUID(client_id))
+    except (ValueError, AttributeError, TypeError):
+        errors.add("client_id", _l("Must be a UUID."))
+        return None
+
+
+def _minutes_on_day(owner_id: int, day: date, excluding: int | None) -> int:
+    stmt = select(func.coalesce(func.sum(ExchangeLog.minutes), 0)).where(
+        ExchangeLog.owner_id == owner_id,
+        ExchangeLog.work_date == day,
+        ExchangeLog.status.in_([s.value for s in COUNTS_FOR_DAY]),
+    )
+    if excluding is not None:
+        stmt = stmt.where(ExchangeLog.id != excluding)
+    return int(db.session.execute(stmt).scalar_one())
+
+
+def _serialise_owner(owner_id: int) -> None:
+    """Hold the owner's row until commit, so two saves of the same day cannot both
+    pass the daily limit. A no-op UPDATE takes the row lock on PostgreSQL and the
+    write lock on SQLite, where a SELECT … FOR UPDATE would be ignored."""
+    db.session.execute(
+        update(User).where(User.id == owner_id).values(session_nonce=User.session_nonce)
+    )
+
+
+def _checked_fields(owner: User, data: LogInput, log: ExchangeLog | None) -> dict[str, Any]:
+    """Validate everything SPEC §3 asks of a log; the values to store, or ValidationError."""
+    kind = log.kind if log else log_kind_for(owner.role)
+    if kind is None:
+        raise PermissionDenied(_l("Administrators do not log hours."))
+    errors = FieldErrors()
+    values: dict[str, Any] = {"kind": kind}
+
+    today = college_today()
+    day = data.work_date
+    period: Period | None = None
+    if day is None:
+        errors.add("date", _l("This field is required."))
+    elif day > today:
+        errors.add("date", _l("The date cannot be in the future."))
+    else:
+        period = period_for(day)
+        if period is None:
+            errors.add("date", _l("No period covers this date."))
+        elif not period.is_open:
+            errors.add(
+                "date", _l("This date lies in the locked period %(name)s.", name=period.name)
+            )
+    values["work_date"], values["period"] = day, period
+
+    minutes = parse_minutes(errors, data.hours)
+    values["minutes"] = minutes
+    values["category"] = errors.choice("category", data.category, CATEGORIES[kind])
+    values["description"] = errors.text("description", data.description, max_length=2000)
+
+    if kind == LogKind.PRACTICE:
+        enterprise = errors.record("enterprise_id", Enterprise, data.enterprise_id)
+        department = owner.department
+        values.update(course=None, cohort=None, students=None)
+    else:
+        enterprise = owner.enterprise
+        department = errors.record("department_id", Department, data.department_id)
+        values["course"] = errors.text("course", data.course, max_length=120)
+        values["cohort"] = errors.text("cohort", data.cohort, max_length=60, required=False) or None
+        if data.students is None:
+            errors.add("students", _l("This field is required."))
+        elif not 1 <= data.students <= 1000:
+            errors.add("students", _l("Between 1 and 1000 students."))
+        values["students"] = data.students
+    values["enterprise"], values["department"] = enterprise, department
+
+    if enterprise and department and period and "date" not in errors:
+        in_force = db.session.execute(
+            agreements_in_force(day, kind, department.id, enterprise.id).limit(1)  # type: ignore[arg-type]
+        ).first()
+        if in_force is None:
+            field = "enterprise_id" if kind == LogKind.PRACTICE else "department_id"
+            errors.add(
+                field,
+                _l(
+                    "No cooperation agreement with this enterprise is in force "
+                    "for this kind of work on that date."
+                ),
+            )
+
+    values["verifier"] = None
+    if data.verifier_id is not None:
+        verifier = errors.record("verifier_id", User, data.verifier_id)
+        if verifier is not None and not _can_verify(verifier, owner, kind, enterprise, department):
+            errors.add("verifier_id", _l("Choose one of the offered verifiers."))
+        values["verifier"] = verifier if "verifier_id" not in errors else None
+
+    if day and minutes and "date" not in errors:
+        _serialise_owner(owner.id)
+        used = _minutes_on_day(owner.id, day, excluding=log.id if log else None)
+        if used + minutes > DAILY_MINUTES_MAX:
+            left = max(DAILY_MINUTES_MAX - used, 0)
+            errors.add(
+                "hours",
+                _l("At most 12 hours a day: %(left)s h left on this date.", left=_hours(left)),
+            )
+
+    if data.evidence is not None:
+        values["evidence"] = _checked_evidence(errors, data.evidence)
+    errors.raise_if_any()
+    return values
+
+
+def _hours(minutes: int) -> str:
+    return f"{Decimal(minutes) / 60:.2f}".rstrip("0").rstrip(".")
+
+
+def _can_verify(
+    verifier: User,
+    owner: User,
+    kind: str,
+    enterprise: Enterprise | None,
+    department: Department | None,
+) -> bool:
+    if verifier.id == owner.id or not verifier.active:
+        return False
+    if kind == LogKind.PRACTICE:
+        return (
+            verifier.role == Role.EXPERT
+            and enterprise is not None
+            and (verifier.enterprise_id == enterprise.id)
+        )
+    return (
+        verifier.role in (Role.TEACHER, Role.HEAD)
+        and department is not None
+        and (verifier.department_id == department.id)
+    )
+
+
+def verifier_candidates(owner: User, kind: str, place_id: int | None) -> Select[User]:
+    """Who may be named verifier: the enterprise's experts (practice) or the
+    department's teachers and heads (teaching), active, never the owner."""
+    stmt = select(User).where(User.active.is_(True), User.id != owner.id).order_by(User.name)
+    if kind == LogKind.PRACTICE:
+        return stmt.where(User.role == Role.EXPERT, User.enterprise_id == place_id)
+    return stmt.where(User.role.in_([Role.TEACHER, Role.HEAD]), User.department_id == place_id)
+
+
+def _checked_evidence(errors: FieldErrors, upload: EvidenceUpload) -> tuple[str, str, bytes] | None:
+    if len(upload.data) > evidence_rules.MAX_BYTES:
+        errors.add("evidence", _l("The file is larger than 5 MB."))
+        return None
+    media_type = evidence_rules.sniff(upload.data[:32])
+    if media_type is None:
+        errors.add("evidence", _l("Attach a photo (JPEG, PNG, HEIC …) or a PDF."))
+        return None
+    name = (upload.filename or "evidence").replace("\\", "/").rsplit("/", 1)[-1][:200]
+    return name, media_type, upload.data
+
+
+def evidence_folder() -> Path:
+    return Path(current_app.instance_path) / "evidence"
+
+
+def evidence_path(log: ExchangeLog) -> Path | None:
+    return evidence_folder() / log.evidence_file if log.evidence_file else None
+
+
+def _store_evidence(log: ExchangeLog, checked: tuple[str, str, bytes]) -> None:
+    name, media_type, data = checked
+    folder = evidence_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = f"{secrets.token_hex(16)}.{evidence_rules.EXTENSIONS[media_type]}"
+    (folder / stored).write_bytes(data)
+    log.evidence_file, log.evidence_name = stored, name
+    log.evidence_type, log.evidence_size = media_type, len(data)
+
+
+def _clear_evidence(log: ExchangeLog) -> None:
+    log.evidence_file = log.evidence_name = log.evidence_type = None
+    log.evidence_size = None
+
+
+def _apply(log: ExchangeLog, values: dict[str, Any]) -> None:
+    log.work_date = values["work_date"]
+    log.period = values["period"]
+    log.minutes = values["minutes"]
+    log.category = values["category"]
+    log.description = values["description"]
+    log.enterprise = values["enterprise"]
+    log.department = values["department"]
+    log.course, log.cohort, log.students = values["course"], values["cohort"], values["students"]
+    log.verifier = values["verifier"]
+    if values.get("evidence"):
+        _store_evidence(log, values["evidence"])
+
+
+# --- audit ----------------------------------------------------------------------
+
+
+def _record(
+    log: ExchangeLog,
+    action: Action,
+    from_status: Status | None,
+    to_status: Status,
+    *,
+    actor: User | None,
+    actor_name: str | None = None,
+    reason: str | None = None,
+) -> None:
+    log.events.append(
+        LogEvent(
+            actor=actor,
+            actor_name=actor_name or (actor.name if actor else ""),
+            action=action.value,
+            from_status=from_status.value if from_status else None,
+            to_status=to_status.value,
+            reason=reason or None,
+        )
+    )
+
+
+def _flush_or_conflict() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict() from None
+
+
+def _refused(refusal: Refusal) -> Exception:
+    messages = {
+        Refusal.FORBIDDEN: PermissionDenied(),
+        Refusal.OWN_RECORD: PermissionDenied(_l("Nobody verifies or approves their own record.")),
+        Refusal.WRONG_STATE: Conflict(),
+        Refusal.PERIOD_LOCKED: Conflict(
+            _l("The period of this log is locked: nothing in it changes any more.")
+        ),
+        Refusal.REASON_REQUIRED: ValidationError(fields={"reason": _l("Give a reason.")}),
+    }
+    return messages[refusal]
+
+
+def _decide(
+    log: ExchangeLog,
+    action: Action,
+    held: Iterable[Relation],
+    reason: str | None = None,
+) -> Status:
+    try:
+        return decide(log.status_enum, action, held, period_open=log.period.is_open, reason=reason)
+    except TransitionRefused as refused:
+        raise _refused(refused.refusal) from None
+
+
+def _reason(reason: str | None) -> str | None:
+    cleaned = (reason or "").strip()
+    if len(cleaned) > REASON_MAX:
+        raise ValidationError(fields={"reason": _l("At most %(max)d characters.", max=REASON_MAX)})
+    return cleaned or None
+
+
+# --- create, edit, delete ------------------------------------------------------------
+
+
+def create_log(actor: User, data: LogInput, *, submit: bool = False) -> tuple[ExchangeLog, bool]:
+    """A new draft (or submitted) log; ``(log, False)`` when ``client_id`` was seen before."""
+    if log_kind_for(actor.role) is None:
+        raise PermissionDenied(_l("Administrators do not log hours."))
+    errors = FieldErrors()
+    client_id = _check_client_id(errors, data.client_id)
+    errors.raise_if_any()
+    if client_id:
+        earlier = _by_client_id(actor, client_id)
+        if earlier is not None:
+            return earlier, False
+
+    values = _checked_fields(actor, data, None)
+    log = ExchangeLog(kind=values["kind"], owner=actor, client_id=client_id)
+    _apply(log, values)
+    _record(log, Action.CREATE, None, Status.DRAFT, actor=actor)
+    try:
+        with db.session.begin_nested():
+            db.session.add(log)
+    except IntegrityError:
+        # The same client_id arrived twice at once: the other request stored it.
+        earlier = _by_client_id(actor, client_id) if client_id else None
+        if earlier is None:
+            raise
+        return earlier, False
+    if submit:
+        transition(actor, log, Action.SUBMIT)
+    return log, True
+
+
+def _by_client_id(owner: User, client_id: str) -> ExchangeLog | None:
+    return db.session.execute(
+        select(ExchangeLog).where(
+            ExchangeLog.owner_id == owner.id, ExchangeLog.client_id == client_id
+        )
+    ).scalar_one_or_none()
+
+
+def update_log(actor: User, log: ExchangeLog, data: LogInput) -> ExchangeLog:
+    """Only the owner edits, only a draft or a rejected log; a rejected one returns to draft."""
+    before = log.status_enum
+    after = _decide(log, Action.EDIT, relations(actor, log))
+    values = _checked_fields(actor, data, log)
+    if data.remove_evidence and not values.get("evidence"):
+        _clear_evidence(log)
+    _apply(log, values)
+    log.status = after.value
+    _record(log, Action.EDIT, before, after, actor=actor)
+    _flush_or_conflict()
+    return log
+
+
+def delete_log(actor: User, log: ExchangeLog) -> None:
+    """The owner deletes a draft; drafts have not been seen by anyone else."""
+    _decide(log, Action.DELETE, relations(actor, log))
+    db.session.delete(log)
+    _flush_or_conflict()
+
+
+# --- transitions ---------------------------------------------------------------------
+
+
+def transition(
+    actor: User, log: ExchangeLog, action: Action, reason: str | None = None
+) -> ExchangeLog:
+    """Submit, withdraw, verify, reject, approve or revoke, as the workflow allows."""
+    reason = _reason(reason)
+    before = log.status_enum
+    after = _decide(log, action, relations(actor, log), reason)
+    log.status = after.value
+    if action in (Action.VERIFY, Action.REJECT, Action.WITHDRAW):
+        log.confirmation_nonce = None  # an on-site link dies with the submission
+    _record(log, action, before, after, actor=actor, reason=reason)
+    _flush_or_conflict()
+    return log
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """One id of a bulk approval: approved, or the error it met (code, message, status)."""
+
+    log_id: int
+    ok: bool
+    code: str = ""
+    message: str = ""
+    status: int = 200
+
+
+def bulk_approve(actor: User, log_ids: Iterable[int]) -> list[BulkOutcome]:
+    """Approve each log on its own: one that cannot be approved leaves the others alone."""
+    outcomes = []
+    for log_id in dict.fromkeys(log_ids):
+        try:
+            with db.session.begin_nested():
+                log = get_log(actor, log_id)
+                transition(actor, log, Action.APPROVE)
+            outcomes.append(BulkOutcome(log_id, True))
+        except DomainError as error:
+            outcomes.append(
+                BulkOutcome(log_id, False, error.code, str(error.message), error.status)
+            )
+    return outcomes
+
+
+# --- on-site confirmation ------------------------------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRMATION_SALT)
+
+
+def issue_confirmation_link(actor: User, log: ExchangeLog) -> tuple[str, datetime]:
+    """A signed, single-use token for the owner's submitted log; a new one replaces the old."""
+    if Relation.OWNER not in relations(actor, log):
+        raise NotFound() if not relations(actor, log) else PermissionDenied()
+    if not log.period.is_open:
+        raise _refused(Refusal.PERIOD_LOCKED)
+    if log.status_enum is not Status.SUBMITTED:
+        raise Conflict(_l("Only a submitted log can be confirmed on site."))
+    log.confirmation_nonce = secrets.token_hex(16)
+    _flush_or_conflict()
+    token = _serializer().dumps({"log": log.id, "nonce": log.confirmation_nonce})
+    return token, utcnow() + timedelta(days=CONFIRMATION_DAYS)
+
+
+class LinkInvalid(NotFound):
+    code = "link_invalid"
+
+    @staticmethod
+    def default_message() -> Any:
+        return _l("This confirmation link is not valid.")
+
+
+class LinkExpired(LinkInvalid):
+    code = "link_expired"
+
+    @staticmethod
+    def default_message() -> Any:
+        return _l("This confirmation link has expired. Ask for a new one.")
+
+
+class LinkUsed(LinkInvalid):
+    code = "link_used"
+
+    @staticmethod
+    def default_message() -> Any:
+        return _l("This confirmation link has already been used or replaced.")
+
+
+def log_for_confirmation(token: str) -> ExchangeLog:
+    """The log a live on-site link points to, or the reason the link does not work."""
+    try:
+        claims = _serializer().loads(token, max_age=CONFIRMATION_DAYS * 24 * 3600)
+    except SignatureExpired:
+        raise LinkExpired() from None
+    except BadSignature:
+        raise LinkInvalid() from None
+    if not isinstance(claims, dict) or not isinstance(claims.get("log"), int):
+        raise LinkInvalid()
+    log = db.session.get(ExchangeLog, claims["log"])
+    if log is None:
+        raise LinkInvalid()
+    if log.confirmation_nonce is None or not secrets.compare_digest(
+        str(claims.get("nonce")), log.confirmation_nonce
+    ):
+        raise LinkUsed()
+    return log
+
+
+@dataclass(frozen=True)
+class OnsiteDecision:
+    name: str
+    job_title: str
+    confirm: bool
+    reason: str | None = None
+
+
+def confirm_onsite(token: str, decision: OnsiteDecision) -> ExchangeLog:
+    """The confirmer without an account verifies or rejects; the link then dies."""
+    log = log_for_confirmation(token)
+    errors = FieldErrors()
+    name = errors.text("name", decision.name, max_length=120)
+    title = errors.text("job_title", decision.job_title, max_length=120)
+    reason = None
+    if not decision.confirm:
+        reason = errors.text("reason", decision.reason, max_length=REASON_MAX)
+    errors.raise_if_any()
+    action = Action.VERIFY if decision.confirm else Action.REJECT
+    before = log.status_enum
+    after = _decide(log, action, {Relation.ONSITE}, reason)
+    log.status = after.value
+    log.confirmation_nonce = None
+    _record(log, action, before, after, actor=None, actor_name=f"{name} ({title})", reason=reason)
+    _flush_or_conflict()
+    return log
+
+
+# --- lists -----------------------------------------------------------------------------
+
+
+def _listing(stmt: Select[ExchangeLog]) -> Select[ExchangeLog]:
+    return stmt.options(
+        selectinload(ExchangeLog.owner),
+        selectinload(ExchangeLog.enterprise),
+        selectinload(ExchangeLog.department),
+        selectinload(ExchangeLog.verifier),
+    ).order_by(ExchangeLog.work_date.desc(), ExchangeLog.id.desc())
+
+
+def logs_query(
+    actor: User,
+    scope: str = "mine",
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    period_id: int | None = None,
+) -> Select[ExchangeLog]:
+    """The logs of one list: ``mine``, ``verify`` (waiting for me), ``approve`` (waiting
+    for my approval) or ``department`` (everything I may see as head or admin)."""
+    stmt = select(ExchangeLog)
+    if scope == "mine":
+        stmt = stmt.where(ExchangeLog.owner_id == actor.id)
+    elif scope == "verify":
+        stmt = stmt.where(
+            ExchangeLog.verifier_id == actor.id, ExchangeLog.status == Status.SUBMITTED.value
+        )
+    elif scope == "approve":
+        stmt = stmt.where(ExchangeLog.status == Status.VERIFIED.value, approvable_by(actor))
+    elif scope == "department":
+        if actor.role not in (Role.HEAD, Role.ADMIN):
+            raise PermissionDenied()
+        stmt = stmt.where(visible_to(actor))
+    else:
+        raise ValidationError(fields={"scope": _l("Choose one of the offered values.")})
+    if status:
+        stmt = stmt.where(ExchangeLog.status == status)
+    if kind:
+        stmt = stmt.where(ExchangeLog.kind == kind)
+    if period_id:
+        stmt = stmt.where(ExchangeLog.period_id == period_id)
+    return _listing(stmt)
+
+
+def approvable_by(actor: User) -> Any:
+    """SQL condition: logs ``actor`` may approve (own department's, never their own)."""
+    if actor.role == Role.ADMIN:
+        return True
+    if actor.role != Role.HEAD:
+        return False
+    return (ExchangeLog.department_id == actor.department_id) & (ExchangeLog.owner_id != actor.id)
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    to_verify: int
+    to_approve: int
+
+
+def queue_counts(actor: User) -> QueueCounts:
+    """How many logs wait for this person (the numbers in the navigation), in one query."""
+    to_verify = func.count().filter(
+        ExchangeLog.verifier_id == actor.id, ExchangeLog.status == Status.SUBMITTED.value
+    )
+    to_approve = func.count().filter(
+        ExchangeLog.status == Status.VERIFIED.value, approvable_by(actor)
+    )
+    row = db.session.execute(
+        select(to_verify, to_approve).where(ExchangeLog.status.in_([s.value for s in PENDING]))
+    ).one()
+    return QueueCounts(int(row[0]), int(row[1]))
+
+
+@dataclass(frozen=True)
+class LogDefaults:
+    work_date: date
+    hours: Decimal | None
+    category: str | None
+    enterprise_id: int | None
+    department_id: int | None
+    verifier_id: int | None
+
+
+def defaults_for(actor: User) -> LogDefaults:
+    """Today, and what the person used last time: place, category, duration, verifier."""
+    last = db.session.execute(
+        select(ExchangeLog)
+        .where(ExchangeLog.owner_id == actor.id)
+        .order_by(ExchangeLog.created_at.desc(), ExchangeLog.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if last is None:
+        return LogDefaults(college_today(), None, None, None, None, None)
+    return LogDefaults(
+        college_today(),
+        last.hours,
+        last.category,
+        last.enterprise_id if last.kind == LogKind.PRACTICE else None,
+        last.department_id if last.kind == LogKind.TEACHING else None,
+        last.verifier_id,
+    )
