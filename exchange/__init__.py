@@ -93,9 +93,22 @@ def register_blueprints(app: Flask) -> None:
     from exchange.accounts.views import bp as accounts_bp
     from exchange.api import bp as api_bp
     from exchange.dashboard.views import bp as dashboard_bp
+    from exchange.logs.confirm import bp as confirm_bp
+    from exchange.logs.queues import bp as queues_bp
+    from exchange.logs.views import bp as logs_bp
     from exchange.org.views import bp as org_bp
 
-    for blueprint in (accounts_bp, users_admin_bp, org_bp, dashboard_bp, api_bp):
+    blueprints = (
+        accounts_bp,
+        users_admin_bp,
+        org_bp,
+        dashboard_bp,
+        queues_bp,  # before logs: /logs/verify is not a log id
+        logs_bp,
+        confirm_bp,
+        api_bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
 

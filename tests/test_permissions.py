@@ -7,8 +7,10 @@ or an admin route that lets another role in, fails here.
 from __future__ import annotations
 
 import pytest
+from werkzeug.routing import AnyConverter, IntegerConverter
 
 from exchange.permissions import PUBLIC, SIGNED_IN, permission_of
+from exchange.web import IdConverter
 
 NON_ADMIN_ROLES = ["teacher", "expert", "head"]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -22,9 +24,16 @@ def _rules(app):
 
 
 def _url(rule) -> str:
-    values = dict.fromkeys(rule.arguments, 1)
-    if "code" in rule.arguments:
-        values["code"] = "x"
+    """The rule's address with a plausible value for each part."""
+    values = {}
+    for arg in rule.arguments:
+        converter = rule._converters.get(arg)
+        if isinstance(converter, AnyConverter):
+            values[arg] = sorted(converter.items)[0]
+        elif isinstance(converter, (IdConverter, IntegerConverter)):
+            values[arg] = 1
+        else:
+            values[arg] = "x"
     return rule.build(values, append_unknown=False)[1]
 
 
