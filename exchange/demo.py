@@ -17,19 +17,30 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
 from exchange.accounts.models import Role, User
 from exchange.accounts.services import UserInput, create_user, find_user_by_email
 from exchange.extensions import db
+from exchange.logs.models import PRACTICE_CATEGORIES, TEACHING_CATEGORIES, ExchangeLog, LogKind
+from exchange.logs.services import (
+    LogInput,
+    OnsiteDecision,
+    confirm_onsite,
+    create_log,
+    issue_confirmation_link,
+    transition,
+)
+from exchange.logs.workflow import Action
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.org.services import (
     AgreementInput,
     DepartmentInput,
     EnterpriseInput,
     PeriodInput,
+    agreements_in_force,
     lock_period,
     save_agreement,
     save_department,
@@ -399,6 +410,185 @@ def add_people(college: DemoCollege) -> None:
             experts.append(college.add_user(Role.EXPERT, name, email, enterprise=enterprise))
 
 
+# How the demo's logs end up, per hundred: most are approved, every state is there.
+LOG_OUTCOMES = (
+    ("approved", 58),
+    ("verified", 10),
+    ("submitted", 10),
+    ("draft", 8),
+    ("rejected", 9),
+    ("revoked", 5),
+)
+PRACTICE_NOTES = {
+    "clinical": "跟随心内科团队查房，参与病例讨论与护理计划制定。",
+    "technical_training": "参加新型血气分析仪操作与质控培训。",
+    "joint_research": "与检验科合作整理耐药菌监测数据，讨论课题方案。",
+    "process_study": "学习药房调剂与处方审核流程，记录可用于教学的案例。",
+    "management": "参与科室质量管理例会，了解不良事件上报流程。",
+    "other": "参观医院信息中心，了解电子病历系统的应用。",
+}
+TEACHING_NOTES = {
+    "lecture": "讲授临床常见病例的诊疗思路，结合真实病例分析。",
+    "lab": "指导学生完成实验操作并讲解仪器使用规范。",
+    "workshop": "组织工作坊：医疗器械使用中的风险识别。",
+    "clinical_teaching": "床旁带教，示范规范的体格检查。",
+    "mentoring": "指导毕业设计选题与文献检索。",
+    "other": "介绍行业发展与岗位能力要求。",
+}
+COURSES = ("内科学", "护理学基础", "药理学", "临床检验基础", "医学影像诊断", "药事管理")
+REJECT_REASONS = ("时长与签到记录不符。", "请补充工作内容说明。", "日期有误，请核对后重新提交。")
+
+
+def _pick_outcome(rng: random.Random) -> str:
+    roll, total = rng.randrange(100), 0
+    for status, share in LOG_OUTCOMES:
+        total += share
+        if roll < total:
+            return status
+    return "approved"
+
+
+def _work_days(rng: random.Random, period: Period, today: date, count: int) -> list[date]:
+    """Distinct past working days of the period, at most ``count``."""
+    last = min(period.ends_on, today)
+    days = [
+        period.starts_on + timedelta(days=n)
+        for n in range((last - period.starts_on).days + 1)
+        if (period.starts_on + timedelta(days=n)).weekday() < 6
+    ]
+    return sorted(rng.sample(days, min(count, len(days))))
+
+
+def _backdate(log: ExchangeLog, now: datetime) -> None:
+    """Give the audit trail believable times: the evening of the work day, then a day
+    or two per step, never later than now."""
+    moment = datetime.combine(log.work_date, time(10, 0), tzinfo=UTC)
+    for event in log.events:
+        event.at = min(moment, now)
+        moment += timedelta(days=1, hours=3)
+    log.created_at = log.events[0].at
+
+
+def _walk(college: DemoCollege, log: ExchangeLog, outcome: str, rng: random.Random) -> None:
+    """Take a new draft to ``outcome`` the way real people would."""
+    owner = log.owner
+    if outcome == "draft":
+        return
+    transition(owner, log, Action.SUBMIT)
+    if outcome == "submitted":
+        return
+    if outcome == "rejected" and rng.random() < 0.5:
+        _verify(log, rng, reject=True)
+        return
+    _verify(log, rng)
+    if outcome == "verified":
+        return
+    approver = _approver(college, log)
+    if outcome == "rejected":
+        transition(approver, log, Action.REJECT, rng.choice(REJECT_REASONS))
+        return
+    transition(approver, log, Action.APPROVE)
+    if outcome == "revoked":
+        transition(college.actor, log, Action.REVOKE, "复核发现与考勤记录重复。")
+
+
+def _verify(log: ExchangeLog, rng: random.Random, *, reject: bool = False) -> None:
+    reason = rng.choice(REJECT_REASONS) if reject else None
+    if log.verifier is not None:
+        transition(log.verifier, log, Action.REJECT if reject else Action.VERIFY, reason)
+        return
+    token, _ = issue_confirmation_link(log.owner, log)
+    confirmer = rng.choice(("赵医生", "钱护士长", "孙主任", "李工程师"))
+    confirm_onsite(token, OnsiteDecision(confirmer, "带教老师", not reject, reason))
+
+
+def _approver(college: DemoCollege, log: ExchangeLog) -> User:
+    heads = [h for h in college.heads.get(log.department.code, []) if h.id != log.owner_id]
+    return heads[0] if heads else college.actor
+
+
+def _log_input(college: DemoCollege, owner: User, day: date, rng: random.Random) -> LogInput | None:
+    """A believable log for ``owner`` on ``day`` at a partner with an agreement in force."""
+    if owner.role == Role.EXPERT:
+        departments = [
+            d for d in college.departments.values()
+            if db.session.execute(
+                agreements_in_force(day, LogKind.TEACHING, d.id, owner.enterprise_id).limit(1)
+            ).first()
+        ]  # fmt: skip
+        if not departments:
+            return None
+        department = rng.choice(departments)
+        category = rng.choice(TEACHING_CATEGORIES)
+        hosts = college.teachers.get(department.code, []) + college.heads.get(department.code, [])
+        return LogInput(
+            work_date=day,
+            hours=rng.choice(("1.5", "2", "2", "3", "4")),
+            category=category,
+            description=TEACHING_NOTES[category],
+            department_id=department.id,
+            course=rng.choice(COURSES),
+            cohort=f"{day.year % 100}级{rng.randint(1, 4)}班",
+            students=rng.randint(25, 60),
+            verifier_id=rng.choice(hosts).id if hosts and rng.random() < 0.8 else None,
+        )
+    agreements = (
+        db.session.execute(
+            agreements_in_force(day, LogKind.PRACTICE, owner.department_id)  # type: ignore[arg-type]
+        )
+        .scalars()
+        .all()
+    )
+    if not agreements:
+        return None
+    enterprise_id = rng.choice(agreements).enterprise_id
+    experts = next(
+        (people for code, people in college.experts.items()
+         if college.enterprises[code].id == enterprise_id),
+        [],
+    )  # fmt: skip
+    category = rng.choice(PRACTICE_CATEGORIES)
+    return LogInput(
+        work_date=day,
+        hours=rng.choice(("2", "3", "4", "4", "6", "8")),
+        category=category,
+        description=PRACTICE_NOTES[category],
+        enterprise_id=enterprise_id,
+        verifier_id=rng.choice(experts).id if experts and rng.random() < 0.8 else None,
+    )
+
+
+def add_logs(college: DemoCollege) -> None:
+    """Logs in every state over both periods, most of them approved."""
+    rng = college.rng("logs")
+    now = datetime.now(UTC)
+    people = [
+        *(p for group in college.heads.values() for p in group),
+        *(p for group in college.teachers.values() for p in group),
+        *(p for group in college.experts.values() for p in group),
+    ]
+    featured = {HEAD_EMAIL, TEACHER_EMAIL, EXPERT_EMAIL}
+    for period in (college.previous_period, college.current_period):
+        assert period is not None  # noqa: S101 - add_periods runs first
+        current = period is college.current_period
+        for owner in people:
+            # The printed demo accounts show one log in every state.
+            every_state = current and owner.email in featured
+            count = len(LOG_OUTCOMES) + 2 if every_state else rng.randint(3, 9)
+            for n, day in enumerate(_work_days(rng, period, college.today, count)):
+                data = _log_input(college, owner, day, rng)
+                if data is None:
+                    continue
+                log, _ = create_log(owner, data)
+                if every_state:
+                    outcome = LOG_OUTCOMES[n % len(LOG_OUTCOMES)][0]
+                else:
+                    outcome = _pick_outcome(rng) if current else "approved"
+                _walk(college, log, outcome, rng)
+                _backdate(log, now)
+    db.session.flush()
+
+
 def lock_previous_period(college: DemoCollege) -> None:
     """Last: nothing can be added to a locked period."""
     assert college.previous_period is not None  # noqa: S101 - add_periods runs first
@@ -414,7 +604,8 @@ STEPS: list[Step] = [
     add_periods,
     add_agreements,
     add_people,
-    # new steps (logs, reward rounds, …) go here
+    add_logs,
+    # new steps (reward rounds, …) go here
     lock_previous_period,
 ]
 
@@ -508,4 +699,5 @@ def demo_counts() -> dict[str, int]:
         "agreements": count(Agreement),
         "periods": count(Period),
         "people": count(User),
+        "logs": count(ExchangeLog),
     }

@@ -15,6 +15,8 @@ from exchange import create_app
 from exchange.accounts.models import User
 from exchange.accounts.services import authenticate
 from exchange.extensions import db
+from exchange.logs import services as log_services
+from exchange.logs.models import ExchangeLog, LogEvent
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.org.services import expiring_agreements
 from exchange.timeutil import college_today
@@ -246,7 +248,7 @@ def test_seed_demo_is_the_same_college_every_time(runner, app_ctx):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     first = people()
     assert len({name for _, name, _ in first}) == len(first)  # nobody has a namesake
-    for model in (User, Agreement, Period, Enterprise, Department):
+    for model in (LogEvent, ExchangeLog, User, Agreement, Period, Enterprise, Department):
         db.session.execute(delete(model))
     db.session.commit()
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
@@ -341,3 +343,42 @@ def test_backup_on_postgresql_points_to_pg_dump(tmp_path):
     result = app.test_cli_runner().invoke(args=["backup", str(target)])
     assert_refused(result, "pg_dump", "college")
     assert not target.exists()
+
+
+def test_seed_demo_has_logs_in_every_state_with_their_history(runner, app_ctx):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    open_period = db.session.execute(select(Period).where(Period.state == "open")).scalar_one()
+    locked = db.session.execute(select(Period).where(Period.state == "locked")).scalar_one()
+    states = set(
+        db.session.execute(
+            select(ExchangeLog.status).where(ExchangeLog.period_id == open_period.id)
+        ).scalars()
+    )
+    assert states == {"draft", "submitted", "verified", "approved", "rejected", "revoked"}
+    locked_logs = (
+        db.session.execute(select(ExchangeLog).where(ExchangeLog.period_id == locked.id))
+        .scalars()
+        .all()
+    )
+    assert locked_logs
+    assert {log.status for log in locked_logs} == {"approved"}
+    assert {"practice", "teaching"} <= set(db.session.execute(select(ExchangeLog.kind)).scalars())
+    for log in db.session.execute(select(ExchangeLog)).scalars():
+        assert log.events[-1].to_status == log.status
+        assert log.work_date <= college_today()
+        assert [e.at for e in log.events] == sorted(e.at for e in log.events)
+    onsite = db.session.execute(select(LogEvent).where(LogEvent.actor_id.is_(None))).scalars()
+    assert any(event.action == "verify" for event in onsite)
+
+
+def test_seed_demo_gives_the_printed_accounts_work_to_do(runner, app_ctx):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    expert = db.session.execute(select(User).where(User.email == "expert@example.com")).scalar_one()
+    head = db.session.execute(select(User).where(User.email == "head@example.com")).scalar_one()
+    teacher = db.session.execute(
+        select(User).where(User.email == "teacher@example.com")
+    ).scalar_one()
+    assert log_services.queue_counts(head).to_approve > 0
+    mine = db.session.execute(log_services.logs_query(teacher, "mine")).scalars().all()
+    assert {log.status for log in mine} >= {"draft", "submitted", "rejected", "approved"}
+    assert db.session.execute(log_services.logs_query(expert, "mine")).scalars().first()
