@@ -49,4 +49,10 @@ messages: install ## Extract marked strings and update the catalogues
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o exchange/translations/messages.pot .
 	$(BIN)/pybabel -q update -i exchange/translations/messages.pot -d exchange/translations
 
-.PHONY: help install translations run test browser lint fmt type messages
+bench: install ## Time the busiest lists on a seeded database (LOGS=20000)
+	$(BIN)/python bench/lists.py
+
+e2e: install browser ## Only the browser tests (phone-sized Chromium)
+	$(BIN)/pytest tests/e2e
+
+.PHONY: help install translations run test browser lint fmt type messages bench e2e

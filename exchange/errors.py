@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from exchange.extensions import db
@@ -106,9 +107,11 @@ def register_error_handlers(app: Flask) -> None:
                 abort(400, description="The request contains a NUL character.")
 
     @app.errorhandler(IntegrityError)
-    def integrity_error(error: IntegrityError):  # type: ignore[no-untyped-def]
-        # A uniqueness race that slipped past a service's check: the database
-        # kept its promise, the loser is told the data changed.
+    @app.errorhandler(StaleDataError)
+    def lost_race(error: Exception):  # type: ignore[no-untyped-def]
+        # A race that slipped past a service's check (a unique value taken, a
+        # versioned row changed) and surfaced at commit: the database kept its
+        # promise, and the loser is told the data changed.
         db.session.rollback()
         return domain_error(Conflict())
 

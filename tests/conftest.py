@@ -64,6 +64,8 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory):
+    # Files the app writes (evidence) go to a temporary instance folder.
+    os.environ["EXCHANGE_INSTANCE_PATH"] = str(tmp_path_factory.mktemp("instance"))
     app = create_app(test_config(tmp_path_factory))
     app.test_client_class = IsolatedClient
     with app.app_context():

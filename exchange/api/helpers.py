@@ -45,6 +45,13 @@ def json_body() -> dict[str, Any]:
     return data
 
 
+def optional_json_body() -> dict[str, Any]:
+    """The request's JSON object, or ``{}`` when the request has no body at all."""
+    if not request.get_data(cache=True):
+        return {}
+    return json_body()
+
+
 def patch_body(current: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the fields given, the given fields merged onto ``current``) for a PATCH."""
     given = json_body()
@@ -95,6 +102,35 @@ class Fields:
             self.errors[name] = _l("This number is out of range.")
             return default
         return value
+
+    def number(self, name: builtins.str) -> builtins.int | builtins.float | builtins.str | None:
+        """A JSON number, or a number written as a string ("1.5"), passed on as given:
+        whether it is an acceptable amount is the service's business."""
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, builtins.bool) or not isinstance(
+            value, builtins.int | builtins.float | builtins.str
+        ):
+            self.errors[name] = _l("Must be a number.")
+            return None
+        return value
+
+    def ids(self, name: builtins.str, max_items: builtins.int) -> list[builtins.int]:
+        """A required list of record ids (whole numbers from 1), at most ``max_items``."""
+        value = self.data.get(name)
+        if not isinstance(value, list) or not all(
+            isinstance(item, builtins.int)
+            and not isinstance(item, builtins.bool)
+            and 0 < item <= MAX_ID
+            for item in value
+        ):
+            self.errors[name] = _l("Must be a list of ids.")
+            return []
+        if len(value) > max_items:
+            self.errors[name] = _l("At most %(max)d ids at once.", max=max_items)
+            return []
+        return list(value)
 
     def bool(self, name: builtins.str, default: bool = False) -> bool:
         value = self.data.get(name, default)

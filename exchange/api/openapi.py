@@ -23,6 +23,8 @@ from flask import jsonify
 from exchange.api import bp
 from exchange.api.helpers import MAX_PER_PAGE
 from exchange.errors import HTTP_CODES
+from exchange.logs.models import PRACTICE_CATEGORIES, TEACHING_CATEGORIES
+from exchange.logs.workflow import Action, Status
 from exchange.permissions import public
 
 Schema = dict[str, Any]
@@ -248,6 +250,76 @@ _PERIOD_FIELDS: dict[str, Schema] = {
 }
 
 
+_LOG_FIELDS: dict[str, Schema] = {
+    "kind": {
+        **enum("practice", "teaching"),
+        "description": "Teachers and heads log `practice`, experts `teaching`.",
+    },
+    "date": {**DATE, "description": "The day worked (college time zone); not in the future."},
+    "hours": {
+        "anyOf": [
+            {"type": "number", "minimum": 0.25, "maximum": 12, "multipleOf": 0.25},
+            {"type": "string", "example": "1.5"},
+        ],
+        "description": "0.25 to 12 in quarter hours; a number, or a number as a string. "
+        "At most 12 hours a day across the owner's logs that are not rejected.",
+    },
+    "category": {
+        **enum(*dict.fromkeys((*PRACTICE_CATEGORIES, *TEACHING_CATEGORIES))),
+        "description": "practice: "
+        + ", ".join(PRACTICE_CATEGORIES)
+        + "; teaching: "
+        + ", ".join(TEACHING_CATEGORIES)
+        + ".",
+    },
+    "description": text(2000, minLength=1, description="Plain text, stored as typed."),
+    "enterprise_id": nullable(
+        {
+            **ID,
+            "description": "practice (required): the partner enterprise, with an agreement "
+            "in force on the date. teaching: the expert's own enterprise, implicit.",
+        }
+    ),
+    "department_id": nullable(
+        {
+            **ID,
+            "description": "teaching (required): where the expert taught, with an agreement "
+            "in force on the date. practice: the teacher's own department, implicit.",
+        }
+    ),
+    "course": nullable(text(120, description="teaching: required.")),
+    "cohort": nullable(text(60, description="teaching: optional.")),
+    "students": nullable(
+        {"type": "integer", "minimum": 1, "maximum": 1000, "description": "teaching: required."}
+    ),
+    "verifier_id": nullable(
+        {
+            **ID,
+            "description": "practice: an expert of the enterprise; teaching: a teacher or head "
+            "of the department; never the owner. null: on-site confirmation.",
+        }
+    ),
+}
+_CLIENT_ID: Schema = nullable(
+    {
+        "type": "string",
+        "format": "uuid",
+        "description": "Chosen by the client: a second create with the same one answers "
+        "200 with the first log instead of storing a duplicate.",
+    }
+)
+_EVIDENCE: Schema = obj(
+    {
+        "name": {"type": "string"},
+        "type": {"type": "string", "example": "image/jpeg"},
+        "size": {"type": "integer", "minimum": 1},
+        "url": {"type": "string", "format": "uri", "description": "Signed-in download."},
+    },
+    ["name", "type", "size", "url"],
+)
+_LOG_STATUSES = tuple(s.value for s in Status)
+
+
 def _resource(fields: dict[str, Schema], **more: Schema) -> Schema:
     properties = {"id": ID, **fields, **more}
     return obj(properties, list(properties))
@@ -326,6 +398,122 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Period": _resource(_PERIOD_FIELDS, state=enum(*PERIOD_STATES)),
     **_inputs("Period", _PERIOD_FIELDS, ["name", "starts_on", "ends_on"]),
+    "Log": _resource(
+        {
+            **_LOG_FIELDS,
+            "hours": {"type": "number", "minimum": 0.25, "maximum": 12, "multipleOf": 0.25},
+            "owner_id": ID,
+            "status": enum(*_LOG_STATUSES),
+            "client_id": _CLIENT_ID,
+            "period_id": ID,
+            "url": {"type": "string", "format": "uri", "description": "The log's web page."},
+            "version": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Grows with every change; give it back on PATCH to refuse "
+                "overwriting a change not yet seen.",
+            },
+            "evidence": nullable(_EVIDENCE),
+        }
+    ),
+    "LogDetail": {
+        "allOf": [
+            ref("Log"),
+            obj({"history": {"type": "array", "items": ref("HistoryEntry")}}, ["history"]),
+        ],
+        "description": "A log with its audit trail, oldest entry first.",
+    },
+    "HistoryEntry": obj(
+        {
+            "action": enum(*(a.value for a in Action if a is not Action.DELETE)),
+            "from_status": nullable(enum(*_LOG_STATUSES)),
+            "to_status": enum(*_LOG_STATUSES),
+            "actor_id": nullable({**ID, "description": "null: an on-site confirmer."}),
+            "actor_name": {
+                "type": "string",
+                "description": "On site: the name and job title the confirmer typed.",
+            },
+            "at": {"type": "string", "format": "date-time", "example": "2026-09-01T08:30:00Z"},
+            "reason": nullable(text(500)),
+        },
+        ["action", "from_status", "to_status", "actor_id", "actor_name", "at", "reason"],
+    ),
+    "LogInput": obj(
+        {
+            **copy.deepcopy(_LOG_FIELDS),
+            "client_id": _CLIENT_ID,
+            "submit": {
+                "type": "boolean",
+                "default": False,
+                "description": "true: create and submit at once.",
+            },
+        },
+        ["kind", "date", "hours", "category", "description"],
+    ),
+    "LogPatch": obj(
+        {
+            **copy.deepcopy(_LOG_FIELDS),
+            "kind": {**enum("practice", "teaching"), "description": "Cannot change."},
+            "version": {
+                "type": "integer",
+                "description": "If given and not the log's current version: 409.",
+            },
+        }
+    ),
+    "Reason": obj({"reason": text(500, minLength=1)}, ["reason"]),
+    "BulkApproval": obj(
+        {
+            "ids": {
+                "type": "array",
+                "items": ID,
+                "maxItems": 200,
+                "description": "Log ids; an id given twice is answered once.",
+            }
+        },
+        ["ids"],
+    ),
+    "BulkApprovalResult": obj(
+        {
+            "results": {
+                "type": "array",
+                "description": "One per id, in the order given.",
+                "items": {
+                    "oneOf": [
+                        obj(
+                            {"id": ID, "ok": {"const": True}, "log": ref("Log")},
+                            ["id", "ok", "log"],
+                        ),
+                        obj(
+                            {
+                                "id": ID,
+                                "ok": {"const": False},
+                                "error": obj(
+                                    {
+                                        "code": enum(*sorted(set(HTTP_CODES.values()))),
+                                        "message": {"type": "string"},
+                                    },
+                                    ["code", "message"],
+                                ),
+                            },
+                            ["id", "ok", "error"],
+                        ),
+                    ]
+                },
+            }
+        },
+        ["results"],
+    ),
+    "ConfirmationLink": obj(
+        {
+            "url": {
+                "type": "string",
+                "format": "uri",
+                "description": "The public confirmation page, to show as a QR code.",
+            },
+            "expires_at": {"type": "string", "format": "date-time"},
+        },
+        ["url", "expires_at"],
+    ),
 }
 SCHEMAS["PeriodInput"]["properties"]["state"] = enum("open")
 SCHEMAS["PeriodPatch"]["properties"]["state"] = {
@@ -402,12 +590,170 @@ USER_PATHS: dict[str, Schema] = admin_collection(
     ],
 )
 
-SECTIONS: tuple[dict[str, Schema], ...] = (AUTH_PATHS, ORG_PATHS, USER_PATHS)
+# action: (summary, who, from which status and what it does, takes a reason)
+_TRANSITIONS: dict[str, tuple[str, str, str, bool]] = {
+    "submit": ("Submit a log", "the owner", "From draft to submitted.", False),
+    "withdraw": ("Withdraw a log", "the owner", "From submitted back to draft.", False),
+    "verify": (
+        "Verify a log",
+        "the named verifier, never the owner",
+        "From submitted to verified.",
+        False,
+    ),
+    "reject": (
+        "Reject a log",
+        "the named verifier (submitted), a head of its department or an admin (verified); "
+        "never the owner",
+        "To rejected; the owner can then edit it. Takes a reason.",
+        True,
+    ),
+    "approve": (
+        "Approve a log",
+        "a head of its department or an admin; never the owner",
+        "From verified to approved.",
+        False,
+    ),
+    "revoke": (
+        "Revoke an approved log",
+        "admin",
+        "From approved to revoked, while the period is open. Takes a reason.",
+        True,
+    ),
+}
+
+
+def _transition(action: str) -> Schema:
+    summary, who, what, takes_reason = _TRANSITIONS[action]
+    errors = (400, 401, 403, 404, 409, 422) if takes_reason else (401, 403, 404, 409)
+    description = (
+        f"{what} 409 when the log's state does not allow it (it has changed) or its period "
+        "is locked; 404 when the caller may not see the log."
+    )
+    if takes_reason:
+        description += " 422 names `reason` when it is missing or longer than 500 characters."
+    op = operation(
+        f"{action}_log",
+        summary,
+        tag="logs",
+        who=who,
+        description=description,
+        body=ref("Reason") if takes_reason else None,
+        responses=responses(200, ref("LogDetail"), "The log as it is now.", *errors),
+    )
+    return {"parameters": [path_id("log_id")], "post": op}
+
+
+LOG_PATHS: dict[str, Schema] = {
+    "/logs": {
+        "get": operation(
+            "list_logs",
+            "List logs",
+            tag="logs",
+            who="any",
+            description="`mine` (default): the caller's own logs; `verify`: submitted logs "
+            "naming the caller as verifier; `approve`: verified logs the caller may approve; "
+            "`department`: every log a head or an admin may see (others: 403). "
+            "Newest date first. Without `history`.",
+            parameters=[
+                query("scope", enum("mine", "verify", "approve", "department"), "Which list."),
+                query("status", enum(*_LOG_STATUSES), "Only logs in this status."),
+                query("kind", enum("practice", "teaching"), "Only logs of this kind."),
+                query("period", ID, "Only logs of this period."),
+                *PAGE_PARAMS,
+            ],
+            responses=responses(200, page_of("Log"), "One page.", 400, 401, 403),
+        ),
+        "post": operation(
+            "create_log",
+            "Log hours",
+            tag="logs",
+            who="teacher, head, expert",
+            description="Creates a draft (or, with `submit`, a submitted log). Every invalid "
+            "field is named in `error.fields`: a future date or one outside an open period, "
+            "hours that are not quarter hours from 0.25 to 12 or that bring the day over 12 h, "
+            "an enterprise without an agreement in force, a verifier who may not verify it. "
+            "Evidence (photo or PDF) is attached on the log's web page; the API does not "
+            "take uploads.",
+            body=ref("LogInput"),
+            responses={
+                **responses(201, ref("LogDetail"), "The new log.", 400, 401, 403, 409, 422),
+                "200": {
+                    "description": "This `client_id` was sent before: the first log, unchanged.",
+                    "content": {"application/json": {"schema": ref("LogDetail")}},
+                },
+            },
+        ),
+    },
+    "/logs/{log_id}": {
+        "parameters": [path_id("log_id")],
+        "get": operation(
+            "get_log",
+            "One log with its history",
+            tag="logs",
+            who="the owner, the named verifier, heads of its department, admin",
+            description="Anyone else gets 404.",
+            responses=responses(200, ref("LogDetail"), "The log.", 401, 404),
+        ),
+        "patch": operation(
+            "update_log",
+            "Edit a log",
+            tag="logs",
+            who="the owner",
+            description="Only the fields given change; the whole log is then checked as on "
+            "create. Only a draft or a rejected log (which becomes a draft again); "
+            "otherwise 409.",
+            body=ref("LogPatch"),
+            responses=responses(
+                200, ref("LogDetail"), "The log as saved.", 400, 401, 403, 404, 409, 422
+            ),
+        ),
+        "delete": operation(
+            "delete_log",
+            "Delete a draft",
+            tag="logs",
+            who="the owner",
+            description="Only a draft; otherwise 409.",
+            responses=responses(204, None, "Deleted.", 401, 403, 404, 409),
+        ),
+    },
+    **{f"/logs/{{log_id}}/{action}": _transition(action) for action in _TRANSITIONS},
+    "/logs/approve": {
+        "post": operation(
+            "approve_logs",
+            "Approve many logs",
+            tag="logs",
+            who="head, admin",
+            description="Each id is approved on its own: one that cannot be approved (not "
+            "found, not verified, the caller's own) leaves the others alone and is answered "
+            "with its error. At most 200 ids.",
+            body=ref("BulkApproval"),
+            responses=responses(
+                200, ref("BulkApprovalResult"), "One answer per id.", 400, 401, 403, 422
+            ),
+        )
+    },
+    "/logs/{log_id}/confirmation-link": {
+        "parameters": [path_id("log_id")],
+        "post": operation(
+            "create_confirmation_link",
+            "A link for on-site confirmation",
+            tag="logs",
+            who="the owner",
+            description="For a submitted log: a signed, single-use link valid for 7 days, "
+            "for a confirmer without an account. A new link replaces the previous one. "
+            "409 when the log is not submitted or its period is locked.",
+            responses=responses(201, ref("ConfirmationLink"), "The link.", 401, 403, 404, 409),
+        ),
+    },
+}
+
+SECTIONS: tuple[dict[str, Schema], ...] = (AUTH_PATHS, ORG_PATHS, USER_PATHS, LOG_PATHS)
 
 TAGS = [
     {"name": "auth", "description": "Tokens and the caller."},
     {"name": "organisation", "description": "Departments, enterprises, agreements, periods."},
     {"name": "users", "description": "Administration of users."},
+    {"name": "logs", "description": "Exchange logs, their workflow and on-site confirmation."},
 ]
 
 

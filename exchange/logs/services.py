@@ -23,9 +23,9 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, event, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from exchange.accounts.models import Role, User
@@ -142,10 +142,10 @@ def parse_minutes(errors: FieldErrors, hours: object) -> int:
         value = Decimal(str(hours).strip().replace(",", "."))
         if not value.is_finite():
             raise InvalidOperation
-    except InvalidOperation:
+        minutes = value * 60
+    except ArithmeticError:  # not a number, or one too large to compute with
         errors.add("hours", _l("Enter the hours as a number, e.g. 1.5."))
         return 0
-    minutes = value * 60
     if minutes != minutes.to_integral_value() or not minutes_are_valid(int(minutes)):
         errors.add("hours", _l("Between 0.25 and 12 hours, in steps of a quarter hour."))
         return 0
@@ -320,17 +320,46 @@ def evidence_path(log: ExchangeLog) -> Path | None:
     return evidence_folder() / log.evidence_file if log.evidence_file else None
 
 
+# Files follow the transaction: a replaced or deleted log's file goes when the
+# change is committed, a new file goes again if the change is rolled back.
+_REMOVE_ON_COMMIT = "exchange.evidence.remove_on_commit"
+_REMOVE_ON_ROLLBACK = "exchange.evidence.remove_on_rollback"
+
+
+@event.listens_for(Session, "after_commit")
+def _evidence_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint ended; the real commit is to come
+        return
+    for path in session.info.pop(_REMOVE_ON_COMMIT, []):
+        path.unlink(missing_ok=True)
+    session.info.pop(_REMOVE_ON_ROLLBACK, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _evidence_after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    for path in session.info.pop(_REMOVE_ON_ROLLBACK, []):
+        path.unlink(missing_ok=True)
+    session.info.pop(_REMOVE_ON_COMMIT, None)
+
+
 def _store_evidence(log: ExchangeLog, checked: tuple[str, str, bytes]) -> None:
     name, media_type, data = checked
+    _clear_evidence(log)
     folder = evidence_folder()
     folder.mkdir(parents=True, exist_ok=True)
     stored = f"{secrets.token_hex(16)}.{evidence_rules.EXTENSIONS[media_type]}"
     (folder / stored).write_bytes(data)
+    db.session.info.setdefault(_REMOVE_ON_ROLLBACK, []).append(folder / stored)
     log.evidence_file, log.evidence_name = stored, name
     log.evidence_type, log.evidence_size = media_type, len(data)
 
 
 def _clear_evidence(log: ExchangeLog) -> None:
+    old = evidence_path(log)
+    if old is not None:
+        db.session.info.setdefault(_REMOVE_ON_COMMIT, []).append(old)
     log.evidence_file = log.evidence_name = log.evidence_type = None
     log.evidence_size = None
 
@@ -375,10 +404,11 @@ def _record(
 
 
 def _flush_or_conflict() -> None:
+    """Write now; someone else's change in between is a Conflict. The caller's
+    error handling rolls back (the whole request, or one savepoint of a bulk)."""
     try:
         db.session.flush()
     except StaleDataError:
-        db.session.rollback()
         raise Conflict() from None
 
 
@@ -472,6 +502,7 @@ def update_log(actor: User, log: ExchangeLog, data: LogInput) -> ExchangeLog:
 def delete_log(actor: User, log: ExchangeLog) -> None:
     """The owner deletes a draft; drafts have not been seen by anyone else."""
     _decide(log, Action.DELETE, relations(actor, log))
+    _clear_evidence(log)
     db.session.delete(log)
     _flush_or_conflict()
 
