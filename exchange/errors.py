@@ -24,7 +24,8 @@ class DomainError(Exception):
     def __init__(self, message: Any = None, fields: dict[str, Any] | None = None) -> None:
         self.message = message if message is not None else self.default_message()
         self.fields = fields or {}
-        super().__init__(str(self.message))
+        # Kept lazy: the language is chosen when the message is shown, not raised.
+        super().__init__(self.message)
 
     @staticmethod
     def default_message() -> Any:

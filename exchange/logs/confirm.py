@@ -1,22 +1,136 @@
-"""On-site confirmation: the owner's QR code, and the public page the confirmer opens."""
+"""On-site confirmation: the owner's QR code, and the public page the confirmer opens.
+
+The token travels in the address, so every answer of this blueprint is kept out
+of caches and never sent on as a referrer. A link that does not work answers
+404 (not valid) or 410 (expired, used or replaced) and shows nothing of the log.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from typing import Any
 
+import segno
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+from wtforms import StringField, TextAreaField
+
+from exchange.errors import Conflict
+from exchange.extensions import db, limiter
+from exchange.logs import services
 from exchange.permissions import allow, public
+from exchange.timeutil import college_zone
+from exchange.web import is_post, run_form
 
 bp = Blueprint("confirm", __name__)
 
+# Enough for a confirmer who mistypes a few times; too few to try tokens by the thousand.
+CONFIRM_LIMIT = "30 per minute"
 
-# Placeholders with the endpoint names other pages link to; replaced by the real views.
+
+@bp.after_request
+def keep_the_token_private(response: Response) -> Response:
+    # Runs before the app's own header hook, which only fills in what is missing.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# --- the owner's QR code -----------------------------------------------------------
+
+
+def _qr_svg(url: str) -> Markup:
+    """The link as an inline SVG QR code, drawn here (no request leaves the page).
+
+    Safe to mark as markup: segno writes only its own elements and path data,
+    and no text of ours (no title, no description) goes into it.
+    """
+    code = segno.make(url, error="m")
+    # Without a size the drawing fills its box (viewBox only), on any phone width.
+    return Markup(code.svg_inline(scale=4, dark="#000", light="#fff", omitsize=True))  # noqa: S704
+
+
 @bp.route("/logs/<id:log_id>/confirmation", methods=["POST"])
 @allow()
 def issue(log_id: int):
-    abort(501)
+    log = services.get_log(current_user, log_id)
+    try:
+        token, expires_at = services.issue_confirmation_link(current_user, log)
+    except Conflict as error:
+        db.session.rollback()
+        flash(str(error.message), "warning")
+        return redirect(url_for("logs.detail", log_id=log_id))
+    db.session.commit()
+    url = url_for("confirm.page", token=token, _external=True)
+    return render_template(
+        "logs/confirm_issued.html",
+        log=log,
+        url=url,
+        qr=_qr_svg(url),
+        expires=expires_at.astimezone(college_zone()).strftime("%Y-%m-%d %H:%M"),
+        zone=str(college_zone()),
+    )
+
+
+# --- the confirmer's page -------------------------------------------------------------
+
+
+class OnsiteForm(FlaskForm):
+    """What the confirmer types. No checks here: the service checks and names the field."""
+
+    name = StringField(_l("Your name"))
+    job_title = StringField(_l("Your job title"))
+    reason = TextAreaField(_l("Reason (needed to reject)"))
+
+
+def _link_refused(error: services.LinkInvalid) -> tuple[str, int]:
+    status = 410 if isinstance(error, services.LinkExpired | services.LinkUsed) else 404
+    return render_template("logs/confirm_link.html", code=error.code, status=status), status
+
+
+def _changed(error: Conflict) -> tuple[str, int]:
+    html = render_template(
+        "logs/confirm_link.html", code=error.code, status=409, message=error.message
+    )
+    return html, 409
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 @public
-def page(token: str):
-    abort(501)
+@limiter.limit(CONFIRM_LIMIT)
+def page(token: str) -> Any:
+    try:
+        log = services.log_for_confirmation(token)
+    except services.LinkInvalid as error:
+        return _link_refused(error)
+    except Conflict as error:  # the log's period has been locked
+        return _changed(error)
+    form = OnsiteForm()
+    if is_post():
+        decision = request.form.get("decision")
+        if decision not in ("confirm", "reject"):
+            form.form_errors.append(_("Tap “Confirm” or “Reject”."))
+        else:
+            onsite = services.OnsiteDecision(
+                name=form.name.data or "",
+                job_title=form.job_title.data or "",
+                confirm=decision == "confirm",
+                reason=form.reason.data or "",
+            )
+            try:
+                viewer = current_user if current_user.is_authenticated else None
+                done = run_form(form, lambda: services.confirm_onsite(token, onsite, viewer))
+            except services.LinkInvalid as error:  # used by someone else in between
+                db.session.rollback()
+                return _link_refused(error)
+            except Conflict as error:  # confirmed by someone else at the same moment
+                db.session.rollback()
+                return _changed(error)
+            if done is not None:
+                db.session.commit()
+                return render_template("logs/confirm_done.html", confirmed=onsite.confirm)
+    return render_template("logs/confirm_page.html", log=log, form=form)

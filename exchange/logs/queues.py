@@ -1,22 +1,124 @@
-"""Work waiting for someone: logs to verify, logs to approve (with bulk approval)."""
+"""Work waiting for someone: logs to verify, logs to approve (with bulk approval).
+
+Thin: the lists are the services' queries, one page at a time; a single verify or
+reject goes to ``logs.act``; bulk approval hands the ticked ids to
+``services.bulk_approve`` and tells the head what became of them.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from collections import Counter
+from collections.abc import Iterable
 
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from exchange.accounts.models import Role
+from exchange.db import MAX_ID
+from exchange.errors import Conflict
+from exchange.extensions import db
+from exchange.logs import services
 from exchange.permissions import allow
+from exchange.web import is_post, paginate
 
 bp = Blueprint("queues", __name__, url_prefix="/logs")
 
+# More ids than a page can show (100 at most) did not come from the page.
+BULK_MAX = 100
 
-# Placeholders with the endpoint names other pages link to; replaced by the real views.
+
+def _here() -> str:
+    """This page with its query string: where the buttons of a card come back to."""
+    return request.full_path if request.query_string else request.path
+
+
 @bp.route("/verify")
 @allow()
 def verify():
-    abort(501)
+    page = paginate(services.logs_query(current_user, "verify"))
+    return render_template("logs/queue_verify.html", page=page, here=_here())
 
 
 @bp.route("/approve", methods=["GET", "POST"])
-@allow()
+@allow(Role.HEAD, Role.ADMIN)
 def approve():
-    abort(501)
+    if is_post():
+        return _bulk_approve(request.form.getlist("ids"))
+    page = paginate(services.logs_query(current_user, "approve"))
+    return render_template("logs/queue_approve.html", page=page, here=_here())
+
+
+def _parse_ids(values: Iterable[str]) -> tuple[list[int], int]:
+    """The ids as numbers, and how many values were no id at all (typed by hand, tampered)."""
+    ids: list[int] = []
+    unreadable = 0
+    for value in values:
+        text = value.strip()
+        number = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else 0
+        if 0 < number <= MAX_ID:
+            ids.append(number)
+        else:
+            unreadable += 1
+    return ids, unreadable
+
+
+def _bulk_approve(values: list[str]) -> Response:
+    back = redirect(url_for("queues.approve"))
+    if not values:
+        flash(_("Select at least one log to approve."), "warning")
+        return back
+    if len(set(values)) > BULK_MAX:
+        flash(_("Select at most %(max)d logs at a time.", max=BULK_MAX), "error")
+        return back
+    ids, unreadable = _parse_ids(dict.fromkeys(values))
+    outcomes = services.bulk_approve(current_user, ids)
+    db.session.commit()
+    message, category = _summary(outcomes, unreadable)
+    flash(message, category)
+    return back
+
+
+def _summary(outcomes: list[services.BulkOutcome], unreadable: int) -> tuple[str, str]:
+    """One sentence per kind of outcome: "3 logs approved. 1 had changed in the meantime …"."""
+    approved = sum(1 for outcome in outcomes if outcome.ok)
+    not_found = unreadable + sum(1 for o in outcomes if not o.ok and o.status == 404)
+    refused = Counter(o.message for o in outcomes if not o.ok and o.status != 404)
+    changed = refused.pop(str(Conflict.default_message()), 0)
+
+    parts = []
+    if approved:
+        parts.append(ngettext("%(num)d log approved.", "%(num)d logs approved.", approved))
+    if changed:
+        parts.append(
+            ngettext(
+                "%(num)d had changed in the meantime and was not approved.",
+                "%(num)d had changed in the meantime and were not approved.",
+                changed,
+            )
+        )
+    for reason, count in refused.items():
+        parts.append(
+            ngettext(
+                "%(num)d log not approved: %(reason)s",
+                "%(num)d logs not approved: %(reason)s",
+                count,
+                reason=reason,
+            )
+        )
+    if not_found:
+        parts.append(
+            ngettext(
+                "%(num)d log could not be found.", "%(num)d logs could not be found.", not_found
+            )
+        )
+    failed = len(outcomes) + unreadable - approved
+    if not failed:
+        category = "success"
+    elif approved:
+        category = "warning"
+    else:
+        category = "error"
+    return " ".join(parts), category

@@ -391,16 +391,19 @@ def _record(
     actor_name: str | None = None,
     reason: str | None = None,
 ) -> None:
-    log.events.append(
-        LogEvent(
-            actor=actor,
-            actor_name=actor_name or (actor.name if actor else ""),
-            action=action.value,
-            from_status=from_status.value if from_status else None,
-            to_status=to_status.value,
-            reason=reason or None,
+    # No autoflush while the trail loads: the pending change must reach the
+    # database only in _flush_or_conflict, where a lost race becomes a Conflict.
+    with db.session.no_autoflush:
+        log.events.append(
+            LogEvent(
+                actor=actor,
+                actor_name=actor_name or (actor.name if actor else ""),
+                action=action.value,
+                from_status=from_status.value if from_status else None,
+                to_status=to_status.value,
+                reason=reason or None,
+            )
         )
-    )
 
 
 def _flush_or_conflict() -> None:
@@ -559,6 +562,13 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRMATION_SALT)
 
 
+def can_issue_confirmation(actor: User, log: ExchangeLog) -> bool:
+    """Whether to offer the owner a QR code: their submitted log, in an open period."""
+    return (
+        log.owner_id == actor.id and log.status_enum is Status.SUBMITTED and log.period.is_open
+    )
+
+
 def issue_confirmation_link(actor: User, log: ExchangeLog) -> tuple[str, datetime]:
     """A signed, single-use token for the owner's submitted log; a new one replaces the old."""
     if Relation.OWNER not in relations(actor, log):
@@ -614,6 +624,8 @@ def log_for_confirmation(token: str) -> ExchangeLog:
         str(claims.get("nonce")), log.confirmation_nonce
     ):
         raise LinkUsed()
+    if not log.period.is_open:
+        raise _refused(Refusal.PERIOD_LOCKED)
     return log
 
 
@@ -625,9 +637,15 @@ class OnsiteDecision:
     reason: str | None = None
 
 
-def confirm_onsite(token: str, decision: OnsiteDecision) -> ExchangeLog:
-    """The confirmer without an account verifies or rejects; the link then dies."""
+def confirm_onsite(token: str, decision: OnsiteDecision, viewer: User | None = None) -> ExchangeLog:
+    """The confirmer without an account verifies or rejects; the link then dies.
+
+    ``viewer`` is whoever is signed in on the confirming browser, if anyone: the
+    log's owner holding their own link is refused like any self-verification.
+    """
     log = log_for_confirmation(token)
+    if viewer is not None and viewer.id == log.owner_id:
+        raise _refused(Refusal.OWN_RECORD)
     errors = FieldErrors()
     name = errors.text("name", decision.name, max_length=120)
     title = errors.text("job_title", decision.job_title, max_length=120)
@@ -668,6 +686,8 @@ def logs_query(
     """The logs of one list: ``mine``, ``verify`` (waiting for me), ``approve`` (waiting
     for my approval) or ``department`` (everything I may see as head or admin)."""
     stmt = select(ExchangeLog)
+    if scope in ("verify", "approve"):
+        stmt = stmt.where(in_open_period())
     if scope == "mine":
         stmt = stmt.where(ExchangeLog.owner_id == actor.id)
     elif scope == "verify":
@@ -689,6 +709,11 @@ def logs_query(
     if period_id:
         stmt = stmt.where(ExchangeLog.period_id == period_id)
     return _listing(stmt)
+
+
+def in_open_period() -> Any:
+    """SQL condition: the log's period is open (work waiting there can still be done)."""
+    return ExchangeLog.period_id.in_(select(Period.id).where(Period.state == "open"))
 
 
 def approvable_by(actor: User) -> Any:
@@ -715,7 +740,9 @@ def queue_counts(actor: User) -> QueueCounts:
         ExchangeLog.status == Status.VERIFIED.value, approvable_by(actor)
     )
     row = db.session.execute(
-        select(to_verify, to_approve).where(ExchangeLog.status.in_([s.value for s in PENDING]))
+        select(to_verify, to_approve).where(
+            ExchangeLog.status.in_([s.value for s in PENDING]), in_open_period()
+        )
     ).one()
     return QueueCounts(int(row[0]), int(row[1]))
 

@@ -1,35 +1,437 @@
-"""Pages for one's own logs: log hours, my logs, a log with its timeline, its actions."""
+"""Pages for one's own logs: log hours, my logs, a log with its timeline, its actions.
+
+Thin: the form becomes a LogInput, the service decides and changes, the view
+commits once and redirects. Who may see or do what is in services/workflow only.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+import uuid
+from dataclasses import dataclass
+from typing import Any
 
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import Select, select
+from wtforms import SelectChoice
+
+from exchange.accounts.models import Role, User
+from exchange.db import MAX_ID
+from exchange.errors import Conflict, ValidationError
+from exchange.extensions import db
+from exchange.forms import choices
+from exchange.logs import evidence as evidence_rules
+from exchange.logs import services
+from exchange.logs.forms import (
+    CATEGORY_LABELS,
+    FORMS,
+    QUICK_HOURS,
+    LogForm,
+    hours_number,
+    template_globals,
+)
+from exchange.logs.models import CATEGORIES, ExchangeLog, LogKind
+from exchange.logs.workflow import Action, Status
+from exchange.org.models import Department, Enterprise, Period
+from exchange.org.services import agreements_in_force
 from exchange.permissions import allow
+from exchange.timeutil import college_today
+from exchange.web import paginate, run_form, safe_next
 
 bp = Blueprint("logs", __name__, url_prefix="/logs")
 
+# Who logs hours: teachers and heads (practice), experts (teaching).
+LOGGERS = (Role.TEACHER, Role.HEAD, Role.EXPERT)
 
-# Placeholders with the endpoint names other pages link to; replaced by the real views.
+# The buttons of the log page, in the order they are shown.
+TRANSITIONS = (
+    Action.SUBMIT,
+    Action.VERIFY,
+    Action.APPROVE,
+    Action.WITHDRAW,
+    Action.REJECT,
+    Action.REVOKE,
+)
+
+
+# --- shared with every template ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Todo:
+    """The navigation's "To do" entry: where the work waits and how much of it."""
+
+    endpoint: str
+    count: int
+
+
+def _todo() -> Todo | None:
+    """Counted once per request, however many templates a request renders."""
+    if "exchange_todo" in g:
+        return g.exchange_todo  # type: ignore[no-any-return]
+    todo = None
+    if current_user.is_authenticated:
+        counts = services.queue_counts(current_user)
+        if current_user.role in (Role.TEACHER, Role.EXPERT):
+            todo = Todo("queues.verify", counts.to_verify)
+        else:
+            # Heads approve and may also be named verifier of teaching logs:
+            # send them to whichever list has work, approvals first.
+            only_verify = counts.to_approve == 0 and counts.to_verify > 0
+            todo = Todo(
+                "queues.verify" if only_verify else "queues.approve",
+                counts.to_approve + counts.to_verify,
+            )
+    g.exchange_todo = todo
+    return todo
+
+
+@bp.record_once
+def _register_labels(state: Any) -> None:
+    # Jinja globals, so that macros imported without context can use them too.
+    state.app.jinja_env.globals.update(template_globals())
+
+
+@bp.app_context_processor
+def log_context() -> dict[str, object]:
+    # The labels again as context: the admin pages' context processor also defines
+    # ``kind_label``, and context wins over globals; this one runs after it.
+    context = template_globals()
+    context["nav_todo"] = _todo() if has_request_context() else None
+    return context
+
+
+@bp.teardown_request
+def _close_uploads(_error: BaseException | None) -> None:
+    # Large uploads are spooled to temporary files: close them now rather than
+    # whenever the garbage collector gets to them. Only if the body was parsed.
+    if "files" in request.__dict__:
+        for upload in request.files.values():
+            upload.close()
+
+
+# --- the form ------------------------------------------------------------------------
+
+
+def _places(kind: str, owner: User) -> list[Any]:
+    """Where the work can take place today: partner enterprises with an agreement in
+    force for the teacher's department (practice), or departments with an agreement
+    in force with the expert's enterprise (teaching). The agreement rule itself stays
+    in org.services: the place's id column is handed to it so one query asks it for
+    every place at once."""
+    today = college_today()
+    stmt: Select[Any]
+    if kind == LogKind.PRACTICE:
+        department_id = owner.department_id or 0
+        in_force = agreements_in_force(today, kind, department_id, Enterprise.id)  # type: ignore[arg-type]
+        stmt = select(Enterprise).where(in_force.exists()).order_by(Enterprise.name)
+    else:
+        in_force = agreements_in_force(today, kind, Department.id, owner.enterprise_id)  # type: ignore[arg-type]
+        stmt = select(Department).where(in_force.exists()).order_by(Department.name)
+    return list(db.session.execute(stmt).scalars())
+
+
+def _verifier_choices(
+    kind: str, owner: User, places: list[Any], current: User | None
+) -> list[SelectChoice]:
+    """On-site confirmation first, then the possible verifiers grouped by place (one query:
+    the service's candidate rule with the place's id column instead of one id)."""
+    options = [SelectChoice("", _("On-site confirmation (no account needed)"))]
+    if places:
+        place = Enterprise if kind == LogKind.PRACTICE else Department
+        stmt = (
+            services.verifier_candidates(owner, kind, place.id)  # type: ignore[arg-type]
+            .where(place.id.in_([p.id for p in places]))
+            .add_columns(place.name)
+            .order_by(None)
+            .order_by(place.name, User.name, User.id)
+        )
+        options += [
+            SelectChoice(user.id, user.name, optgroup=group)
+            for user, group in db.session.execute(stmt)
+        ]
+    if current is not None and current.id not in {option.value for option in options}:
+        options.append(SelectChoice(current.id, current.name))
+    return options
+
+
+def _log_form(kind: str, owner: User, log: ExchangeLog | None = None) -> LogForm:
+    form = FORMS[kind]()
+    placeholder = [("", _("Choose…"))]
+    form.category.choices = choices(
+        placeholder + [(code, CATEGORY_LABELS[code]) for code in CATEGORIES[kind]]
+    )
+    places = _places(kind, owner)
+    current_place = None
+    if log is not None:
+        current_place = log.enterprise if kind == LogKind.PRACTICE else log.department
+    if current_place is not None and current_place not in places:
+        places.append(current_place)
+    place_field = form.enterprise_id if kind == LogKind.PRACTICE else form.department_id  # type: ignore[attr-defined]
+    place_field.choices = choices(placeholder + [(p.id, p.name) for p in places])
+    form.verifier_id.choices = _verifier_choices(
+        kind, owner, places, log.verifier if log is not None else None
+    )
+    if form.is_submitted():
+        return form
+    if log is None:
+        defaults = services.defaults_for(owner)
+        form.date.data = defaults.work_date
+        if defaults.hours is not None:
+            form.hours.data = hours_number(int(defaults.hours * 60))
+        form.category.data = defaults.category if defaults.category in CATEGORIES[kind] else ""
+        place_field.data = (
+            defaults.enterprise_id if kind == LogKind.PRACTICE else defaults.department_id
+        )
+        form.verifier_id.data = defaults.verifier_id
+        # A second tap, or a retried request, returns the first log (services.create_log).
+        form.client_id.data = str(uuid.uuid4())
+    else:
+        form.date.data = log.work_date
+        form.hours.data = hours_number(log.minutes)
+        form.category.data = log.category
+        form.description.data = log.description
+        form.verifier_id.data = log.verifier_id
+        place_field.data = log.enterprise_id if kind == LogKind.PRACTICE else log.department_id
+        if kind == LogKind.TEACHING:
+            form.course.data = log.course  # type: ignore[attr-defined]
+            form.cohort.data = log.cohort  # type: ignore[attr-defined]
+            form.students.data = log.students  # type: ignore[attr-defined]
+    return form
+
+
+def _upload(form: LogForm) -> services.EvidenceUpload | None:
+    file = form.evidence.data
+    if not file or not getattr(file, "filename", ""):
+        return None
+    # One byte more than allowed is enough for the service to say it is too large.
+    return services.EvidenceUpload(
+        filename=file.filename, data=file.read(evidence_rules.MAX_BYTES + 1)
+    )
+
+
+def _log_input(form: Any, kind: str) -> services.LogInput:
+    practice = kind == LogKind.PRACTICE
+    return services.LogInput(
+        work_date=form.date.data,
+        hours=form.hours.data or "",
+        category=form.category.data or "",
+        description=form.description.data or "",
+        enterprise_id=form.enterprise_id.data if practice else None,
+        department_id=None if practice else form.department_id.data,
+        course="" if practice else form.course.data or "",
+        cohort="" if practice else form.cohort.data or "",
+        students=None if practice else form.students.data,
+        verifier_id=form.verifier_id.data,
+        client_id=form.client_id.data or None,
+        evidence=_upload(form),
+        remove_evidence=bool(form.remove_evidence.data),
+    )
+
+
+def _wants_submit() -> bool:
+    return request.form.get("intent") == "submit"
+
+
+def _render_form(form: LogForm, kind: str, log: ExchangeLog | None) -> str:
+    return render_template(
+        "logs/form.html",
+        form=form,
+        kind=kind,
+        log=log,
+        quick_hours=QUICK_HOURS,
+        today=college_today(),
+    )
+
+
 @bp.route("/new", methods=["GET", "POST"])
-@allow()
+@allow(*LOGGERS)
 def new():
-    abort(501)
+    kind = services.log_kind_for(current_user.role)
+    if kind is None:
+        abort(403)
+    form = _log_form(kind, current_user)
+    submit = _wants_submit()
+    result = run_form(
+        form,
+        lambda: services.create_log(current_user, _log_input(form, kind), submit=submit),
+    )
+    if result is None:
+        return _render_form(form, kind, None)
+    log, created = result
+    db.session.commit()
+    if not created:
+        flash(_("This log had already been saved; here it is."), "info")
+    elif submit:
+        flash(_("Log submitted for verification."), "success")
+    else:
+        flash(_("Log saved as a draft."), "success")
+    return redirect(url_for("logs.detail", log_id=log.id))
+
+
+@bp.route("/<id:log_id>/edit", methods=["GET", "POST"])
+@allow()
+def edit(log_id: int):
+    log = services.get_log(current_user, log_id)
+    if Action.EDIT not in services.offered_actions(current_user, log):
+        if log.owner_id != current_user.id:
+            abort(403)
+        flash(_("This log can no longer be changed."), "warning")
+        return redirect(url_for("logs.detail", log_id=log.id))
+    form = _log_form(log.kind, current_user, log)
+    submit = _wants_submit()
+
+    def save() -> ExchangeLog:
+        services.update_log(current_user, log, _log_input(form, log.kind))
+        if submit:
+            services.transition(current_user, log, Action.SUBMIT)
+        return log
+
+    try:
+        saved = run_form(form, save)
+    except Conflict as error:
+        return _conflict(log_id, error)
+    if saved is None:
+        return _render_form(form, log.kind, log)
+    db.session.commit()
+    flash(_("Log submitted for verification.") if submit else _("Log saved as a draft."), "success")
+    return redirect(url_for("logs.detail", log_id=log.id))
+
+
+@bp.route("/<id:log_id>/delete", methods=["POST"])
+@allow()
+def delete(log_id: int):
+    log = services.get_log(current_user, log_id)
+    try:
+        services.delete_log(current_user, log)
+    except Conflict as error:
+        return _conflict(log_id, error)
+    db.session.commit()
+    flash(_("The draft has been deleted."), "success")
+    return redirect(url_for("logs.mine"))
+
+
+# --- my logs ---------------------------------------------------------------------------
+
+
+def _id_arg(name: str) -> int | None:
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value <= MAX_ID else None
 
 
 @bp.route("/")
-@allow()
+@allow(*LOGGERS)
 def mine():
-    abort(501)
+    status = request.args.get("status", "")
+    if status not in {s.value for s in Status}:
+        status = ""
+    period_id = _id_arg("period")
+    periods = db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars().all()
+    stmt = services.logs_query(current_user, "mine", status=status or None, period_id=period_id)
+    return render_template(
+        "logs/mine.html",
+        page=paginate(stmt),
+        periods=periods,
+        statuses=[s.value for s in Status],
+        status=status,
+        period_id=period_id,
+    )
+
+
+# --- one log ----------------------------------------------------------------------------
 
 
 @bp.route("/<id:log_id>")
 @allow()
 def detail(log_id: int):
-    abort(501)
+    log = services.get_log(current_user, log_id)
+    offered = services.offered_actions(current_user, log)
+    is_owner = log.owner_id == current_user.id
+    return render_template(
+        "logs/detail.html",
+        log=log,
+        transitions=[action.value for action in TRANSITIONS if action in offered],
+        can_edit=Action.EDIT in offered,
+        can_delete=Action.DELETE in offered,
+        # The QR code is for the owner to show on site while the log waits for confirmation.
+        can_show_qr=services.can_issue_confirmation(current_user, log),
+        is_owner=is_owner,
+        next_url=safe_next(request.args.get("next")),
+    )
+
+
+def _done_message(action: Action) -> str:
+    # Spelled out so the extractor finds each message.
+    messages = {
+        Action.SUBMIT: _("Log submitted for verification."),
+        Action.WITHDRAW: _("Log withdrawn: it is a draft again."),
+        Action.VERIFY: _("Log verified."),
+        Action.REJECT: _("Log rejected."),
+        Action.APPROVE: _("Log approved."),
+        Action.REVOKE: _("Approval revoked."),
+    }
+    return messages[action]
+
+
+def _conflict(log_id: int, error: Conflict) -> Any:
+    """Someone else changed the log first (or its period is locked): say so, show it as it is."""
+    db.session.rollback()
+    if str(error.message) == str(Conflict.default_message()):
+        flash(_("This log has changed in the meantime. Here it is as it stands now."), "warning")
+    else:
+        flash(str(error.message), "warning")
+    return redirect(url_for("logs.detail", log_id=log_id))
 
 
 @bp.route("/<id:log_id>/<any(submit, withdraw, verify, reject, approve, revoke):action>",
           methods=["POST"])  # fmt: skip
 @allow()
 def act(log_id: int, action: str):
-    abort(501)
+    log = services.get_log(current_user, log_id)
+    back = safe_next(request.form.get("next")) or url_for("logs.detail", log_id=log.id)
+    try:
+        services.transition(current_user, log, Action(action), request.form.get("reason"))
+    except ValidationError as error:
+        db.session.rollback()
+        flash(str(error.fields.get("reason") or error.message), "error")
+        return redirect(back)
+    except Conflict as error:
+        return _conflict(log_id, error)
+    db.session.commit()
+    flash(_done_message(Action(action)), "success")
+    return redirect(back)
+
+
+# PDFs open in the browser's own viewer, which a page policy without plugins blocks;
+# the file is served as what its content is (nosniff), never as a page of this site.
+EVIDENCE_CSP = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'none'"
+
+
+@bp.route("/<id:log_id>/evidence")
+@allow()
+def evidence(log_id: int):
+    log = services.get_log(current_user, log_id)
+    path = services.evidence_path(log)
+    if path is None or not path.is_file():
+        abort(404)
+    g.no_store = True
+    response = send_file(
+        path,
+        mimetype=log.evidence_type,
+        download_name=log.evidence_name,
+        as_attachment=False,
+    )
+    response.headers["Content-Security-Policy"] = EVIDENCE_CSP
+    return response

@@ -1,0 +1,71 @@
+/* Exchange: a little progressive enhancement. Every page works without it. */
+(function () {
+  "use strict";
+
+  // Quick choices (1, 2, 4, 8 h) fill the hours field they belong to.
+  document.querySelectorAll("[data-quick-for]").forEach(function (group) {
+    var input = document.getElementById(group.getAttribute("data-quick-for"));
+    if (!input) return;
+    var buttons = group.querySelectorAll("[data-value]");
+    function mark() {
+      var typed = input.value.trim().replace(",", ".");
+      buttons.forEach(function (button) {
+        button.setAttribute("aria-pressed", String(button.getAttribute("data-value") === typed));
+      });
+    }
+    group.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-value]");
+      if (!button) return;
+      input.value = button.getAttribute("data-value");
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    input.addEventListener("input", mark);
+    group.hidden = false;
+    mark();
+  });
+
+  // A verifier list grouped by place shows only the people of the chosen place.
+  document.querySelectorAll("select[data-follows]").forEach(function (select) {
+    var place = document.getElementById(select.getAttribute("data-follows"));
+    if (!place) return;
+    function follow() {
+      var option = place.options[place.selectedIndex];
+      var chosen = place.value && option ? option.text : null;
+      select.querySelectorAll("optgroup").forEach(function (group) {
+        var shown = chosen === null || group.label === chosen;
+        group.hidden = !shown;
+        group.disabled = !shown;
+      });
+      var current = select.options[select.selectedIndex];
+      if (current && current.parentElement.disabled) select.value = "";
+    }
+    place.addEventListener("change", follow);
+    follow();
+  });
+
+  // Forms marked data-once are sent once: a second tap while the page loads does
+  // nothing. Forms marked data-confirm ask first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    var question = form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      return;
+    }
+    if (!form.hasAttribute("data-once")) return;
+    if (form.getAttribute("data-sent")) {
+      event.preventDefault();
+      return;
+    }
+    form.setAttribute("data-sent", "1");
+  });
+
+  // Coming back with the browser's Back button: the forms may be sent again.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    document.querySelectorAll("form[data-sent]").forEach(function (form) {
+      form.removeAttribute("data-sent");
+    });
+  });
+})();
