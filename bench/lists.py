@@ -65,7 +65,7 @@ def seed(rng: random.Random) -> dict[str, User]:
     teachers = [p for p in people if p.role != "expert"]
     experts = [p for p in people if p.role == "expert"]
     rows, events, now = [], [], datetime.now(UTC)
-    for n in range(LOGS):
+    for _ in range(LOGS):
         owner = rng.choice(teachers)
         status = rng.choice(STATUSES)
         rows.append({

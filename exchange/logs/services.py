@@ -174,9 +174,13 @@ def _minutes_on_day(owner_id: int, day: date, excluding: int | None) -> int:
 
 
 def _serialise_owner(owner_id: int) -> None:
-    """Hold the owner's row until commit, so two saves of the same day cannot both
+    """Hold the person's row until commit, so two saves of the same day cannot both
     pass the daily limit. A no-op UPDATE takes the row lock on PostgreSQL and the
-    write lock on SQLite, where a SELECT … FOR UPDATE would be ignored."""
+    write lock on SQLite, where a SELECT … FOR UPDATE would be ignored.
+
+    On SQLite it also makes the transaction a writing one from its first statement:
+    a transaction that has read and only then writes cannot start writing once
+    another connection has committed in between ("database is locked")."""
     db.session.execute(
         update(User).where(User.id == owner_id).values(session_nonce=User.session_nonce)
     )
@@ -462,7 +466,15 @@ def create_log(actor: User, data: LogInput, *, submit: bool = False) -> tuple[Ex
         if earlier is not None:
             return earlier, False
 
-    values = _checked_fields(actor, data, None)
+    try:
+        values = _checked_fields(actor, data, None)
+    except ValidationError:
+        # A retry that waited for its twin (same client_id) sees the twin's hours
+        # in the day; it is the same log, so answer with it.
+        earlier = _by_client_id(actor, client_id) if client_id else None
+        if earlier is None:
+            raise
+        return earlier, False
     log = ExchangeLog(kind=values["kind"], owner=actor, client_id=client_id)
     _apply(log, values)
     _record(log, Action.CREATE, None, Status.DRAFT, actor=actor)
@@ -542,6 +554,7 @@ class BulkOutcome:
 def bulk_approve(actor: User, log_ids: Iterable[int]) -> list[BulkOutcome]:
     """Approve each log on its own: one that cannot be approved leaves the others alone."""
     outcomes = []
+    _serialise_owner(actor.id)  # write first: savepoints on SQLite need it (see there)
     for log_id in dict.fromkeys(log_ids):
         try:
             with db.session.begin_nested():
@@ -564,9 +577,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def can_issue_confirmation(actor: User, log: ExchangeLog) -> bool:
     """Whether to offer the owner a QR code: their submitted log, in an open period."""
-    return (
-        log.owner_id == actor.id and log.status_enum is Status.SUBMITTED and log.period.is_open
-    )
+    return log.owner_id == actor.id and log.status_enum is Status.SUBMITTED and log.period.is_open
 
 
 def issue_confirmation_link(actor: User, log: ExchangeLog) -> tuple[str, datetime]:

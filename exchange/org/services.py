@@ -222,6 +222,16 @@ def lock_period(actor: User, period: Period) -> Period:
     )
     if not cast(CursorResult[Any], result).rowcount:
         raise Conflict(_l("This period is already locked."))
+    # Every log of the period changes version, so a step on one of them that was
+    # decided while the period was still open fails as a conflict when it writes.
+    from exchange.logs.models import ExchangeLog
+
+    db.session.execute(
+        update(ExchangeLog)
+        .where(ExchangeLog.period_id == period.id)
+        .values(version=ExchangeLog.version + 1)
+        .execution_options(synchronize_session=False)
+    )
     db.session.refresh(period)
     return period
 
