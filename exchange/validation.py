@@ -52,7 +52,9 @@ class FieldErrors:
 
     def choice(self, field: str, value: str | None, allowed: Iterable[str]) -> str:
         cleaned = (value or "").strip()
-        if cleaned not in set(allowed):
+        if not cleaned:
+            self.add(field, _l("This field is required."))
+        elif cleaned not in set(allowed):
             self.add(field, _l("Choose one of the offered values."))
         return cleaned
 

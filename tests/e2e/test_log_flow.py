@@ -1,0 +1,86 @@
+"""The issue's promise, in a real browser at phone size.
+
+A teacher logs a practice entry in a few taps and shows the QR code; the
+enterprise supervisor opens it on their own phone without an account and
+confirms; the head approves it from the queue; the timeline shows all of it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from exchange.extensions import db
+from exchange.logs.models import ExchangeLog
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import PHONE
+
+
+def _sign_in(page, user) -> None:
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").tap()
+    page.wait_for_url("**/")
+
+
+def test_log_confirm_on_site_approve(browser, live_server, phone, college):
+    teacher = phone
+    _sign_in(teacher, college.teacher)
+
+    # One tap from anywhere to the form; today, the enterprise and the category are set.
+    teacher.get_by_role("link", name="Log hours").tap()
+    teacher.get_by_role("button", name="4 h").tap()
+    expect(teacher.get_by_label("Hours")).to_have_value("4")
+    teacher.get_by_label("Enterprise").select_option(label=college.enterprise.name)
+    teacher.get_by_label("Category").select_option(index=1)
+    teacher.get_by_label("What did you do?").fill("Night shift in the emergency department")
+    teacher.get_by_label("Who confirms it").select_option(index=0)  # on-site confirmation
+    teacher.get_by_role("button", name="Submit for verification").tap()
+    teacher.wait_for_url(re.compile(r"/logs/\d+$"))
+    log_url = teacher.url
+
+    # The owner shows the QR code; its link is what the supervisor's phone opens.
+    teacher.get_by_role("button", name="Show QR code for on-site confirmation").tap()
+    expect(teacher.locator(".qr svg")).to_be_visible()
+    link = teacher.get_by_label("Or send them this link").input_value()
+    assert link.startswith(live_server)
+
+    supervisor_context = browser.new_context(base_url=live_server, locale="en-US", **PHONE)
+    supervisor = supervisor_context.new_page()
+    supervisor.goto(link)
+    expect(supervisor.get_by_text("Night shift in the emergency department")).to_be_visible()
+    supervisor.get_by_label("Your name").fill("Dr. Qian Hong")
+    supervisor.get_by_label("Your job title").fill("Head nurse, emergency")
+    supervisor.get_by_role("button", name="Confirm").tap()
+    expect(supervisor.get_by_role("heading", level=1)).to_contain_text("Thank you")
+    supervisor.goto(link)  # single use
+    expect(supervisor.get_by_role("heading", level=1)).not_to_contain_text("Confirm")
+    supervisor_context.close()
+
+    # The head approves it from the queue.
+    head_context = browser.new_context(base_url=live_server, locale="en-US", **PHONE)
+    head = head_context.new_page()
+    _sign_in(head, college.head)
+    head.get_by_role("link", name=re.compile("To do")).tap()
+    head.wait_for_url("**/logs/approve")
+    head.get_by_label(re.compile(college.teacher.name)).check()
+    head.get_by_role("button", name="Approve selected").first.tap()
+    expect(head.get_by_text("1 log approved.")).to_be_visible()
+    head_context.close()
+
+    # The owner's timeline shows every step, with the supervisor's typed name.
+    teacher.goto(log_url)
+    timeline = teacher.locator("ol, ul").filter(has_text="Dr. Qian Hong")
+    expect(timeline).to_contain_text("Head nurse, emergency")
+    expect(timeline).to_contain_text(college.head.name)
+    expect(timeline).to_contain_text(college.teacher.name)
+
+    db.session.expire_all()
+    log = db.session.execute(select(ExchangeLog)).scalar_one()
+    assert log.status == "approved"
+    assert log.minutes == 240
+    assert [e.action for e in log.events] == ["create", "submit", "verify", "approve"]
+    assert log.events[2].actor_id is None
