@@ -149,7 +149,7 @@ def test_rejecting_from_the_queue_needs_a_reason(client, college, make_log, logi
     html = client.get("/logs/verify").get_data(as_text=True)
     action = f"/logs/{log.id}/reject"
     fields = form_fields(html, action)
-    assert f'<label for="reason-{log.id}">' in html
+    assert f'<label for="reason-reject-{log.id}">' in html
 
     client.post(action, data={**fields, "reason": "   "})
     assert status_of(log) == "submitted"
