@@ -3,15 +3,19 @@
 from exchange.accounts.models import ApiToken, Role, User
 from exchange.logs.models import ExchangeLog, LogEvent
 from exchange.org.models import Agreement, Department, Enterprise, Period
+from exchange.rewards.models import Award, RewardRound, RewardRule
 
 __all__ = [
     "Agreement",
     "ApiToken",
+    "Award",
     "Department",
     "Enterprise",
     "ExchangeLog",
     "LogEvent",
     "Period",
+    "RewardRound",
+    "RewardRule",
     "Role",
     "User",
 ]

@@ -25,6 +25,7 @@ from exchange.accounts.models import Role, User
 from exchange.extensions import db
 from exchange.logs.models import ExchangeLog
 from exchange.org.models import Agreement, Department, Enterprise, Period
+from exchange.rewards.services import seed_rules
 from exchange.timeutil import college_today
 
 PASSWORD = "correct-horse-9"
@@ -296,6 +297,8 @@ def college(make_department, make_enterprise, make_agreement, make_period, make_
     make_agreement(enterprise, None, scope="both")
     make_agreement(other_enterprise, other_department, scope="practice")
     period = make_period(name="2026-2027")
+    seed_rules(period)  # the default reward rules, as a new period gets them
+    db.session.commit()
     return College(
         department=department,
         other_department=other_department,

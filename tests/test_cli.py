@@ -17,6 +17,7 @@ from exchange.accounts.services import authenticate
 from exchange.extensions import db
 from exchange.logs import services as log_services
 from exchange.logs.models import ExchangeLog, LogEvent
+from exchange.rewards.models import RewardRule
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.org.services import expiring_agreements
 from exchange.timeutil import college_today
@@ -248,7 +249,16 @@ def test_seed_demo_is_the_same_college_every_time(runner, app_ctx):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     first = people()
     assert len({name for _, name, _ in first}) == len(first)  # nobody has a namesake
-    for model in (LogEvent, ExchangeLog, User, Agreement, Period, Enterprise, Department):
+    for model in (
+        LogEvent,
+        ExchangeLog,
+        User,
+        Agreement,
+        RewardRule,
+        Period,
+        Enterprise,
+        Department,
+    ):
         db.session.execute(delete(model))
     db.session.commit()
     assert runner.invoke(args=["seed-demo"]).exit_code == 0

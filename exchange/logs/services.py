@@ -532,6 +532,8 @@ def transition(
     reason = _reason(reason)
     before = log.status_enum
     after = _decide(log, action, relations(actor, log), reason)
+    if action is Action.REVOKE and _counted_by_issued_award(log):
+        raise Conflict(_l("An issued reward counts this log: revoke the award first."))
     log.status = after.value
     if action in (Action.VERIFY, Action.REJECT, Action.WITHDRAW):
         log.confirmation_nonce = None  # an on-site link dies with the submission
@@ -566,6 +568,12 @@ def bulk_approve(actor: User, log_ids: Iterable[int]) -> list[BulkOutcome]:
                 BulkOutcome(log_id, False, error.code, str(error.message), error.status)
             )
     return outcomes
+
+
+def _counted_by_issued_award(log: ExchangeLog) -> bool:
+    from exchange.rewards.services import counted_by_issued_award
+
+    return counted_by_issued_award(log)
 
 
 # --- on-site confirmation ------------------------------------------------------------

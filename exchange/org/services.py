@@ -204,11 +204,17 @@ def save_period(actor: User, data: PeriodInput, period: Period | None = None) ->
                 "starts_on", _l("These dates overlap the period %(name)s.", name=overlap.name)
             )
     errors.raise_if_any()
+    is_new = period is None
     period = period or Period(state=PeriodState.OPEN.value)
     period.name = name
     period.starts_on, period.ends_on = data.starts_on, data.ends_on  # type: ignore[assignment]
     db.session.add(period)
     db.session.flush()
+    if is_new:
+        # A new period starts with the previous period's reward rules (SPEC §4).
+        from exchange.rewards.services import seed_rules
+
+        seed_rules(period)
     return period
 
 

@@ -1,0 +1,1 @@
+"""Rewards: rules, progress, eligibility, reward rounds, certificates and payouts."""

@@ -1,0 +1,135 @@
+"""Reward rules per period, reward rounds per department and period, and awards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from exchange.accounts.models import User
+from exchange.db import Base, TimestampMixin
+from exchange.org.models import Department, Period, _in
+from exchange.rewards import rules as engine
+
+
+class AwardStatus:
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ISSUED = "issued"
+    REVOKED = "revoked"
+    ALL = (PROPOSED, APPROVED, REJECTED, ISSUED, REVOKED)
+
+
+class RoundState:
+    DRAFT = "draft"
+    FINALIZED = "finalized"
+
+
+class RewardRule(TimestampMixin, Base):
+    __tablename__ = "reward_rule"
+    __table_args__ = (
+        UniqueConstraint("period_id", "code", name="uq_reward_rule_period_code"),
+        CheckConstraint(_in("kind", engine.RuleKind), name="kind"),
+        CheckConstraint(_in("audience", engine.Audience), name="audience"),
+        CheckConstraint("threshold_minutes >= 0", name="threshold"),
+        CheckConstraint(
+            "fixed_amount_minor >= 0 AND rate_per_hour_minor >= 0 "
+            "AND (cap_minor IS NULL OR cap_minor >= 0)",
+            name="money",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("period.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(8))
+    audience: Mapped[str] = mapped_column(String(8))
+    threshold_minutes: Mapped[int]
+    group: Mapped[str | None] = mapped_column("rule_group", String(40))
+    fixed_amount_minor: Mapped[int] = mapped_column(default=0)
+    rate_per_hour_minor: Mapped[int] = mapped_column(default=0)
+    cap_minor: Mapped[int | None]
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+
+    period: Mapped[Period] = relationship()
+
+    def spec(self) -> engine.Rule:
+        """The rule as the pure engine sees it."""
+        return engine.Rule(
+            code=self.code,
+            name=self.name,
+            kind=engine.RuleKind(self.kind),
+            audience=engine.Audience(self.audience),
+            threshold_minutes=self.threshold_minutes,
+            group=self.group,
+            fixed_amount_minor=self.fixed_amount_minor,
+            rate_per_hour_minor=self.rate_per_hour_minor,
+            cap_minor=self.cap_minor,
+            currency=self.currency,
+        )
+
+
+class RewardRound(TimestampMixin, Base):
+    """The rewards of one department for one period: proposed, decided, then issued."""
+
+    __tablename__ = "reward_round"
+    __table_args__ = (
+        UniqueConstraint("department_id", "period_id", name="uq_reward_round_department_period"),
+        CheckConstraint("state IN ('draft', 'finalized')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    period_id: Mapped[int] = mapped_column(ForeignKey("period.id"), index=True)
+    state: Mapped[str] = mapped_column(String(10), default=RoundState.DRAFT)
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    refreshed_at: Mapped[datetime | None]
+    finalized_at: Mapped[datetime | None]
+    finalized_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    department: Mapped[Department] = relationship()
+    period: Mapped[Period] = relationship()
+    awards: Mapped[list[Award]] = relationship(
+        back_populates="round", order_by="Award.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_draft(self) -> bool:
+        return self.state == RoundState.DRAFT
+
+
+class Award(Base):
+    """One proposed reward: a rule met by one person in the round's department and period."""
+
+    __tablename__ = "award"
+    __table_args__ = (
+        UniqueConstraint("round_id", "holder_id", "rule_id", name="uq_award_round_holder_rule"),
+        CheckConstraint(
+            "status IN ('proposed', 'approved', 'rejected', 'issued', 'revoked')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("reward_round.id"), index=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("reward_rule.id"))
+    minutes: Mapped[int]
+    amount_minor: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    status: Mapped[str] = mapped_column(String(10), default=AwardStatus.PROPOSED)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None]
+    certificate_number: Mapped[str | None] = mapped_column(String(60), unique=True)
+    verification_code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    issued_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    round: Mapped[RewardRound] = relationship(back_populates="awards")
+    holder: Mapped[User] = relationship(foreign_keys=[holder_id])
+    rule: Mapped[RewardRule] = relationship()

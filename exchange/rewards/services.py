@@ -1,0 +1,562 @@
+"""Operations on rewards: rules per period, hours and progress, eligibility,
+reward rounds, certificates.
+
+Hours come from one SQL aggregation per department and period (approved logs
+only for rewards; submitted + verified as "pending" for progress). The pure
+engine (rules.py) turns them into outcomes; this module stores and guards them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, cast
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CursorResult, Select, and_, case, exists, func, select, update
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from exchange.accounts.models import Role, User
+from exchange.db import utcnow
+from exchange.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from exchange.extensions import db
+from exchange.logs.models import ExchangeLog, LogKind
+from exchange.logs.workflow import PENDING, Status
+from exchange.org.models import Department, Period
+from exchange.rewards import rules as engine
+from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule, RoundState
+from exchange.validation import FieldErrors
+
+AUDIENCE_OF_KIND = {
+    LogKind.PRACTICE: engine.Audience.TEACHER,
+    LogKind.TEACHING: engine.Audience.EXPERT,
+}
+KIND_OF_AUDIENCE = {audience: kind for kind, audience in AUDIENCE_OF_KIND.items()}
+
+# --- permissions -----------------------------------------------------------------
+
+
+def may_manage_department(actor: User, department_id: int) -> bool:
+    """Heads of the department and admins run its rounds and see its eligibility."""
+    return actor.role == Role.ADMIN or (
+        actor.role == Role.HEAD and actor.department_id == department_id
+    )
+
+
+def _require_department(actor: User, department_id: int) -> None:
+    if not may_manage_department(actor, department_id):
+        raise PermissionDenied()
+
+
+# --- rules ---------------------------------------------------------------------------
+
+
+def period_rules(period_id: int) -> list[RewardRule]:
+    return list(
+        db.session.execute(
+            select(RewardRule)
+            .where(RewardRule.period_id == period_id)
+            .order_by(RewardRule.audience.desc(), RewardRule.kind, RewardRule.threshold_minutes)
+        ).scalars()
+    )
+
+
+def seed_rules(period: Period) -> None:
+    """A new period starts with a copy of the previous period's rules, or the defaults."""
+    previous = db.session.execute(
+        select(Period)
+        .where(Period.ends_on < period.starts_on, Period.id != period.id)
+        .where(exists().where(RewardRule.period_id == Period.id))
+        .order_by(Period.ends_on.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    specs = [r.spec() for r in period_rules(previous.id)] if previous else engine.DEFAULT_RULES
+    for spec in specs:
+        db.session.add(_rule_from_spec(period, spec))
+    db.session.flush()
+
+
+def _rule_from_spec(period: Period, spec: engine.Rule) -> RewardRule:
+    return RewardRule(
+        period=period,
+        code=spec.code,
+        name=spec.name,
+        kind=spec.kind.value,
+        audience=spec.audience.value,
+        threshold_minutes=spec.threshold_minutes,
+        group=spec.group,
+        fixed_amount_minor=spec.fixed_amount_minor,
+        rate_per_hour_minor=spec.rate_per_hour_minor,
+        cap_minor=spec.cap_minor,
+        currency=spec.currency,
+    )
+
+
+def rules_are_frozen(period: Period) -> bool:
+    """Rules are read-only once the period is locked or one of its rounds is finalized."""
+    if not period.is_open:
+        return True
+    return bool(
+        db.session.execute(
+            select(
+                exists().where(
+                    RewardRound.period_id == period.id, RewardRound.state == RoundState.FINALIZED
+                )
+            )
+        ).scalar()
+    )
+
+
+@dataclass(frozen=True)
+class RuleInput:
+    code: str
+    name: str
+    kind: str
+    audience: str
+    threshold_hours: object
+    group: str | None = None
+    fixed_amount_minor: int | None = 0
+    rate_per_hour_minor: int | None = 0
+    cap_minor: int | None = None
+    currency: str = "CNY"
+
+
+MONEY_MAX = 10**12  # minor units; far above any allowance, well inside a 64-bit integer
+
+
+def _money(errors: FieldErrors, field: str, value: int | None, required: bool = True) -> int | None:
+    if value is None:
+        if required:
+            errors.add(field, _l("This field is required."))
+        return None
+    if not 0 <= value <= MONEY_MAX:
+        errors.add(field, _l("Between 0 and %(max)s.", max=f"{MONEY_MAX:,}"))
+    return value
+
+
+def _threshold_minutes(errors: FieldErrors, value: object) -> int:
+    try:
+        if value is None or isinstance(value, bool) or str(value).strip() == "":
+            raise InvalidOperation
+        hours = Decimal(str(value).strip().replace(",", "."))
+        minutes = hours * 60
+        if not hours.is_finite() or minutes != minutes.to_integral_value():
+            raise InvalidOperation
+    except ArithmeticError:
+        errors.add("threshold_hours", _l("Enter the hours as a number, e.g. 40."))
+        return 0
+    if not 0 <= minutes <= 10_000 * 60:
+        errors.add("threshold_hours", _l("Between 0 and 10000 hours."))
+    return int(minutes)
+
+
+def save_rule(
+    actor: User, period: Period, data: RuleInput, rule: RewardRule | None = None
+) -> RewardRule:
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied()
+    if rules_are_frozen(period):
+        raise Conflict(
+            _l("The rules of %(name)s are final: the period is locked or its rewards are issued.",
+               name=period.name)
+        )  # fmt: skip
+    errors = FieldErrors()
+    code = errors.text("code", data.code, max_length=40).lower()
+    if code and not all(c.isalnum() or c in "-_" for c in code):
+        errors.add("code", _l("Use letters, digits, - and _ only."))
+    name = errors.text("name", data.name, max_length=120)
+    kind = errors.choice("kind", data.kind, [k.value for k in engine.RuleKind])
+    audience = errors.choice("audience", data.audience, [a.value for a in engine.Audience])
+    threshold = _threshold_minutes(errors, data.threshold_hours)
+    group = errors.text("group", data.group, max_length=40, required=False) or None
+    currency = errors.text("currency", data.currency or "CNY", max_length=3).upper()
+    if currency and (len(currency) != 3 or not currency.isalpha()):
+        errors.add("currency", _l("A three-letter currency code, e.g. CNY."))
+    is_bonus = kind == engine.RuleKind.BONUS
+    fixed = _money(errors, "fixed_amount_minor", data.fixed_amount_minor, required=is_bonus) or 0
+    rate = _money(errors, "rate_per_hour_minor", data.rate_per_hour_minor, required=is_bonus) or 0
+    cap = _money(errors, "cap_minor", data.cap_minor, required=False)
+    if kind == engine.RuleKind.HONOUR and (fixed or rate or cap):
+        errors.add("kind", _l("Honours carry no money; make it a bonus or clear the amounts."))
+    if is_bonus and group:
+        errors.add("group", _l("Only honours form tiers."))
+    if code and "code" not in errors:
+        taken = db.session.execute(
+            select(RewardRule.id).where(RewardRule.period_id == period.id, RewardRule.code == code)
+        ).scalar_one_or_none()
+        if taken is not None and (rule is None or taken != rule.id):
+            errors.add("code", _l("Another rule of this period already uses this code."))
+    errors.raise_if_any()
+    rule = rule or RewardRule(period=period)
+    rule.code, rule.name, rule.kind, rule.audience = code, name, kind, audience
+    rule.threshold_minutes, rule.group, rule.currency = threshold, group, currency
+    rule.fixed_amount_minor = fixed if is_bonus else 0
+    rule.rate_per_hour_minor = rate if is_bonus else 0
+    rule.cap_minor = cap if is_bonus else None
+    db.session.add(rule)
+    db.session.flush()
+    return rule
+
+
+# --- hours ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonHours:
+    """One person's minutes in one department and period."""
+
+    person: User
+    audience: engine.Audience
+    approved_minutes: int
+    pending_minutes: int
+
+
+def _sums(stmt_filter: Any) -> Select[Any]:
+    approved = func.coalesce(
+        func.sum(case((ExchangeLog.status == Status.APPROVED.value, ExchangeLog.minutes))), 0
+    )
+    pending = func.coalesce(
+        func.sum(case((ExchangeLog.status.in_([s.value for s in PENDING]), ExchangeLog.minutes))),
+        0,
+    )
+    return (
+        select(ExchangeLog.owner_id, ExchangeLog.kind, ExchangeLog.department_id, approved, pending)
+        .where(stmt_filter)
+        .group_by(ExchangeLog.owner_id, ExchangeLog.kind, ExchangeLog.department_id)
+    )
+
+
+def department_hours(department_id: int, period_id: int) -> list[PersonHours]:
+    """Everybody with approved or pending hours in the department and period, in one
+    query (plus one for the people): teachers' practice in their department,
+    experts' teaching in the department where they taught."""
+    rows = db.session.execute(
+        _sums(and_(ExchangeLog.department_id == department_id, ExchangeLog.period_id == period_id))
+    ).all()
+    people = _people({row[0] for row in rows})
+    found = [
+        PersonHours(people[owner], AUDIENCE_OF_KIND[kind], int(approved), int(pending))
+        for owner, kind, _department, approved, pending in rows
+        if approved or pending
+    ]
+    return sorted(found, key=lambda h: (h.audience, h.person.name, h.person.id))
+
+
+def _people(ids: set[int]) -> dict[int, User]:
+    if not ids:
+        return {}
+    found = db.session.execute(select(User).where(User.id.in_(ids))).scalars()
+    return {user.id: user for user in found}
+
+
+# --- progress and eligibility ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A person's hours in one department and period, and every rule's outcome."""
+
+    person: User
+    department: Department
+    audience: engine.Audience
+    approved_minutes: int
+    pending_minutes: int
+    outcomes: list[engine.Outcome]
+
+    @property
+    def approved_hours(self) -> Decimal:
+        return engine.hours(self.approved_minutes)
+
+    @property
+    def pending_hours(self) -> Decimal:
+        return engine.hours(self.pending_minutes)
+
+
+def _specs(period_id: int) -> list[engine.Rule]:
+    return [rule.spec() for rule in period_rules(period_id)]
+
+
+def eligibility(actor: User, department: Department, period: Period) -> list[Standing]:
+    """Every person with hours in the department and period, with their outcomes."""
+    _require_department(actor, department.id)
+    specs = _specs(period.id)
+    return [
+        Standing(
+            h.person,
+            department,
+            h.audience,
+            h.approved_minutes,
+            h.pending_minutes,
+            engine.evaluate(specs, h.audience, h.approved_minutes),
+        )
+        for h in department_hours(department.id, period.id)
+    ]
+
+
+def audience_of(user: User) -> engine.Audience | None:
+    if user.role in (Role.TEACHER, Role.HEAD):
+        return engine.Audience.TEACHER
+    if user.role == Role.EXPERT:
+        return engine.Audience.EXPERT
+    return None
+
+
+def progress(user: User, period: Period) -> list[Standing]:
+    """The person's own standing in the period: one per department their hours count in
+    (a teacher's own department; each department an expert taught in). A teacher
+    without hours yet still sees how far each rule is."""
+    audience = audience_of(user)
+    if audience is None:
+        return []
+    rows = db.session.execute(
+        _sums(and_(ExchangeLog.owner_id == user.id, ExchangeLog.period_id == period.id))
+    ).all()
+    by_department = {row[2]: (int(row[3]), int(row[4])) for row in rows}
+    if audience == engine.Audience.TEACHER and user.department_id not in by_department:
+        by_department[user.department_id] = (0, 0)  # type: ignore[index]
+    departments = {
+        d.id: d
+        for d in db.session.execute(
+            select(Department).where(Department.id.in_(by_department))
+        ).scalars()
+    }
+    specs = _specs(period.id)
+    return [
+        Standing(
+            user,
+            departments[department_id],
+            audience,
+            approved,
+            pending,
+            engine.evaluate(specs, audience, approved),
+        )
+        for department_id, (approved, pending) in sorted(
+            by_department.items(), key=lambda item: departments[item[0]].name
+        )
+    ]
+
+
+# --- reward rounds --------------------------------------------------------------------------
+
+
+def get_round(actor: User, round_id: int) -> RewardRound:
+    found = db.session.get(RewardRound, round_id)
+    if found is None or not may_manage_department(actor, found.department_id):
+        raise NotFound()
+    return found
+
+
+def rounds_query(actor: User) -> Select[RewardRound]:
+    stmt = select(RewardRound).options(
+        selectinload(RewardRound.department), selectinload(RewardRound.period)
+    )
+    if actor.role != Role.ADMIN:
+        stmt = stmt.where(RewardRound.department_id == actor.department_id)
+    return stmt.order_by(RewardRound.created_at.desc(), RewardRound.id.desc())
+
+
+def open_round(actor: User, department_id: int | None, period_id: int | None) -> RewardRound:
+    errors = FieldErrors()
+    department = errors.record("department_id", Department, department_id)
+    period = errors.record("period_id", Period, period_id)
+    if department is None or period is None:
+        errors.raise_if_any()
+        raise AssertionError("unreachable: a missing record is a field error")
+    _require_department(actor, department.id)
+    existing = db.session.execute(
+        select(RewardRound).where(
+            RewardRound.department_id == department.id, RewardRound.period_id == period.id
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict(
+            _l("%(department)s already has a round for %(period)s.",
+               department=department.name, period=period.name)
+        )  # fmt: skip
+    new_round = RewardRound(department=department, period=period, opened_by_id=actor.id)
+    db.session.add(new_round)
+    db.session.flush()  # a twin opened at the same moment fails here, as a Conflict
+    _propose(new_round)
+    return new_round
+
+
+def _require_draft(reward_round: RewardRound) -> None:
+    if not reward_round.is_draft:
+        raise Conflict(_l("This round is finalized: it does not change any more."))
+
+
+def refresh_round(actor: User, reward_round: RewardRound) -> RewardRound:
+    """Pick up newly approved hours. Decisions stay where the award is unchanged; an
+    award whose hours or amount changed is proposed again."""
+    _require_department(actor, reward_round.department_id)
+    _require_draft(reward_round)
+    _propose(reward_round)
+    return reward_round
+
+
+def _propose(reward_round: RewardRound) -> None:
+    rules = {rule.code: rule for rule in period_rules(reward_round.period_id)}
+    specs = [rule.spec() for rule in rules.values()]
+    wanted: dict[tuple[int, int], tuple[int, int, str]] = {}
+    for h in department_hours(reward_round.department_id, reward_round.period_id):
+        if not h.approved_minutes:
+            continue
+        for outcome in engine.proposed(engine.evaluate(specs, h.audience, h.approved_minutes)):
+            rule = rules[outcome.rule.code]
+            wanted[(h.person.id, rule.id)] = (
+                h.approved_minutes,
+                outcome.amount_minor,
+                rule.currency,
+            )
+    current = {(a.holder_id, a.rule_id): a for a in reward_round.awards}
+    for key, gone in current.items():
+        if key not in wanted:
+            reward_round.awards.remove(gone)
+    for (holder_id, rule_id), (minutes, amount, currency) in wanted.items():
+        award = current.get((holder_id, rule_id))
+        if award is None:
+            reward_round.awards.append(
+                Award(holder_id=holder_id, rule_id=rule_id, minutes=minutes,
+                      amount_minor=amount, currency=currency)
+            )  # fmt: skip
+        elif (award.minutes, award.amount_minor) != (minutes, amount):
+            award.minutes, award.amount_minor, award.currency = minutes, amount, currency
+            award.status, award.reason = AwardStatus.PROPOSED, None
+            award.decided_by_id = award.decided_at = None
+    reward_round.refreshed_at = utcnow()
+    _flush_or_conflict()
+
+
+def _flush_or_conflict() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict() from None
+
+
+def get_award(actor: User, award_id: int) -> Award:
+    award = db.session.get(Award, award_id)
+    if award is None or not may_manage_department(actor, award.round.department_id):
+        raise NotFound()
+    return award
+
+
+def decide_award(actor: User, award: Award, approve: bool, reason: str | None = None) -> Award:
+    """A head of the department (never for their own award) or an admin approves or
+    rejects a proposed award; while the round is a draft, a decision can be changed."""
+    _require_department(actor, award.round.department_id)
+    if award.holder_id == actor.id:
+        raise PermissionDenied(_l("Nobody approves their own award."))
+    _require_draft(award.round)
+    cleaned = (reason or "").strip()
+    if not approve and not cleaned:
+        raise ValidationError(fields={"reason": _l("Give a reason.")})
+    if len(cleaned) > 500:
+        raise ValidationError(fields={"reason": _l("At most %(max)d characters.", max=500)})
+    award.status = AwardStatus.APPROVED if approve else AwardStatus.REJECTED
+    award.reason = None if approve else cleaned
+    award.decided_by_id, award.decided_at = actor.id, utcnow()
+    _flush_or_conflict()
+    return award
+
+
+def finalize_round(actor: User, reward_round: RewardRound) -> RewardRound:
+    """Freeze the round: approved awards are issued with a certificate number and a
+    verification code. Of two finalizes at once, one wins; the other is a Conflict."""
+    _require_department(actor, reward_round.department_id)
+    _require_draft(reward_round)
+    undecided = [a for a in reward_round.awards if a.status == AwardStatus.PROPOSED]
+    if undecided:
+        raise Conflict(
+            _l("Decide every proposed award first (%(count)d still open).", count=len(undecided))
+        )
+    result = db.session.execute(
+        update(RewardRound)
+        .where(RewardRound.id == reward_round.id, RewardRound.state == RoundState.DRAFT)
+        .values(state=RoundState.FINALIZED, finalized_at=utcnow(), finalized_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    if not cast(CursorResult[Any], result).rowcount:
+        raise Conflict()
+    db.session.refresh(reward_round)
+    prefix = f"{reward_round.period.name}-{reward_round.department.code}"
+    approved = sorted(
+        (a for a in reward_round.awards if a.status == AwardStatus.APPROVED),
+        key=lambda a: (a.holder.name, a.holder_id, a.rule.threshold_minutes, a.rule_id),
+    )
+    issued_at = utcnow()
+    for number, award in enumerate(approved, start=1):
+        award.status = AwardStatus.ISSUED
+        award.certificate_number = f"{prefix}-{number:04d}"
+        award.verification_code = secrets.token_urlsafe(16)
+        award.issued_at = issued_at
+    _flush_or_conflict()
+    return reward_round
+
+
+def revoke_award(actor: User, award: Award, reason: str | None) -> Award:
+    """Only an admin revokes an issued award, with a reason; the certificate then
+    verifies as revoked."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied()
+    if award.status != AwardStatus.ISSUED:
+        raise Conflict(_l("Only an issued award can be revoked."))
+    cleaned = (reason or "").strip()
+    if not cleaned:
+        raise ValidationError(fields={"reason": _l("Give a reason.")})
+    if len(cleaned) > 500:
+        raise ValidationError(fields={"reason": _l("At most %(max)d characters.", max=500)})
+    award.status, award.reason = AwardStatus.REVOKED, cleaned
+    award.decided_by_id, award.decided_at = actor.id, utcnow()
+    _flush_or_conflict()
+    return award
+
+
+def award_for_code(code: str) -> Award:
+    """The issued or revoked award a certificate's verification code names."""
+    if not code or len(code) > 40:
+        raise NotFound()
+    award = db.session.execute(
+        select(Award).where(
+            Award.verification_code == code,
+            Award.status.in_([AwardStatus.ISSUED, AwardStatus.REVOKED]),
+        )
+    ).scalar_one_or_none()
+    if award is None:
+        raise NotFound()
+    return award
+
+
+def awards_of(user: User) -> Select[Award]:
+    """A person's issued and revoked awards, newest first (their history)."""
+    return (
+        select(Award)
+        .where(
+            Award.holder_id == user.id,
+            Award.status.in_([AwardStatus.ISSUED, AwardStatus.REVOKED]),
+        )
+        .options(selectinload(Award.rule), selectinload(Award.round))
+        .order_by(Award.issued_at.desc(), Award.id.desc())
+    )
+
+
+def counted_by_issued_award(log: ExchangeLog) -> bool:
+    """Whether a finalized round issued its owner an award for the log's department
+    and period, so the log may no longer be revoked (SPEC §3)."""
+    return bool(
+        db.session.execute(
+            select(
+                exists()
+                .where(Award.round_id == RewardRound.id)
+                .where(
+                    RewardRound.department_id == log.department_id,
+                    RewardRound.period_id == log.period_id,
+                    RewardRound.state == RoundState.FINALIZED,
+                    Award.holder_id == log.owner_id,
+                    Award.status == AwardStatus.ISSUED,
+                )
+            )
+        ).scalar()
+    )
