@@ -97,6 +97,8 @@ def register_blueprints(app: Flask) -> None:
     from exchange.logs.queues import bp as queues_bp
     from exchange.logs.views import bp as logs_bp
     from exchange.org.views import bp as org_bp
+    from exchange.rewards.rules_views import bp as rules_bp
+    from exchange.rewards.views import bp as rewards_bp
 
     blueprints = (
         accounts_bp,
@@ -106,6 +108,8 @@ def register_blueprints(app: Flask) -> None:
         queues_bp,  # before logs: /logs/verify is not a log id
         logs_bp,
         confirm_bp,
+        rules_bp,
+        rewards_bp,
         api_bp,
     )
     for blueprint in blueprints:
