@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
@@ -47,6 +47,7 @@ from exchange.org.services import (
     save_enterprise,
     save_period,
 )
+from exchange.rewards.services import decide_award, finalize_round, open_round
 from exchange.timeutil import college_today
 
 SEED = "exchange-demo-college"
@@ -568,6 +569,8 @@ def add_logs(college: DemoCollege) -> None:
         *(p for group in college.experts.values() for p in group),
     ]
     featured = {HEAD_EMAIL, TEACHER_EMAIL, EXPERT_EMAIL}
+    # One teacher past every threshold this year, up to the allowance's cap.
+    tireless_teacher = list(college.teachers.values())[1][0]
     for period in (college.previous_period, college.current_period):
         assert period is not None  # noqa: S101 - add_periods runs first
         current = period is college.current_period
@@ -575,18 +578,41 @@ def add_logs(college: DemoCollege) -> None:
             # The printed demo accounts show one log in every state.
             every_state = current and owner.email in featured
             count = len(LOG_OUTCOMES) + 2 if every_state else rng.randint(3, 9)
+            tireless = current and owner is tireless_teacher
+            if tireless:
+                count = 30
             for n, day in enumerate(_work_days(rng, period, college.today, count)):
                 data = _log_input(college, owner, day, rng)
                 if data is None:
                     continue
+                if tireless:
+                    data = replace(data, hours="8")
                 log, _ = create_log(owner, data)
-                if every_state:
+                if tireless:
+                    outcome = "approved"
+                elif every_state:
                     outcome = LOG_OUTCOMES[n % len(LOG_OUTCOMES)][0]
                 else:
                     outcome = _pick_outcome(rng) if current else "approved"
                 _walk(college, log, outcome, rng)
                 _backdate(log, now)
     db.session.flush()
+
+
+def add_reward_rounds(college: DemoCollege) -> None:
+    """Last year's rewards, decided and issued: every department's round is finalized,
+    with one award rejected to show what that looks like."""
+    assert college.previous_period is not None  # noqa: S101 - add_periods runs first
+    rejected_one = False
+    for department in college.departments.values():
+        reward_round = open_round(college.actor, department.id, college.previous_period.id)
+        for award in reward_round.awards:
+            if not rejected_one and award.amount_minor:
+                decide_award(college.actor, award, False, "超出本学年津贴预算，转入下一学年。")
+                rejected_one = True
+            else:
+                decide_award(college.actor, award, True)
+        finalize_round(college.actor, reward_round)
 
 
 def lock_previous_period(college: DemoCollege) -> None:
@@ -605,7 +631,8 @@ STEPS: list[Step] = [
     add_agreements,
     add_people,
     add_logs,
-    # new steps (reward rounds, …) go here
+    add_reward_rounds,
+    # new steps go here
     lock_previous_period,
 ]
 
