@@ -22,4 +22,4 @@ def bearer_challenge(response: Response) -> Response:
     return response
 
 
-from exchange.api import logs, openapi, org, users, views  # noqa: E402,F401  (routes register on import)
+from exchange.api import logs, openapi, org, rewards, users, views  # noqa: E402,F401  (routes register on import)

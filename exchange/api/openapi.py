@@ -515,6 +515,217 @@ SCHEMAS: dict[str, Schema] = {
         ["url", "expires_at"],
     ),
 }
+# --- rewards (SPEC §4, §5) --------------------------------------------------------
+
+RULE_KINDS = ("honour", "bonus")
+AUDIENCES = ("teacher", "expert")
+AWARD_STATUSES = ("proposed", "approved", "rejected", "issued", "revoked")
+ROUND_STATES = ("draft", "finalized")
+HOURS: Schema = {"type": "number", "minimum": 0, "description": "Decimal hours, e.g. 12.5."}
+MONEY: Schema = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": 2**31 - 1,
+    "description": "Minor currency units (fen).",
+}
+
+_RULE_FIELDS: dict[str, Schema] = {
+    "code": text(
+        40,
+        description="Letters, digits, - and _; unique within the period.",
+        example="practice-cert",
+    ),
+    "name": text(120, description="Shown on certificates and payouts."),
+    "kind": {**enum(*RULE_KINDS), "description": "honour: title and certificate; bonus: money."},
+    "audience": {
+        **enum(*AUDIENCES),
+        "description": "teacher: approved practice hours of teachers and heads; "
+        "expert: approved teaching hours.",
+    },
+    "threshold_hours": {
+        **HOURS,
+        "maximum": 10000,
+        "description": "Met when approved hours in one department and period reach it.",
+    },
+    "group": nullable(
+        text(
+            40,
+            description="Honours only: honours of one group are tiers, only the "
+            "highest met is awarded.",
+        )
+    ),
+    "fixed_amount_minor": {**MONEY, "description": "Bonus only: paid once the rule is met."},
+    "rate_per_hour_minor": {**MONEY, "description": "Bonus only: per hour over the threshold."},
+    "cap_minor": nullable({**MONEY, "description": "Bonus only; null: no cap."}),
+    "currency": text(3, example="CNY"),
+}
+_RULE_OUTCOME: dict[str, Schema] = {
+    "code": {"type": "string"},
+    "name": {"type": "string"},
+    "kind": enum(*RULE_KINDS),
+    "threshold_hours": HOURS,
+    "met": {"type": "boolean", "description": "Approved hours reach the threshold."},
+    "hours_missing": {**HOURS, "description": "0 once met."},
+    "amount_minor": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "Bonus only: the money the approved hours come to now; 0 otherwise.",
+    },
+}
+_HOURS_SO_FAR: dict[str, Schema] = {
+    "approved_hours": HOURS,
+    "pending_hours": {**HOURS, "description": "Submitted and verified, not yet approved."},
+}
+_EXPORTS: Schema = obj(
+    {
+        f"{sheet}_{fmt}": {"type": "string", "format": "uri"}
+        for sheet in ("payout", "honours")
+        for fmt in ("csv", "xlsx")
+    },
+    [f"{sheet}_{fmt}" for sheet in ("payout", "honours") for fmt in ("csv", "xlsx")],
+)
+
+SCHEMAS.update(
+    {
+        "Rule": _resource({"period_id": ID, **_RULE_FIELDS}),
+        **_inputs(
+            "Rule",
+            {
+                "period_id": {**ID, "description": "Cannot change once created."},
+                **_RULE_FIELDS,
+                "threshold_hours": {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0, "maximum": 10000},
+                        {"type": "string", "example": "40"},
+                    ],
+                    "description": "Hours (whole minutes), a number or a number as a string.",
+                },
+            },
+            ["period_id", "code", "name", "kind", "audience", "threshold_hours"],
+        ),
+        "RuleProgress": obj(copy.deepcopy(_RULE_OUTCOME), list(_RULE_OUTCOME)),
+        "DepartmentProgress": obj(
+            {
+                "department_id": ID,
+                **copy.deepcopy(_HOURS_SO_FAR),
+                "rules": {"type": "array", "items": ref("RuleProgress")},
+            },
+            ["department_id", "approved_hours", "pending_hours", "rules"],
+        ),
+        "Progress": obj(
+            {
+                "period_id": ID,
+                **copy.deepcopy(_HOURS_SO_FAR),
+                "rules": {
+                    "type": "array",
+                    "items": ref("RuleProgress"),
+                    "description": "Every rule of the caller's audience (none for admins). "
+                    "Hours count per department: with hours in several departments (an "
+                    "expert), a rule is `met` if met in any of them, `hours_missing` is "
+                    "the closest department's and `amount_minor` the sum of them all.",
+                },
+                "departments": {
+                    "type": "array",
+                    "items": ref("DepartmentProgress"),
+                    "description": "One per department the caller's hours count in: a "
+                    "teacher's own (even without hours yet); each department an expert "
+                    "taught in. The top-level hours are their sum.",
+                },
+            },
+            ["period_id", "approved_hours", "pending_hours", "rules", "departments"],
+        ),
+        "EligibilityRule": obj(
+            {
+                **copy.deepcopy(_RULE_OUTCOME),
+                "awarded": {
+                    "type": "boolean",
+                    "description": "Met, and not outranked by a higher tier of its group.",
+                },
+                "outranked_by": nullable(
+                    {"type": "string", "description": "The code of the higher tier awarded."}
+                ),
+            },
+            [*_RULE_OUTCOME, "awarded", "outranked_by"],
+        ),
+        "Eligibility": obj(
+            {
+                "person_id": ID,
+                "name": {"type": "string"},
+                "role": enum(*ROLES),
+                "audience": enum(*AUDIENCES),
+                **copy.deepcopy(_HOURS_SO_FAR),
+                "rules": {"type": "array", "items": ref("EligibilityRule")},
+            },
+            ["person_id", "name", "role", "audience", "approved_hours", "pending_hours", "rules"],
+        ),
+        "EligibilityPage": {
+            "allOf": [
+                page_of("Eligibility"),
+                obj(
+                    {
+                        "department_id": {**ID, "description": "The department shown."},
+                        "period_id": {**ID, "description": "The period shown."},
+                    },
+                    ["department_id", "period_id"],
+                ),
+            ]
+        },
+        "Award": _resource(
+            {
+                "round_id": ID,
+                "holder_id": ID,
+                "holder_name": {"type": "string"},
+                "rule_id": ID,
+                "rule_code": {"type": "string"},
+                "rule_name": {"type": "string"},
+                "kind": enum(*RULE_KINDS),
+                "hours": {**HOURS, "description": "The holder's approved hours it rests on."},
+                "amount_minor": {"type": "integer", "minimum": 0, "description": "Bonus only."},
+                "currency": {"type": "string", "example": "CNY"},
+                "status": enum(*AWARD_STATUSES),
+                "certificate_number": nullable(
+                    {
+                        "type": "string",
+                        "example": "2025-2026-CM-0007",
+                        "description": "Once issued.",
+                    }
+                ),
+                "verification_code": nullable(
+                    {"type": "string", "description": "Once issued: the code of /verify/<code>."}
+                ),
+                "reason": nullable(text(500, description="Of a rejection or revocation.")),
+            }
+        ),
+        "Round": _resource(
+            {
+                "department_id": ID,
+                "period_id": ID,
+                "state": enum(*ROUND_STATES),
+                "awards": {"type": "array", "items": ref("Award")},
+                "exports": nullable(
+                    {
+                        **_EXPORTS,
+                        "description": "null while a draft; once finalized the payout sheet "
+                        "(bonus awards) and the honour list, CSV and XLSX.",
+                    }
+                ),
+            }
+        ),
+        "RoundInput": obj({"department_id": ID, "period_id": ID}, ["department_id", "period_id"]),
+        "Verification": obj(
+            {
+                "holder_name": {"type": "string"},
+                "award": {"type": "string", "description": "The rule's name."},
+                "period": {"type": "string", "example": "2025-2026"},
+                "institution": {"type": "string"},
+                "valid": {"type": "boolean"},
+                "status": enum("valid", "revoked"),
+            },
+            ["holder_name", "award", "period", "institution", "valid", "status"],
+        ),
+    }
+)
+
 SCHEMAS["PeriodInput"]["properties"]["state"] = enum("open")
 SCHEMAS["PeriodPatch"]["properties"]["state"] = {
     **enum(*PERIOD_STATES),
@@ -747,13 +958,205 @@ LOG_PATHS: dict[str, Schema] = {
     },
 }
 
-SECTIONS: tuple[dict[str, Schema], ...] = (AUTH_PATHS, ORG_PATHS, USER_PATHS, LOG_PATHS)
+_PERIOD_QUERY = query(
+    "period", ID, "The period; default: the one today falls in (404 when there is none)."
+)
+
+
+def _round_action(action: str, summary: str, description: str) -> Schema:
+    return {
+        "parameters": [path_id("round_id")],
+        "post": operation(
+            f"{action}_round",
+            summary,
+            tag="rewards",
+            who="heads of the round's department, admin",
+            description=f"{description} Anyone else gets 404.",
+            responses=responses(200, ref("Round"), "The round as it is now.", 401, 404, 409),
+        ),
+    }
+
+
+def _award_action(
+    action: str, summary: str, who: str, description: str, body: str | None
+) -> Schema:
+    return {
+        "parameters": [path_id("award_id")],
+        "post": operation(
+            f"{action}_award",
+            summary,
+            tag="rewards",
+            who=who,
+            description=description,
+            body=ref(body) if body else None,
+            responses=responses(
+                200,
+                ref("Award"),
+                "The award as it is now.",
+                *((400, 401, 403, 404, 409, 422) if body else (401, 403, 404, 409)),
+            ),
+        ),
+    }
+
+
+REWARD_PATHS: dict[str, Schema] = {
+    "/me/progress": {
+        "get": operation(
+            "get_my_progress",
+            "The caller's progress",
+            tag="rewards",
+            who="any",
+            description="Approved and pending hours, and how far each rule of the period is. "
+            "Admins get no rules and zero hours.",
+            parameters=[_PERIOD_QUERY],
+            responses=responses(200, ref("Progress"), "The progress.", 400, 401, 404),
+        )
+    },
+    "/eligibility": {
+        "get": operation(
+            "get_eligibility",
+            "Who meets which rule",
+            tag="rewards",
+            who="head (own department), admin",
+            description="Everybody with approved or pending hours in the department and "
+            "period, by audience and name, with every rule's outcome. A head of another "
+            "department gets 403.",
+            parameters=[
+                query(
+                    "department",
+                    ID,
+                    "The department; a head's own by default, required for admins (422).",
+                ),
+                _PERIOD_QUERY,
+                *PAGE_PARAMS,
+            ],
+            responses=responses(200, ref("EligibilityPage"), "One page.", 400, 401, 403, 404, 422),
+        )
+    },
+    "/rounds": {
+        "get": operation(
+            "list_rounds",
+            "List reward rounds",
+            tag="rewards",
+            who="head (own department's), admin",
+            description="Newest first, with their awards.",
+            parameters=[
+                query("period", ID, "Only rounds of this period."),
+                query("department", ID, "Only rounds of this department."),
+                *PAGE_PARAMS,
+            ],
+            responses=responses(200, page_of("Round"), "One page.", 400, 401, 403),
+        ),
+        "post": operation(
+            "open_round",
+            "Open a reward round",
+            tag="rewards",
+            who="head (own department), admin",
+            description="Proposes an award for every rule each person's approved hours meet "
+            "(tiers: the highest; bonuses coming to 0 are left out). 409 when the "
+            "department already has a round for the period; 422 names an unknown "
+            "department or period.",
+            body=ref("RoundInput"),
+            responses=responses(201, ref("Round"), "The new round.", 400, 401, 403, 409, 422),
+        ),
+    },
+    "/rounds/{round_id}": {
+        "parameters": [path_id("round_id")],
+        "get": operation(
+            "get_round",
+            "One reward round",
+            tag="rewards",
+            who="heads of the round's department, admin",
+            description="Anyone else gets 404.",
+            responses=responses(200, ref("Round"), "The round.", 401, 404),
+        ),
+    },
+    "/rounds/{round_id}/refresh": _round_action(
+        "refresh",
+        "Refresh a draft round",
+        "Picks up newly approved hours: new awards are proposed, awards no longer met "
+        "go, an award whose hours or amount changed is proposed again; the others keep "
+        "their decision. 409 once finalized.",
+    ),
+    "/rounds/{round_id}/finalize": _round_action(
+        "finalize",
+        "Finalize a round",
+        "Issues every approved award with a certificate number "
+        "(`<period>-<department code>-<sequence>`) and a verification code; the round "
+        "never changes again. 409 while an award is still proposed, or once finalized.",
+    ),
+    "/awards/{award_id}/approve": _award_action(
+        "approve",
+        "Approve a proposed award",
+        "heads of the round's department (never their own award: 403), admin",
+        "While the round is a draft; a decision can be changed until it is finalized "
+        "(then 409). No body needed. Anyone else gets 404.",
+        None,
+    ),
+    "/awards/{award_id}/reject": _award_action(
+        "reject",
+        "Reject a proposed award",
+        "heads of the round's department (never their own award: 403), admin",
+        "While the round is a draft (then 409). 422 names `reason` when it is missing or "
+        "longer than 500 characters. Anyone else gets 404.",
+        "Reason",
+    ),
+    "/awards/{award_id}/revoke": _award_action(
+        "revoke",
+        "Revoke an issued award",
+        "admin",
+        "Only an issued award (otherwise 409); its certificate then verifies as revoked. "
+        "422 names `reason` when it is missing or longer than 500 characters.",
+        "Reason",
+    ),
+    "/verify/{code}": {
+        "get": operation(
+            "verify_award",
+            "Check a certificate",
+            tag="rewards",
+            who="public",
+            description="What the QR code on a certificate leads to: holder, award, period, "
+            "institution and whether it is valid or revoked, nothing else. 404 for an "
+            "unknown code. Rate limited (30 a minute).",
+            parameters=[
+                {
+                    "name": "code",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "maxLength": 40},
+                }
+            ],
+            responses=responses(200, ref("Verification"), "The certificate.", 404, 429),
+        )
+    },
+    **admin_collection(
+        "rules",
+        "Rule",
+        tag="rewards",
+        list_params=[query("period", ID, "Only the rules of this period.")],
+        patch_description="409 once the rules are final: the period is locked or one of its "
+        "rounds is finalized. `period_id` cannot change (422).",
+        patch_errors=(409,),
+    ),
+}
+
+SECTIONS: tuple[dict[str, Schema], ...] = (
+    AUTH_PATHS,
+    ORG_PATHS,
+    USER_PATHS,
+    LOG_PATHS,
+    REWARD_PATHS,
+)
 
 TAGS = [
     {"name": "auth", "description": "Tokens and the caller."},
     {"name": "organisation", "description": "Departments, enterprises, agreements, periods."},
     {"name": "users", "description": "Administration of users."},
     {"name": "logs", "description": "Exchange logs, their workflow and on-site confirmation."},
+    {
+        "name": "rewards",
+        "description": "Progress, eligibility, reward rounds, awards, certificates, rules.",
+    },
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import url_for
@@ -9,6 +10,9 @@ from flask import url_for
 from exchange.accounts.models import User
 from exchange.logs.models import ExchangeLog, LogEvent
 from exchange.org.models import Agreement, Department, Enterprise, Period
+from exchange.rewards import rules as engine
+from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule
+from exchange.rewards.services import Standing
 from exchange.timeutil import iso_utc
 
 
@@ -113,4 +117,156 @@ def history_entry(event: LogEvent) -> dict[str, Any]:
         "actor_name": event.actor_name,
         "at": iso_utc(event.at),
         "reason": event.reason,
+    }
+
+
+# --- rewards ----------------------------------------------------------------------
+# Hours are minutes / 60 as a JSON number: log minutes are quarter hours, exact in
+# binary floating point; a threshold is whole minutes, so at worst 40.016666….
+
+
+def _hours(minutes: int) -> float:
+    return minutes / 60
+
+
+def rule(r: RewardRule) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "period_id": r.period_id,
+        "code": r.code,
+        "name": r.name,
+        "kind": r.kind,
+        "audience": r.audience,
+        "threshold_hours": _hours(r.threshold_minutes),
+        "group": r.group,
+        "fixed_amount_minor": r.fixed_amount_minor,
+        "rate_per_hour_minor": r.rate_per_hour_minor,
+        "cap_minor": r.cap_minor,
+        "currency": r.currency,
+    }
+
+
+def award(a: Award) -> dict[str, Any]:
+    """An award, for the heads and admins who run its round (the only ones who see it
+    here), so with its verification code once issued."""
+    return {
+        "id": a.id,
+        "round_id": a.round_id,
+        "holder_id": a.holder_id,
+        "holder_name": a.holder.name,
+        "rule_id": a.rule_id,
+        "rule_code": a.rule.code,
+        "rule_name": a.rule.name,
+        "kind": a.rule.kind,
+        "hours": _hours(a.minutes),
+        "amount_minor": a.amount_minor,
+        "currency": a.currency,
+        "status": a.status,
+        "certificate_number": a.certificate_number,
+        "verification_code": a.verification_code,
+        "reason": a.reason,
+    }
+
+
+EXPORT_SHEETS = ("payout", "honours")
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def reward_round(r: RewardRound) -> dict[str, Any]:
+    exports = None
+    if not r.is_draft:
+        exports = {
+            f"{sheet}_{fmt}": url_for(
+                "rules.round_export", round_id=r.id, sheet=sheet, fmt=fmt, _external=True
+            )
+            for sheet in EXPORT_SHEETS
+            for fmt in EXPORT_FORMATS
+        }
+    return {
+        "id": r.id,
+        "department_id": r.department_id,
+        "period_id": r.period_id,
+        "state": r.state,
+        "awards": [award(a) for a in r.awards],
+        "exports": exports,
+    }
+
+
+def rule_outcome(o: engine.Outcome) -> dict[str, Any]:
+    """How far one person is from one rule (a progress bar)."""
+    return {
+        "code": o.rule.code,
+        "name": o.rule.name,
+        "kind": o.rule.kind.value,
+        "threshold_hours": _hours(o.rule.threshold_minutes),
+        "met": o.met,
+        "hours_missing": _hours(o.minutes_missing),
+        "amount_minor": o.amount_minor,
+    }
+
+
+def standing(s: Standing) -> dict[str, Any]:
+    """One department's part of a person's progress."""
+    return {
+        "department_id": s.department.id if s.department else None,
+        "approved_hours": _hours(s.approved_minutes),
+        "pending_hours": _hours(s.pending_minutes),
+        "rules": [rule_outcome(o) for o in s.outcomes],
+    }
+
+
+def _combined(outcomes: Sequence[engine.Outcome]) -> dict[str, Any]:
+    """One rule across the departments a person's hours count in: met where it is met
+    anywhere, as close as the closest department, the money of all of them."""
+    closest = min(outcomes, key=lambda o: o.minutes_missing)
+    return {
+        **rule_outcome(closest),
+        "met": any(o.met for o in outcomes),
+        "amount_minor": sum(o.amount_minor for o in outcomes),
+    }
+
+
+def progress(period_id: int, standings: Sequence[Standing]) -> dict[str, Any]:
+    """A person's progress in a period. Hours count per department (SPEC §4), so each
+    department is in ``departments``; the top level is their sum, and each rule there
+    is the department where the person stands best (the only one, for a teacher). An
+    expert who has not taught yet has one standing without a department: the rules
+    from zero hours."""
+    per_rule = zip(*(s.outcomes for s in standings), strict=True)
+    rules = [_combined(outcomes) for outcomes in per_rule]
+    return {
+        "period_id": period_id,
+        "approved_hours": _hours(sum(s.approved_minutes for s in standings)),
+        "pending_hours": _hours(sum(s.pending_minutes for s in standings)),
+        "rules": rules,
+        "departments": [standing(s) for s in standings if s.department is not None],
+    }
+
+
+def eligibility(s: Standing) -> dict[str, Any]:
+    """One person's hours in a department and period, and every rule of their audience."""
+    return {
+        "person_id": s.person.id,
+        "name": s.person.name,
+        "role": s.person.role,
+        "audience": s.audience.value,
+        "approved_hours": _hours(s.approved_minutes),
+        "pending_hours": _hours(s.pending_minutes),
+        "rules": [
+            {**rule_outcome(o), "awarded": o.awarded, "outranked_by": o.outranked_by}
+            for o in s.outcomes
+        ],
+    }
+
+
+def verification(a: Award, institution: str) -> dict[str, Any]:
+    """The public certificate check (SPEC §5): these fields and nothing else."""
+    valid = a.status == AwardStatus.ISSUED
+    return {
+        "holder_name": a.holder.name,
+        "award": a.rule.name,
+        "period": a.round.period.name,
+        "institution": institution,
+        "valid": valid,
+        "status": "valid" if valid else "revoked",
     }

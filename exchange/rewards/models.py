@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange.accounts.models import User
@@ -49,9 +49,10 @@ class RewardRule(TimestampMixin, Base):
     audience: Mapped[str] = mapped_column(String(8))
     threshold_minutes: Mapped[int]
     group: Mapped[str | None] = mapped_column("rule_group", String(40))
-    fixed_amount_minor: Mapped[int] = mapped_column(default=0)
-    rate_per_hour_minor: Mapped[int] = mapped_column(default=0)
-    cap_minor: Mapped[int | None]
+    # Money in minor units (fen), 64-bit: a large uncapped bonus still fits.
+    fixed_amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    rate_per_hour_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    cap_minor: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
 
     period: Mapped[Period] = relationship()
@@ -117,7 +118,7 @@ class Award(Base):
     holder_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     rule_id: Mapped[int] = mapped_column(ForeignKey("reward_rule.id"))
     minutes: Mapped[int]
-    amount_minor: Mapped[int] = mapped_column(default=0)
+    amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     status: Mapped[str] = mapped_column(String(10), default=AwardStatus.PROPOSED)
     reason: Mapped[str | None] = mapped_column(String(500))

@@ -259,7 +259,7 @@ class Standing:
     """A person's hours in one department and period, and every rule's outcome."""
 
     person: User
-    department: Department
+    department: Department | None  # None: an expert who has not taught anywhere yet
     audience: engine.Audience
     approved_minutes: int
     pending_minutes: int
@@ -311,11 +311,20 @@ def progress(user: User, period: Period) -> list[Standing]:
     if audience is None:
         return []
     rows = db.session.execute(
-        _sums(and_(ExchangeLog.owner_id == user.id, ExchangeLog.period_id == period.id))
+        _sums(
+            and_(
+                ExchangeLog.owner_id == user.id,
+                ExchangeLog.period_id == period.id,
+                ExchangeLog.kind == KIND_OF_AUDIENCE[audience],
+            )
+        )
     ).all()
     by_department = {row[2]: (int(row[3]), int(row[4])) for row in rows}
     if audience == engine.Audience.TEACHER and user.department_id not in by_department:
         by_department[user.department_id] = (0, 0)  # type: ignore[index]
+    if not by_department:  # an expert who has not taught yet: the rules from zero
+        specs = _specs(period.id)
+        return [Standing(user, None, audience, 0, 0, engine.evaluate(specs, audience, 0))]
     departments = {
         d.id: d
         for d in db.session.execute(
@@ -349,6 +358,8 @@ def get_round(actor: User, round_id: int) -> RewardRound:
 
 
 def rounds_query(actor: User) -> Select[RewardRound]:
+    if actor.role not in (Role.HEAD, Role.ADMIN):
+        raise PermissionDenied()
     stmt = select(RewardRound).options(
         selectinload(RewardRound.department), selectinload(RewardRound.period)
     )

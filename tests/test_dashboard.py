@@ -1,0 +1,101 @@
+"""The home page: one's own hours this period, progress to each rule, awards, history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import event
+
+from exchange.extensions import db
+from exchange.rewards import services as rewards
+from exchange.timeutil import college_today
+
+
+def _page(client) -> str:
+    return client.get("/").get_data(as_text=True)
+
+
+def _days_ago(n: int):
+    return college_today() - timedelta(days=n)
+
+
+def test_progress_shows_approved_pending_and_hours_to_go(client, college, make_log, login_as):
+    make_log(status="approved", hours="8", work_date=_days_ago(1))
+    make_log(status="approved", hours="4.5", work_date=_days_ago(2))
+    make_log(status="submitted", hours="3", work_date=_days_ago(3))
+    make_log(status="rejected", hours="6", work_date=_days_ago(4))
+    login_as(college.teacher)
+    page = _page(client)
+    assert "12.5 h" in page  # approved
+    assert "3 h" in page  # pending
+    assert "27.5 h to go" in page  # to the 40 h Practice Certificate
+    assert "147.5 h to go" in page  # to the 160 h Practice Star
+    assert '<progress id="rule-' in page
+
+
+def test_a_reached_bonus_shows_its_amount_so_far(client, college, make_log, login_as):
+    for n in range(5):
+        make_log(status="approved", hours="8.25", work_date=_days_ago(n))  # 41.25 h
+    login_as(college.teacher)
+    page = _page(client)
+    assert "62.50" in page  # 1.25 h over 40 h at 50.00 an hour
+    assert "reached" in page
+
+
+def test_experts_see_each_department_they_taught_in(client, college, make_log, login_as):
+    make_log(college.expert, status="approved", hours="2", work_date=_days_ago(1))
+    make_log(
+        college.expert,
+        status="approved",
+        hours="3",
+        work_date=_days_ago(2),
+        department_id=college.other_department.id,
+    )
+    login_as(college.expert)
+    page = _page(client)
+    assert college.department.name in page
+    assert college.other_department.name in page
+    assert "14 h to go" in page  # 16 h Mentor Certificate, 2 h in Clinical Medicine
+    assert "13 h to go" in page  # and 3 h in Nursing
+
+
+def test_issued_awards_link_to_their_certificates(client, college, make_log, login_as):
+    for n in range(5):
+        make_log(status="approved", hours="8", work_date=_days_ago(n))
+    reward_round = rewards.open_round(college.head, college.department.id, college.period.id)
+    for award in reward_round.awards:
+        rewards.decide_award(college.head, award, True)
+    rewards.finalize_round(college.head, reward_round)
+    db.session.commit()
+    honour = next(a for a in reward_round.awards if a.rule.kind == "honour")
+    login_as(college.teacher)
+    page = _page(client)
+    assert f"/rewards/awards/{honour.id}/certificate" in page
+    assert honour.certificate_number in page
+
+
+def test_waiting_work_is_counted_for_heads(client, college, make_log, login_as):
+    make_log(status="verified")
+    login_as(college.head)
+    page = _page(client)
+    assert "1 log to approve" in page
+    assert "/rewards/eligibility" in page
+
+
+def test_the_dashboard_runs_a_bounded_number_of_queries(client, college, make_log, login_as):
+    def count_for_requests() -> int:
+        statements: list[str] = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    make_log(status="approved", hours="2", work_date=_days_ago(1))
+    login_as(college.teacher)
+    few = count_for_requests()
+    for n in range(2, 30):
+        make_log(status="approved", hours="2", work_date=_days_ago(n))
+    assert count_for_requests() == few
