@@ -76,15 +76,6 @@ def test_a_teacher_just_short_of_the_first_rule(client, college, as_user, spend)
         "pending_hours": 3.5,
         "rules": [
             {
-                "code": "practice-allowance",
-                "name": "Practice Allowance",
-                "kind": "bonus",
-                "threshold_hours": 40,
-                "met": False,
-                "hours_missing": 0.25,
-                "amount_minor": 0,
-            },
-            {
                 "code": "practice-cert",
                 "name": "Practice Certificate",
                 "kind": "honour",
@@ -100,6 +91,15 @@ def test_a_teacher_just_short_of_the_first_rule(client, college, as_user, spend)
                 "threshold_hours": 160,
                 "met": False,
                 "hours_missing": 120.25,
+                "amount_minor": 0,
+            },
+            {
+                "code": "practice-allowance",
+                "name": "Practice Allowance",
+                "kind": "bonus",
+                "threshold_hours": 40,
+                "met": False,
+                "hours_missing": 0.25,
                 "amount_minor": 0,
             },
         ],
@@ -146,7 +146,7 @@ def test_an_expert_s_hours_count_per_department(client, college, as_user, spend)
     assert body["approved_hours"] == 20
     assert body["pending_hours"] == 2
     rules = by_code(body["rules"])
-    assert list(rules) == ["teaching-fee", "mentor-cert", "mentor-distinguished"]
+    assert list(rules) == ["mentor-cert", "mentor-distinguished", "teaching-fee"]
     assert rules["mentor-cert"]["met"] is False
     assert rules["mentor-cert"]["hours_missing"] == 6
     assert rules["teaching-fee"]["met"] is True

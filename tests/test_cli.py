@@ -17,9 +17,9 @@ from exchange.accounts.services import authenticate
 from exchange.extensions import db
 from exchange.logs import services as log_services
 from exchange.logs.models import ExchangeLog, LogEvent
-from exchange.rewards.models import RewardRule
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.org.services import expiring_agreements
+from exchange.rewards.models import Award, RewardRound, RewardRule
 from exchange.timeutil import college_today
 
 PASSWORD = "s3cret-enough"
@@ -250,6 +250,8 @@ def test_seed_demo_is_the_same_college_every_time(runner, app_ctx):
     first = people()
     assert len({name for _, name, _ in first}) == len(first)  # nobody has a namesake
     for model in (
+        Award,
+        RewardRound,
         LogEvent,
         ExchangeLog,
         User,

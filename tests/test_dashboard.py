@@ -50,6 +50,7 @@ def test_experts_see_each_department_they_taught_in(client, college, make_log, l
         hours="3",
         work_date=_days_ago(2),
         department_id=college.other_department.id,
+        verifier=college.foreign_head,
     )
     login_as(college.expert)
     page = _page(client)

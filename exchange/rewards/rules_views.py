@@ -1,28 +1,367 @@
-"""Reward rules (admin), eligibility (heads and admins) and the finance exports."""
+"""Reward rules (admin), eligibility (heads and admins) and the finance exports.
+
+Thin: the services decide who may see what and which rules may change; these
+views pick the period and department to show, put the outcomes in rows, and
+turn rows into pages or files.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from dataclasses import dataclass
+from typing import Any
 
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from exchange.accounts.forms import ROLE_LABELS
+from exchange.accounts.models import Role
+from exchange.db import MAX_ID
+from exchange.errors import Conflict
+from exchange.extensions import db
+from exchange.logs.forms import hours
+from exchange.org.models import Department, Period
+from exchange.org.services import period_for
 from exchange.permissions import allow
+from exchange.rewards import exports, services
+from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule
+from exchange.rewards.rules import Outcome, RuleKind
+from exchange.rewards.rules_forms import (
+    RuleForm,
+    audience_label,
+    kind_label,
+    money,
+    rule_form_data,
+)
+from exchange.timeutil import college_today
+from exchange.web import run_form
 
 bp = Blueprint("rules", __name__)
 
+SORTS = ("hours", "name")
 
-# Placeholders with the endpoint names other pages link to; replaced by the real views.
+
+@bp.context_processor
+def rule_labels() -> dict[str, object]:
+    return {
+        "rule_kind_label": kind_label,
+        "audience_label": audience_label,
+        "money": money,
+        "outcome_text": outcome_text,
+    }
+
+
+def _record_or_404(model: type[Any], raw: str | None) -> Any:
+    """The record a query argument names; a malformed or unknown id is a 404."""
+    if raw is None or not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+        abort(404)
+    return db.get_or_404(model, int(raw))
+
+
+def _periods() -> list[Period]:
+    return list(db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars())
+
+
+def _chosen_period(periods: list[Period]) -> Period | None:
+    """The period the address names; else the open one containing today; else the latest."""
+    raw = request.args.get("period")
+    if raw:
+        return _record_or_404(Period, raw)  # type: ignore[no-any-return]
+    current = period_for(college_today())
+    if current is not None and current.is_open:
+        return current
+    return periods[0] if periods else None
+
+
+# --- rules ---------------------------------------------------------------------------------
+
+
 @bp.route("/admin/rules")
-@allow()
+@allow(Role.ADMIN)
 def index():
-    abort(501)
+    periods = _periods()
+    period = _chosen_period(periods)
+    rules = services.period_rules(period.id) if period else []
+    frozen = services.rules_are_frozen(period) if period else True
+    return render_template(
+        "rewards/rules.html", periods=periods, period=period, rules=rules, frozen=frozen
+    )
+
+
+def _rule_input(form: RuleForm) -> services.RuleInput:
+    return services.RuleInput(
+        code=form.code.data or "",
+        name=form.name.data or "",
+        kind=form.kind.data or "",
+        audience=form.audience.data or "",
+        threshold_hours=form.threshold_hours.data or "",
+        group=form.group.data or None,
+        fixed_amount_minor=form.fixed_amount_minor.minor,
+        rate_per_hour_minor=form.rate_per_hour_minor.minor,
+        cap_minor=form.cap_minor.minor,
+        currency=form.currency.data or "",
+    )
+
+
+def _refused(error: Conflict, period: Period):
+    db.session.rollback()
+    flash(str(error.message), "error")
+    return redirect(url_for("rules.index", period=period.id))
+
+
+def _save(form: RuleForm, period: Period, rule: RewardRule | None):
+    """Run the form through ``save_rule``: the saved rule, a redirect, or None to show
+    the form again."""
+    try:
+        saved = run_form(
+            form, lambda: services.save_rule(current_user, period, _rule_input(form), rule)
+        )
+    except Conflict as error:
+        return _refused(error, period)
+    if saved is None:
+        return None
+    db.session.commit()
+    message = (
+        _("Rule %(code)s saved.", code=saved.code)
+        if rule
+        else _("Rule %(code)s created.", code=saved.code)
+    )
+    flash(message, "success")
+    return redirect(url_for("rules.index", period=period.id))
+
+
+@bp.route("/admin/rules/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def new():
+    raw = request.args.get("period")
+    period = _record_or_404(Period, raw) if raw else _chosen_period(_periods())
+    if period is None:
+        abort(404)
+    form = RuleForm(data=rule_form_data(None))
+    done = _save(form, period, None)
+    if done is not None:
+        return done
+    if services.rules_are_frozen(period):
+        flash(
+            _("The rules of %(name)s are final: they cannot change any more.", name=period.name),
+            "error",
+        )
+        return redirect(url_for("rules.index", period=period.id))
+    return render_template(
+        "rewards/rules_form.html", form=form, period=period, rule=None, frozen=False
+    )
+
+
+@bp.route("/admin/rules/<id:rule_id>", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def edit(rule_id: int):
+    rule = db.get_or_404(RewardRule, rule_id)
+    period = rule.period
+    form = RuleForm(data=rule_form_data(rule))
+    done = _save(form, period, rule)
+    if done is not None:
+        return done
+    return render_template(
+        "rewards/rules_form.html",
+        form=form,
+        period=period,
+        rule=rule,
+        frozen=services.rules_are_frozen(period),
+    )
+
+
+# --- eligibility ------------------------------------------------------------------------------
+
+
+def outcome_text(outcome: Outcome, names: dict[str, str]) -> str:
+    """How one person stands against one rule, in words."""
+    rule = outcome.rule
+    if not outcome.met:
+        return _("%(hours)s missing", hours=hours(outcome.minutes_missing))
+    if outcome.outranked_by:
+        return _(
+            "outranked by %(rule)s", rule=names.get(outcome.outranked_by, outcome.outranked_by)
+        )
+    if rule.kind == RuleKind.BONUS:
+        text = money(outcome.amount_minor, rule.currency)
+        return _("%(amount)s (the cap)", amount=text) if outcome.capped else text
+    return _("awarded")
+
+
+@dataclass(frozen=True)
+class EligibilityView:
+    periods: list[Period]
+    period: Period | None
+    departments: list[Department]  # the choice of departments (admins only)
+    department: Department | None
+    standings: list[services.Standing]
+    sort: str
+
+
+def _eligibility() -> EligibilityView:
+    periods = _periods()
+    period = _chosen_period(periods)
+    departments: list[Department] = []
+    raw = request.args.get("department")
+    if current_user.role == Role.ADMIN:
+        departments = list(
+            db.session.execute(
+                select(Department).order_by(Department.name, Department.id)
+            ).scalars()
+        )
+        department = (
+            _record_or_404(Department, raw) if raw else (departments[0] if departments else None)
+        )
+    else:
+        # A head sees their own department; naming another one is refused by the service.
+        department = _record_or_404(Department, raw) if raw else current_user.department
+    sort = request.args.get("sort", "hours")
+    sort = sort if sort in SORTS else "hours"
+    standings: list[services.Standing] = []
+    if department is not None and period is not None:
+        standings = services.eligibility(current_user, department, period)
+    if sort == "name":
+        standings.sort(key=lambda s: (s.person.name.casefold(), s.person.id))
+    else:
+        standings.sort(key=lambda s: (-s.approved_minutes, s.person.name.casefold(), s.person.id))
+    return EligibilityView(periods, period, departments, department, standings, sort)
+
+
+def _rule_names(standings: list[services.Standing]) -> dict[str, str]:
+    return {o.rule.code: o.rule.name for s in standings for o in s.outcomes}
 
 
 @bp.route("/rewards/eligibility")
-@allow()
+@allow(Role.HEAD, Role.ADMIN)
 def eligibility():
-    abort(501)
+    view = _eligibility()
+    return render_template("rewards/eligibility.html", view=view, names=_rule_names(view.standings))
+
+
+@bp.route("/rewards/eligibility.<any(csv, xlsx):fmt>")
+@allow(Role.HEAD, Role.ADMIN)
+def eligibility_export(fmt: str):
+    view = _eligibility()
+    if view.department is None or view.period is None:
+        abort(404)
+    rules = services.period_rules(view.period.id)
+    names = {rule.code: rule.name for rule in rules}
+    headers: list[object] = [
+        _("Name"),
+        _("Role"),
+        _("Audience"),
+        _("Approved hours"),
+        _("Pending hours"),
+    ]
+    for rule in rules:
+        if rule.kind == RuleKind.BONUS:
+            headers.append(_("%(rule)s (%(currency)s)", rule=rule.name, currency=rule.currency))
+        else:
+            headers.append(rule.name)
+    rows: list[list[exports.Cell]] = []
+    for standing in view.standings:
+        outcomes = {o.rule.code: o for o in standing.outcomes}
+        row: list[exports.Cell] = [
+            standing.person.name,
+            str(ROLE_LABELS.get(Role(standing.person.role), standing.person.role)),
+            str(audience_label(standing.audience)),
+            exports.hours_value(standing.approved_minutes),
+            exports.hours_value(standing.pending_minutes),
+        ]
+        for rule in rules:
+            outcome = outcomes.get(rule.code)
+            if outcome is None:  # the rule counts the other audience's hours
+                row.append(None)
+            elif rule.kind == RuleKind.BONUS and outcome.met:
+                row.append(exports.money_value(outcome.amount_minor))
+            else:
+                row.append(outcome_text(outcome, names))
+        rows.append(row)
+    name = exports.file_name(view.period.name, view.department.code, "eligibility")
+    return exports.download(fmt, headers, rows, _("Eligibility"), name)
+
+
+# --- finance exports of a finalized round -------------------------------------------------------
+
+SHEET_KINDS = {"payout": RuleKind.BONUS, "honours": RuleKind.HONOUR}
+SHEET_TITLES = {"payout": _l("Payout"), "honours": _l("Honours")}
+
+
+def _issued(reward_round: RewardRound, kind: RuleKind) -> list[Award]:
+    """The round's issued awards of one kind (revoked ones left out), in certificate order."""
+    return list(
+        db.session.execute(
+            select(Award)
+            .join(Award.rule)
+            .where(
+                Award.round_id == reward_round.id,
+                Award.status == AwardStatus.ISSUED,
+                RewardRule.kind == kind.value,
+            )
+            .options(contains_eager(Award.rule), joinedload(Award.holder))
+            .order_by(Award.certificate_number, Award.id)
+        ).scalars()
+    )
+
+
+def _role(award: Award) -> str:
+    return str(ROLE_LABELS.get(Role(award.holder.role), award.holder.role))
 
 
 @bp.route("/rewards/rounds/<id:round_id>/<any(payout, honours):sheet>.<any(csv, xlsx):fmt>")
 @allow()
 def round_export(round_id: int, sheet: str, fmt: str):
-    abort(501)
+    reward_round = services.get_round(current_user, round_id)
+    if reward_round.is_draft:
+        raise Conflict(_l("Exports are made from a finalized round. Finalize this round first."))
+    department = reward_round.department
+    awards = _issued(reward_round, SHEET_KINDS[sheet])
+    headers: list[object]
+    rows: list[list[exports.Cell]]
+    if sheet == "payout":
+        headers = [
+            _("Name"),
+            _("Department"),
+            _("Role"),
+            _("Rule"),
+            _("Hours"),
+            _("Amount"),
+            _("Currency"),
+        ]
+        rows = [
+            [
+                award.holder.name,
+                department.name,
+                _role(award),
+                award.rule.name,
+                exports.hours_value(award.minutes),
+                exports.money_value(award.amount_minor),
+                award.currency,
+            ]
+            for award in awards
+        ]
+    else:
+        headers = [
+            _("Name"),
+            _("Department"),
+            _("Role"),
+            _("Title"),
+            _("Certificate number"),
+            _("Verification address"),
+        ]
+        rows = [
+            [
+                award.holder.name,
+                department.name,
+                _role(award),
+                award.rule.name,
+                award.certificate_number,
+                url_for("rewards.verify", code=award.verification_code, _external=True),
+            ]
+            for award in awards
+        ]
+    name = exports.file_name(reward_round.period.name, department.code, sheet)
+    return exports.download(fmt, headers, rows, str(SHEET_TITLES[sheet]), name)

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, Select, and_, case, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -22,8 +23,8 @@ from exchange.accounts.models import Role, User
 from exchange.db import utcnow
 from exchange.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from exchange.extensions import db
-from exchange.logs.models import ExchangeLog, LogKind
-from exchange.logs.workflow import PENDING, Status
+from exchange.logs.models import ExchangeLog, LogEvent, LogKind
+from exchange.logs.workflow import PENDING, Action, Status
 from exchange.org.models import Department, Period
 from exchange.rewards import rules as engine
 from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule, RoundState
@@ -58,7 +59,12 @@ def period_rules(period_id: int) -> list[RewardRule]:
         db.session.execute(
             select(RewardRule)
             .where(RewardRule.period_id == period_id)
-            .order_by(RewardRule.audience.desc(), RewardRule.kind, RewardRule.threshold_minutes)
+            .order_by(
+                RewardRule.audience.desc(),  # teachers' rules, then experts'
+                RewardRule.kind.desc(),  # honours, then bonuses
+                RewardRule.threshold_minutes,
+                RewardRule.id,
+            )
         ).scalars()
     )
 
@@ -132,7 +138,7 @@ def _money(errors: FieldErrors, field: str, value: int | None, required: bool = 
             errors.add(field, _l("This field is required."))
         return None
     if not 0 <= value <= MONEY_MAX:
-        errors.add(field, _l("Between 0 and %(max)s.", max=f"{MONEY_MAX:,}"))
+        errors.add(field, _l("Between 0 and %(max)s.", max=f"{MONEY_MAX / 100:,.2f}"))
     return value
 
 
@@ -175,7 +181,7 @@ def save_rule(
     if currency and (len(currency) != 3 or not currency.isalpha()):
         errors.add("currency", _l("A three-letter currency code, e.g. CNY."))
     is_bonus = kind == engine.RuleKind.BONUS
-    fixed = _money(errors, "fixed_amount_minor", data.fixed_amount_minor, required=is_bonus) or 0
+    fixed = _money(errors, "fixed_amount_minor", data.fixed_amount_minor, required=False) or 0
     rate = _money(errors, "rate_per_hour_minor", data.rate_per_hour_minor, required=is_bonus) or 0
     cap = _money(errors, "cap_minor", data.cap_minor, required=False)
     if kind == engine.RuleKind.HONOUR and (fixed or rate or cap):
@@ -387,10 +393,24 @@ def open_round(actor: User, department_id: int | None, period_id: int | None) ->
                department=department.name, period=period.name)
         )  # fmt: skip
     new_round = RewardRound(department=department, period=period, opened_by_id=actor.id)
-    db.session.add(new_round)
-    db.session.flush()  # a twin opened at the same moment fails here, as a Conflict
+    try:
+        with db.session.begin_nested():
+            db.session.add(new_round)
+    except IntegrityError:  # a twin opened at the same moment
+        raise Conflict(
+            _l("%(department)s already has a round for %(period)s.",
+               department=department.name, period=period.name)
+        ) from None  # fmt: skip
     _propose(new_round)
     return new_round
+
+
+def round_of(department_id: int, period_id: int) -> RewardRound | None:
+    return db.session.execute(
+        select(RewardRound).where(
+            RewardRound.department_id == department_id, RewardRound.period_id == period_id
+        )
+    ).scalar_one_or_none()
 
 
 def _require_draft(reward_round: RewardRound) -> None:
@@ -432,7 +452,7 @@ def _propose(reward_round: RewardRound) -> None:
                 Award(holder_id=holder_id, rule_id=rule_id, minutes=minutes,
                       amount_minor=amount, currency=currency)
             )  # fmt: skip
-        elif (award.minutes, award.amount_minor) != (minutes, amount):
+        elif (award.minutes, award.amount_minor, award.currency) != (minutes, amount, currency):
             award.minutes, award.amount_minor, award.currency = minutes, amount, currency
             award.status, award.reason = AwardStatus.PROPOSED, None
             award.decided_by_id = award.decided_at = None
@@ -478,6 +498,9 @@ def finalize_round(actor: User, reward_round: RewardRound) -> RewardRound:
     verification code. Of two finalizes at once, one wins; the other is a Conflict."""
     _require_department(actor, reward_round.department_id)
     _require_draft(reward_round)
+    # What is issued must match the approved hours of now: hours approved or revoked
+    # since the last refresh come back as proposals to decide first.
+    _propose(reward_round)
     undecided = [a for a in reward_round.awards if a.status == AwardStatus.PROPOSED]
     if undecided:
         raise Conflict(
@@ -493,6 +516,11 @@ def finalize_round(actor: User, reward_round: RewardRound) -> RewardRound:
         raise Conflict()
     db.session.refresh(reward_round)
     prefix = f"{reward_round.period.name}-{reward_round.department.code}"
+    db.session.execute(  # holders and rules for the numbering order, in one query each
+        select(Award)
+        .where(Award.round_id == reward_round.id)
+        .options(selectinload(Award.holder), selectinload(Award.rule))
+    ).scalars().all()
     approved = sorted(
         (a for a in reward_round.awards if a.status == AwardStatus.APPROVED),
         key=lambda a: (a.holder.name, a.holder_id, a.rule.threshold_minutes, a.rule_id),
@@ -554,8 +582,14 @@ def awards_of(user: User) -> Select[Award]:
 
 
 def counted_by_issued_award(log: ExchangeLog) -> bool:
-    """Whether a finalized round issued its owner an award for the log's department
-    and period, so the log may no longer be revoked (SPEC §3)."""
+    """Whether an issued award counts the log: its owner was issued an award in the
+    log's department and period by a round finalized after the log was approved. Such
+    a log can no longer be revoked (SPEC §3)."""
+    approved_at = (
+        select(func.max(LogEvent.at))
+        .where(LogEvent.log_id == log.id, LogEvent.action == Action.APPROVE.value)
+        .scalar_subquery()
+    )
     return bool(
         db.session.execute(
             select(
@@ -565,9 +599,25 @@ def counted_by_issued_award(log: ExchangeLog) -> bool:
                     RewardRound.department_id == log.department_id,
                     RewardRound.period_id == log.period_id,
                     RewardRound.state == RoundState.FINALIZED,
+                    RewardRound.finalized_at >= approved_at,
                     Award.holder_id == log.owner_id,
                     Award.status == AwardStatus.ISSUED,
                 )
             )
         ).scalar()
     )
+
+
+def certificate_award(actor: User, award_id: int) -> Award:
+    """An issued or revoked honour, for its holder, the department's heads and admins."""
+    award = db.session.get(Award, award_id)
+    if (
+        award is None
+        or award.status not in (AwardStatus.ISSUED, AwardStatus.REVOKED)
+        or award.rule.kind != engine.RuleKind.HONOUR
+        or not (
+            award.holder_id == actor.id or may_manage_department(actor, award.round.department_id)
+        )
+    ):
+        raise NotFound()
+    return award

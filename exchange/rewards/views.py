@@ -1,34 +1,395 @@
-"""Reward rounds, award decisions, certificates and the public certificate check."""
+"""Reward rounds, award decisions, certificates and the public certificate check.
+
+Thin: the services decide who may do what and change the round; a view parses
+the request, calls one service, commits once and redirects with a message.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
 
+import segno
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import case, distinct, func, select
+from sqlalchemy.orm import contains_eager
+from werkzeug.wrappers import Response
+
+from exchange.accounts.models import Role, User
+from exchange.errors import Conflict, NotFound, ValidationError
+from exchange.extensions import db, limiter
+from exchange.forms import choices
+from exchange.org.models import Department, Period
+from exchange.org.services import period_for
 from exchange.permissions import allow, public
+from exchange.rewards import services
+from exchange.rewards.forms import OpenRoundForm, template_globals
+from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule
+from exchange.rewards.rules import RuleKind
+from exchange.timeutil import college_today, college_zone
+from exchange.web import paginate, run_form
 
 bp = Blueprint("rewards", __name__)
 
+# Who runs rounds: heads (their own department) and admins (any).
+MANAGERS = (Role.HEAD, Role.ADMIN)
 
-# Placeholders with the endpoint names other pages link to; replaced by the real views.
+# Plenty for people scanning certificates; too few to try codes by the thousand.
+VERIFY_LIMIT = "30 per minute"
+
+SHOWN = (AwardStatus.ISSUED, AwardStatus.REVOKED)
+
+
+@bp.record_once
+def _register_labels(state: Any) -> None:
+    # Jinja globals, so that macros imported without context can use them too.
+    state.app.jinja_env.globals.update(template_globals())
+
+
+@bp.after_request
+def keep_the_code_private(response: Response) -> Response:
+    # The verification code travels in the address: not cached, never sent on as a
+    # referrer. Also on the 404 and 429 answers of the same address.
+    if request.endpoint == "rewards.verify":
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# --- the list of rounds and opening one ----------------------------------------------
+
+
+def _open_form() -> OpenRoundForm:
+    form = OpenRoundForm()
+    if current_user.role == Role.ADMIN:
+        departments = db.session.execute(
+            select(Department.id, Department.name).order_by(Department.name)
+        ).all()
+        form.department_id.choices = choices(
+            [("", _("Choose…")), *((d.id, d.name) for d in departments)]
+        )
+    else:
+        own = current_user.department
+        form.department_id.choices = choices([(own.id, own.name)] if own else [])
+    periods = db.session.execute(
+        select(Period.id, Period.name).order_by(Period.starts_on.desc())
+    ).all()
+    form.period_id.choices = choices([("", _("Choose…")), *((p.id, p.name) for p in periods)])
+    if not form.is_submitted():
+        if current_user.role != Role.ADMIN:
+            form.department_id.data = current_user.department_id
+        current = period_for(college_today())
+        form.period_id.data = current.id if current else None
+    return form
+
+
+def _round_counts(round_ids: list[int]) -> dict[int, Any]:
+    """People, awards, awards still to decide and awards issued, per round, in one query."""
+    if not round_ids:
+        return {}
+    rows = db.session.execute(
+        select(
+            Award.round_id,
+            func.count(distinct(Award.holder_id)).label("people"),
+            func.count(Award.id).label("awards"),
+            func.sum(case((Award.status == AwardStatus.PROPOSED, 1), else_=0)).label("open"),
+            func.sum(case((Award.status == AwardStatus.ISSUED, 1), else_=0)).label("issued"),
+        )
+        .where(Award.round_id.in_(round_ids))
+        .group_by(Award.round_id)
+    )
+    return {row.round_id: row for row in rows}
+
+
+def _render_rounds(
+    form: OpenRoundForm, existing: RewardRound | None = None, status: int = 200
+) -> tuple[str, int]:
+    page = paginate(services.rounds_query(current_user))
+    counts = _round_counts([r.id for r in page.items])
+    html = render_template(
+        "rewards/rounds.html", page=page, counts=counts, form=form, existing=existing
+    )
+    return html, status
+
+
 @bp.route("/rewards/rounds")
-@allow()
+@allow(*MANAGERS)
 def rounds():
-    abort(501)
+    return _render_rounds(_open_form())
+
+
+@bp.route("/rewards/rounds", methods=["POST"])
+@allow(*MANAGERS)
+def round_open():
+    form = _open_form()
+    try:
+        opened = run_form(
+            form,
+            lambda: services.open_round(current_user, form.department_id.data, form.period_id.data),
+        )
+    except Conflict as error:
+        db.session.rollback()
+        flash(str(error.message), "warning")
+        existing = services.round_of(form.department_id.data, form.period_id.data)
+        return _render_rounds(form, existing, 409)
+    if opened is None:
+        return _render_rounds(form, status=422)
+    db.session.commit()
+    people = len({award.holder_id for award in opened.awards})
+    flash(
+        ngettext(
+            "Round opened: %(num)d person meets a rule.",
+            "Round opened: %(num)d people meet a rule.",
+            people,
+        ),
+        "success",
+    )
+    return redirect(url_for("rewards.round_detail", round_id=opened.id))
+
+
+# --- one round ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """One holder and their awards in the round, as the page lists them."""
+
+    holder: User
+    awards: list[Award]
+
+    @property
+    def minutes(self) -> int:
+        # Every award of a person in a round counts the same hours.
+        return max(award.minutes for award in self.awards)
+
+
+def _round_awards(reward_round: RewardRound) -> list[Award]:
+    """The round's awards with their holders and rules, in one query: by person, honours first."""
+    return list(
+        db.session.execute(
+            select(Award)
+            .join(Award.holder)
+            .join(Award.rule)
+            .where(Award.round_id == reward_round.id)
+            .options(contains_eager(Award.holder), contains_eager(Award.rule))
+            .order_by(
+                User.name,
+                User.id,
+                RewardRule.kind.desc(),
+                RewardRule.threshold_minutes,
+                RewardRule.id,
+            )
+        ).scalars()
+    )
+
+
+def _payout(awards: list[Award]) -> list[tuple[str, int]]:
+    """Approved (or issued) bonuses added up per currency."""
+    totals: dict[str, int] = {}
+    for award in awards:
+        if award.rule.kind == RuleKind.BONUS and award.status in (
+            AwardStatus.APPROVED,
+            AwardStatus.ISSUED,
+        ):
+            totals[award.currency] = totals.get(award.currency, 0) + award.amount_minor
+    return sorted(totals.items())
 
 
 @bp.route("/rewards/rounds/<id:round_id>")
-@allow()
+@allow(*MANAGERS)
 def round_detail(round_id: int):
-    abort(501)
+    reward_round = services.get_round(current_user, round_id)
+    awards = _round_awards(reward_round)
+    people = [
+        Person(holder, list(group)) for holder, group in groupby(awards, key=lambda a: a.holder)
+    ]
+    by_status: dict[str, int] = {}
+    for award in awards:
+        by_status[award.status] = by_status.get(award.status, 0) + 1
+    return render_template(
+        "rewards/round.html",
+        round=reward_round,
+        people=people,
+        award_count=len(awards),
+        by_status=by_status,
+        payout=_payout(awards),
+        is_admin=current_user.role == Role.ADMIN,
+    )
+
+
+def _to_round(round_id: int, award_id: int | None = None) -> Response:
+    anchor = f"award-{award_id}" if award_id else None
+    return redirect(url_for("rewards.round_detail", round_id=round_id, _anchor=anchor))
+
+
+def _conflict(round_id: int, error: Conflict, award_id: int | None = None) -> Response:
+    """The round is finalized, or someone else changed it first: say so, show it as it is."""
+    db.session.rollback()
+    if str(error.message) == str(Conflict.default_message()):
+        flash(_("This round has changed in the meantime. Here it is as it stands now."), "warning")
+    else:
+        flash(str(error.message), "warning")
+    return _to_round(round_id, award_id)
+
+
+@bp.route("/rewards/rounds/<id:round_id>/refresh", methods=["POST"])
+@allow(*MANAGERS)
+def round_refresh(round_id: int):
+    reward_round = services.get_round(current_user, round_id)
+    try:
+        services.refresh_round(current_user, reward_round)
+    except Conflict as error:
+        return _conflict(round_id, error)
+    db.session.commit()
+    flash(_("Round refreshed with the hours approved so far."), "success")
+    return _to_round(round_id)
+
+
+@bp.route("/rewards/rounds/<id:round_id>/finalize", methods=["POST"])
+@allow(*MANAGERS)
+def round_finalize(round_id: int):
+    reward_round = services.get_round(current_user, round_id)
+    try:
+        services.finalize_round(current_user, reward_round)
+    except Conflict as error:
+        return _conflict(round_id, error)
+    issued = sum(1 for award in reward_round.awards if award.status == AwardStatus.ISSUED)
+    db.session.commit()
+    flash(
+        ngettext(
+            "Round finalized: %(num)d award issued.",
+            "Round finalized: %(num)d awards issued.",
+            issued,
+        ),
+        "success",
+    )
+    return _to_round(round_id)
+
+
+# --- one award ------------------------------------------------------------------------------
+
+
+@bp.route("/rewards/awards/<id:award_id>/<any(approve, reject):decision>", methods=["POST"])
+@allow(*MANAGERS)
+def award_decide(award_id: int, decision: str):
+    award = services.get_award(current_user, award_id)
+    round_id = award.round_id
+    approve = decision == "approve"
+    try:
+        services.decide_award(current_user, award, approve, request.form.get("reason"))
+    except ValidationError as error:
+        db.session.rollback()
+        flash(str(error.fields.get("reason") or error.message), "error")
+        return _to_round(round_id, award_id)
+    except Conflict as error:
+        return _conflict(round_id, error, award_id)
+    names = {"rule": award.rule.name, "name": award.holder.name}
+    db.session.commit()
+    if approve:
+        flash(_("Approved: %(rule)s for %(name)s.", **names), "success")
+    else:
+        flash(_("Rejected: %(rule)s for %(name)s.", **names), "success")
+    return _to_round(round_id, award_id)
+
+
+@bp.route("/rewards/awards/<id:award_id>/revoke", methods=["POST"])
+@allow(Role.ADMIN)
+def award_revoke(award_id: int):
+    award = services.get_award(current_user, award_id)
+    round_id = award.round_id
+    try:
+        services.revoke_award(current_user, award, request.form.get("reason"))
+    except ValidationError as error:
+        db.session.rollback()
+        flash(str(error.fields.get("reason") or error.message), "error")
+        return _to_round(round_id, award_id)
+    except Conflict as error:
+        return _conflict(round_id, error, award_id)
+    number = award.certificate_number
+    db.session.commit()
+    flash(_("Certificate %(number)s revoked.", number=number), "success")
+    return _to_round(round_id, award_id)
+
+
+# --- the certificate -------------------------------------------------------------------------
 
 
 @bp.route("/rewards/awards/<id:award_id>/certificate")
 @allow()
 def certificate(award_id: int):
-    abort(501)
+    award = services.certificate_award(current_user, award_id)
+    g.no_store = True  # the page carries the verification code
+    url = url_for("rewards.verify", code=award.verification_code, _external=True)
+    issued_on = award.issued_at.astimezone(college_zone()).date() if award.issued_at else None
+    is_manager = services.may_manage_department(current_user, award.round.department_id)
+    return render_template(
+        "rewards/certificate.html",
+        award=award,
+        institution=current_app.config["EXCHANGE_INSTITUTION"],
+        issued_on=issued_on,
+        verify_url=url,
+        qr=_qr(url),
+        back_url=(
+            url_for("rewards.round_detail", round_id=award.round_id, _anchor=f"award-{award.id}")
+            if is_manager
+            else url_for("dashboard.index")
+        ),
+    )
+
+
+def _qr(url: str) -> Markup:
+    """The verification address as an inline SVG QR code (no request leaves the page).
+
+    One module a millimetre: about 4 cm wide on screen and on paper, and with a
+    viewBox, so the print style can size it. Safe to mark as markup: segno writes
+    only its own elements and path data, no text of ours.
+    """
+    code = segno.make(url, error="m")
+    svg = code.svg_inline(scale=1, unit="mm", dark="#000", light="#fff", svgclass="qr-code")
+    return Markup(svg)  # noqa: S704
+
+
+# --- the public check ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CertificateCheck:
+    """All the public check shows: nothing of the holder but the name (SPEC §5)."""
+
+    holder: str
+    award: str
+    period: str
+    institution: str
+    valid: bool
 
 
 @bp.route("/verify/<code>")
 @public
+@limiter.limit(VERIFY_LIMIT)
 def verify(code: str):
-    abort(501)
+    try:
+        award = services.award_for_code(code)
+    except NotFound:
+        return render_template("rewards/verify_unknown.html"), 404
+    check = CertificateCheck(
+        holder=award.holder.name,
+        award=award.rule.name,
+        period=award.round.period.name,
+        institution=str(current_app.config["EXCHANGE_INSTITUTION"]),
+        valid=award.status == AwardStatus.ISSUED,
+    )
+    return render_template("rewards/verify.html", check=check)

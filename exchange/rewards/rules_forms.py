@@ -1,0 +1,136 @@
+"""The reward rule form, and the labels and money text of the rule and eligibility pages.
+
+The fields carry no business rules: ``save_rule`` checks everything and
+``run_form`` puts its messages on these fields, whose names follow the
+service's. The one thing done here is reading what people type: amounts are
+entered in yuan ("50.00") and handed to the service in fen; an amount that is
+not a number is an error on its field. Whether an amount is allowed (negative,
+too large, money on an honour) is the service's to say.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+
+from exchange.forms import choices
+from exchange.logs.forms import hours_number
+from exchange.rewards.models import RewardRule
+from exchange.rewards.rules import Audience, RuleKind
+
+KIND_LABELS = {
+    RuleKind.HONOUR: _l("Honour (title and certificate)"),
+    RuleKind.BONUS: _l("Bonus (money)"),
+}
+
+AUDIENCE_LABELS = {
+    Audience.TEACHER: _l("Teachers (practice hours)"),
+    Audience.EXPERT: _l("Enterprise experts (teaching hours)"),
+}
+
+# Digits with an optional sign, thousands separated by commas or not, and at most
+# two decimals: "50", "50.5", "8,000.00", "-3".
+_AMOUNT = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{0,2})?|[+-]?\.[0-9]{1,2}")
+_MAX_TYPED = 24  # characters; far more than any amount needs
+
+
+def parse_yuan(text: str | None) -> int | None:
+    """An amount typed in yuan as fen: "50.00" → 5000, "" → None.
+
+    Full-width digits and a leading ¥ are accepted (Chinese input methods type
+    them). Raises ValueError for anything that is not such an amount.
+    """
+    cleaned = unicodedata.normalize("NFKC", text or "").strip()
+    cleaned = cleaned.removeprefix("¥").strip()
+    if not cleaned:
+        return None
+    if len(cleaned) > _MAX_TYPED or not _AMOUNT.fullmatch(cleaned):
+        raise ValueError(cleaned)
+    yuan = Decimal(cleaned.replace(",", ""))
+    return int(yuan * 100)
+
+
+def yuan_text(minor: int | None) -> str:
+    """Fen as the form shows them again: 5000 → "50.00", None → ""."""
+    if minor is None:
+        return ""
+    return f"{Decimal(minor) / 100:.2f}"
+
+
+def money(minor: int | None, currency: str) -> str:
+    """Fen as people read an amount: 800000, "CNY" → "8,000.00 CNY"."""
+    if minor is None:
+        return ""
+    return f"{Decimal(minor) / 100:,.2f} {currency}"
+
+
+def kind_label(kind: str) -> Any:
+    return KIND_LABELS.get(kind, kind)  # type: ignore[call-overload]
+
+
+def audience_label(audience: str) -> Any:
+    return AUDIENCE_LABELS.get(audience, audience)  # type: ignore[call-overload]
+
+
+class YuanField(StringField):
+    """An amount typed in yuan. ``data`` keeps what was typed (so the form shows it
+    again); ``minor`` is the amount in fen, or None when left empty."""
+
+    minor: int | None = None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        self.minor = None
+        try:
+            self.minor = parse_yuan(self.data)
+        except ValueError:
+            raise ValueError(
+                _l("Enter an amount in yuan with at most two decimals, e.g. 50.00.")
+            ) from None
+
+
+class RuleForm(FlaskForm):
+    code = StringField(_l("Code"))
+    name = StringField(_l("Name"))
+    kind = SelectField(
+        _l("Kind"),
+        choices=choices((kind.value, label) for kind, label in KIND_LABELS.items()),
+        validate_choice=False,
+    )
+    audience = SelectField(
+        _l("Counts the hours of"),
+        choices=choices((audience.value, label) for audience, label in AUDIENCE_LABELS.items()),
+        validate_choice=False,
+    )
+    threshold_hours = StringField(_l("Threshold (approved hours)"))
+    group = StringField(_l("Tier group (honours only)"))
+    fixed_amount_minor = YuanField(_l("Fixed amount"))
+    rate_per_hour_minor = YuanField(_l("Amount per hour above the threshold"))
+    cap_minor = YuanField(_l("Cap"))
+    currency = StringField(_l("Currency"), default="CNY")
+
+
+def rule_form_data(rule: RewardRule | None) -> dict[str, str]:
+    """What an empty form (a new rule) or a rule's form shows first, amounts in yuan."""
+    if rule is None:
+        return {"kind": RuleKind.HONOUR.value, "audience": Audience.TEACHER.value,
+                "currency": "CNY"}  # fmt: skip
+    bonus = rule.kind == RuleKind.BONUS
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "kind": rule.kind,
+        "audience": rule.audience,
+        "threshold_hours": hours_number(rule.threshold_minutes),
+        "group": rule.group or "",
+        "fixed_amount_minor": yuan_text(rule.fixed_amount_minor) if bonus else "",
+        "rate_per_hour_minor": yuan_text(rule.rate_per_hour_minor) if bonus else "",
+        "cap_minor": yuan_text(rule.cap_minor) if bonus else "",
+        "currency": rule.currency,
+    }
