@@ -103,6 +103,8 @@ def register_error_handlers(app: Flask) -> None:
     def refuse_nul_characters() -> None:
         # No field has a use for NUL, and PostgreSQL cannot store it: refuse it
         # here once rather than as a database error in every form.
+        if "\x00" in request.path:
+            abort(404)
         for values in (request.args, request.form):
             if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
                 abort(400, description="The request contains a NUL character.")

@@ -65,3 +65,8 @@ def test_ids_no_record_can_have_are_not_found(client, make_user, login_as, path)
     login_as(make_user("admin"))
     assert client.get(path).status_code in (404, 405)
     assert client.post(path, data={}).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/verify/abc%00def", "/api/v1/verify/%00", "/confirm/x%00y"])
+def test_nul_characters_in_the_address_are_not_found(client, path):
+    assert client.get(path).status_code == 404

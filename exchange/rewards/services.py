@@ -414,8 +414,19 @@ def round_of(department_id: int, period_id: int) -> RewardRound | None:
 
 
 def _require_draft(reward_round: RewardRound) -> None:
-    if not reward_round.is_draft:
+    """Hold the round as a draft until commit, or refuse: a conditional write on the
+    round row, so a finalize running at the same time waits for this change or has
+    already made it (then there is nothing left to change)."""
+    held = db.session.execute(
+        update(RewardRound)
+        .where(RewardRound.id == reward_round.id, RewardRound.state == RoundState.DRAFT)
+        .values(state=RoundState.DRAFT)
+        .execution_options(synchronize_session=False)
+    )
+    if not cast(CursorResult[Any], held).rowcount:
+        db.session.expire(reward_round)
         raise Conflict(_l("This round is finalized: it does not change any more."))
+    db.session.expire(reward_round, ["awards"])  # read them again, now that we hold it
 
 
 def refresh_round(actor: User, reward_round: RewardRound) -> RewardRound:
@@ -427,7 +438,8 @@ def refresh_round(actor: User, reward_round: RewardRound) -> RewardRound:
     return reward_round
 
 
-def _propose(reward_round: RewardRound) -> None:
+def _propose(reward_round: RewardRound) -> bool:
+    """Bring the round's awards in line with the approved hours; whether anything changed."""
     rules = {rule.code: rule for rule in period_rules(reward_round.period_id)}
     specs = [rule.spec() for rule in rules.values()]
     wanted: dict[tuple[int, int], tuple[int, int, str]] = {}
@@ -442,22 +454,27 @@ def _propose(reward_round: RewardRound) -> None:
                 rule.currency,
             )
     current = {(a.holder_id, a.rule_id): a for a in reward_round.awards}
+    changed = False
     for key, gone in current.items():
         if key not in wanted:
             reward_round.awards.remove(gone)
+            changed = True
     for (holder_id, rule_id), (minutes, amount, currency) in wanted.items():
         award = current.get((holder_id, rule_id))
         if award is None:
+            changed = True
             reward_round.awards.append(
                 Award(holder_id=holder_id, rule_id=rule_id, minutes=minutes,
                       amount_minor=amount, currency=currency)
             )  # fmt: skip
         elif (award.minutes, award.amount_minor, award.currency) != (minutes, amount, currency):
+            changed = True
             award.minutes, award.amount_minor, award.currency = minutes, amount, currency
             award.status, award.reason = AwardStatus.PROPOSED, None
             award.decided_by_id = award.decided_at = None
     reward_round.refreshed_at = utcnow()
     _flush_or_conflict()
+    return changed
 
 
 def _flush_or_conflict() -> None:
@@ -500,7 +517,12 @@ def finalize_round(actor: User, reward_round: RewardRound) -> RewardRound:
     _require_draft(reward_round)
     # What is issued must match the approved hours of now: hours approved or revoked
     # since the last refresh come back as proposals to decide first.
-    _propose(reward_round)
+    undecided_before = any(a.status == AwardStatus.PROPOSED for a in reward_round.awards)
+    if _propose(reward_round) and not undecided_before:
+        raise Conflict(
+            _l("Approved hours have changed since the last refresh. Refresh the round "
+               "and decide the new proposals.")
+        )  # fmt: skip
     undecided = [a for a in reward_round.awards if a.status == AwardStatus.PROPOSED]
     if undecided:
         raise Conflict(
