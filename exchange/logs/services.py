@@ -701,6 +701,8 @@ def logs_query(
     status: str | None = None,
     kind: str | None = None,
     period_id: int | None = None,
+    owner_id: int | None = None,
+    department_id: int | None = None,
 ) -> Select[ExchangeLog]:
     """The logs of one list: ``mine``, ``verify`` (waiting for me), ``approve`` (waiting
     for my approval) or ``department`` (everything I may see as head or admin)."""
@@ -727,6 +729,10 @@ def logs_query(
         stmt = stmt.where(ExchangeLog.kind == kind)
     if period_id:
         stmt = stmt.where(ExchangeLog.period_id == period_id)
+    if owner_id:
+        stmt = stmt.where(ExchangeLog.owner_id == owner_id)
+    if department_id:
+        stmt = stmt.where(ExchangeLog.department_id == department_id)
     return _listing(stmt)
 
 

@@ -350,6 +350,38 @@ def mine():
     )
 
 
+@bp.route("/department")
+@allow(Role.HEAD, Role.ADMIN)
+def department():
+    """The logs a head (own department) or an admin may see, e.g. the approved logs
+    behind one person's hours in a reward round."""
+    status = request.args.get("status", "")
+    if status not in {s.value for s in Status}:
+        status = ""
+    period_id, owner_id = _id_arg("period"), _id_arg("owner")
+    department_id = _id_arg("department")
+    stmt = services.logs_query(
+        current_user,
+        "department",
+        status=status or None,
+        period_id=period_id,
+        owner_id=owner_id,
+        department_id=department_id,
+    )
+    periods = db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars().all()
+    owner = db.session.get(User, owner_id) if owner_id else None
+    return render_template(
+        "logs/department.html",
+        page=paginate(stmt),
+        periods=periods,
+        statuses=[s.value for s in Status],
+        status=status,
+        period_id=period_id,
+        owner=owner,
+        department_id=department_id,
+    )
+
+
 # --- one log ----------------------------------------------------------------------------
 
 

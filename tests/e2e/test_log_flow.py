@@ -31,7 +31,7 @@ def test_log_confirm_on_site_approve(browser, live_server, phone, college):
     _sign_in(teacher, college.teacher)
 
     # One tap from anywhere to the form; today, the enterprise and the category are set.
-    teacher.get_by_role("link", name="Log hours").tap()
+    teacher.get_by_role("navigation", name="Main").get_by_role("link", name="Log hours").tap()
     teacher.get_by_role("button", name="4 h").tap()
     expect(teacher.get_by_label("Hours")).to_have_value("4")
     teacher.get_by_label("Enterprise").select_option(label=college.enterprise.name)

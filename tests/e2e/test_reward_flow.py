@@ -1,0 +1,54 @@
+"""Issue 4's promise in a real browser: a head opens the year's round, approves,
+finalizes, prints a certificate whose QR code opens a valid verification page on a
+phone, and gets a payout sheet for finance."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from playwright.sync_api import expect
+
+from exchange.timeutil import college_today
+from tests.e2e.conftest import PHONE
+from tests.e2e.test_log_flow import _sign_in
+
+
+def test_open_approve_finalize_print_verify(browser, live_server, phone, college, make_log):
+    for n in range(6):  # 48 h of approved practice: certificate and allowance
+        make_log(status="approved", hours="8", work_date=college_today() - timedelta(days=n))
+    head = phone
+    _sign_in(head, college.head)
+    head.goto("/rewards/rounds")
+    head.get_by_role("button", name="Open the round").tap()
+    head.wait_for_url(re.compile(r"/rewards/rounds/\d+"))
+    expect(head.get_by_text("Practice Certificate", exact=True)).to_be_visible()
+    expect(head.get_by_text("Practice Allowance", exact=True)).to_be_visible()
+    expect(head.get_by_text("¥400.00")).to_be_visible()  # 8 h over 40 h at 50.00 an hour
+
+    approve = head.get_by_role("button", name=re.compile("^Approve"))
+    for _ in range(approve.count()):
+        with head.expect_navigation():
+            approve.first.tap()
+    expect(approve).to_have_count(0)
+    head.once("dialog", lambda dialog: dialog.accept())
+    head.get_by_role("button", name="Finalize and issue").tap()
+    expect(head.get_by_text("Certificate No. 2026-2027-CM-0001")).to_be_visible()
+
+    payout = head.get_by_role("link", name="Payout sheet (CSV)").get_attribute("href")
+    response = head.request.get(payout)
+    assert response.ok
+    assert response.body().startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 with a BOM
+    assert college.teacher.name in response.body().decode("utf-8-sig")
+
+    head.get_by_role("link", name="Certificate").first.tap()
+    expect(head.locator("svg").first).to_be_visible()
+    verify_url = re.search(r"/verify/[\w-]+", head.content()).group(0)
+
+    visitor_context = browser.new_context(base_url=live_server, locale="en-US", **PHONE)
+    visitor = visitor_context.new_page()
+    visitor.goto(verify_url)
+    expect(visitor.get_by_text("VALID")).to_be_visible()
+    expect(visitor.get_by_text(college.teacher.name)).to_be_visible()
+    assert college.teacher.email not in visitor.content()
+    visitor_context.close()
