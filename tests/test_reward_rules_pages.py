@@ -366,7 +366,7 @@ def test_a_head_sees_their_people_with_approved_and_pending_hours(
     html = client.get("/rewards/eligibility").get_data(as_text=True)
     assert "Clinical Medicine" in html
     li_na = person_block(html, "Li Na")
-    assert "<dt>Approved</dt><dd><strong>48 h</strong></dd>" in li_na
+    assert "<strong>48 h</strong></a></dd>" in li_na  # linked to the logs behind it
     assert "<dt>Pending</dt><dd>6 h</dd>" in li_na
     assert "Teacher" in li_na
     assert "awarded" in li_na  # Practice Certificate
