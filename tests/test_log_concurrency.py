@@ -9,111 +9,27 @@ Run on SQLite and on PostgreSQL (TEST_DATABASE_URL).
 
 from __future__ import annotations
 
-import threading
-import time
-import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from exchange.accounts.models import User
-from exchange.errors import Conflict, DomainError, ValidationError
+from exchange.errors import Conflict, ValidationError
 from exchange.extensions import db
 from exchange.logs import services
 from exchange.logs.models import ExchangeLog, LogEvent
 from exchange.logs.services import LogInput, OnsiteDecision
 from exchange.logs.workflow import Action
 from exchange.timeutil import college_today
+from tests.concurrency import (
+    no_crashes,
+    race,
+    report,
+)
 
 THREADS = 8
-JOIN_TIMEOUT = 60  # seconds for all threads together
-BARRIER_TIMEOUT = 30
 CLIENT_ID = "7d9a4c1e-5b1f-4c3a-9e2d-2a6f0e8b4c55"
-
-
-@dataclass
-class Outcome:
-    """What one thread saw: a value, a DomainError, or any other exception (a failure)."""
-
-    value: Any = None
-    domain_error: DomainError | None = None
-    crash: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.domain_error is None and self.crash is None
-
-    def describe(self) -> str:
-        if self.crash:
-            return f"crash: {self.crash}"
-        if self.domain_error is not None:
-            error = self.domain_error
-            return f"{type(error).__name__} {error.status} {error.fields or error.message}"
-        return f"ok: {self.value!r}"
-
-
-Work = Callable[[Callable[[], None]], Any]
-
-
-def race(app, work: list[Work]) -> list[Outcome]:
-    """Run each callable in its own thread and app context, all released at once.
-
-    A callable receives ``start``: it does its reading, calls ``start()`` (the
-    barrier), then writes and commits.
-    """
-    barrier = threading.Barrier(len(work), timeout=BARRIER_TIMEOUT)
-    outcomes = [Outcome() for _ in work]
-
-    def run(index: int) -> None:
-        started = False
-
-        def start() -> None:
-            nonlocal started
-            barrier.wait()
-            started = True
-
-        with app.app_context():
-            try:
-                if db.engine.dialect.name == "postgresql":
-                    # A lock wait that never ends fails this thread instead of hanging the run.
-                    db.session.execute(text("SET LOCAL lock_timeout = '20s'"))
-                outcomes[index].value = work[index](start)
-            except DomainError as error:
-                outcomes[index].domain_error = error
-            except BaseException:
-                outcomes[index].crash = traceback.format_exc(limit=-4)
-                if not started:
-                    barrier.abort()  # release the others rather than let them wait in vain
-            finally:
-                try:
-                    db.session.rollback()
-                    db.session.remove()
-                except BaseException:
-                    outcomes[index].crash = (outcomes[index].crash or "") + traceback.format_exc()
-
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(work))]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + JOIN_TIMEOUT
-    for thread in threads:
-        thread.join(timeout=max(deadline - time.monotonic(), 0))
-    alive = [t.name for t in threads if t.is_alive()]
-    assert not alive, f"threads still running after {JOIN_TIMEOUT}s (deadlock?): {alive}"
-    return outcomes
-
-
-def report(outcomes: list[Outcome]) -> str:
-    return "\n".join(f"[{i}] {o.describe()}" for i, o in enumerate(outcomes))
-
-
-def no_crashes(outcomes: list[Outcome]) -> None:
-    crashes = [o for o in outcomes if o.crash]
-    assert not crashes, "a thread failed with something other than a DomainError:\n" + report(
-        outcomes
-    )
 
 
 def events(log_id: int, action: str) -> list[LogEvent]:
