@@ -38,7 +38,32 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from exchange.cli import register_commands
 
     register_commands(app)
+    migrate_sqlite_on_start(app)
     return app
+
+
+def migrate_sqlite_on_start(app: Flask) -> None:
+    """Create or upgrade an embedded SQLite database at start-up (SPEC §8).
+
+    Gunicorn workers start together: a lock file lets one migrate while the others
+    wait. PostgreSQL is migrated by its operator (``flask db upgrade``); tests
+    migrate their own databases.
+    """
+    if app.testing or not app.config["EXCHANGE_AUTO_MIGRATE"]:
+        return
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    import fcntl
+
+    import flask_migrate
+
+    with open(os.path.join(app.instance_path, "migrate.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with app.app_context():
+            try:
+                flask_migrate.upgrade()
+            except Exception:  # noqa: BLE001 - the app still starts; /healthz reports it
+                app.logger.exception("Could not migrate the SQLite database at start-up")
 
 
 @event.listens_for(Engine, "connect")

@@ -42,6 +42,8 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "EXCHANGE_LOGIN_LIMIT": env.get("EXCHANGE_LOGIN_LIMIT", "10 per minute"),
         "API_TOKEN_DAYS": int(env.get("EXCHANGE_API_TOKEN_DAYS", "30")),
+        # An embedded SQLite database is created and migrated when the app starts.
+        "EXCHANGE_AUTO_MIGRATE": _bool(env.get("EXCHANGE_AUTO_MIGRATE", "1")),
         "PER_PAGE": 25,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",

@@ -138,3 +138,19 @@ def test_an_unexpected_error_shows_a_page_not_a_traceback(make_app):
     page = response.get_data(as_text=True)
     assert "Something went wrong" in page
     assert "internal detail" not in page
+
+
+def test_an_embedded_database_is_created_and_migrated_on_first_start(instance):
+    app = create_app()
+    with app.app_context():
+        tables = set(db.inspect(db.engine).get_table_names())
+    assert {"user_account", "exchange_log", "award", "alembic_version"} <= tables
+    assert (instance / "exchange.db").is_file()
+    assert create_app().test_client().get("/healthz").status_code == 200  # and again
+
+
+def test_automatic_migration_can_be_switched_off(instance, monkeypatch):
+    monkeypatch.setenv("EXCHANGE_AUTO_MIGRATE", "0")
+    app = create_app()
+    with app.app_context():
+        assert db.inspect(db.engine).get_table_names() == []
