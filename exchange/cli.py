@@ -18,7 +18,6 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from flask_babel import force_locale
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,13 +49,10 @@ def register_commands(app: Flask) -> None:
 def command_errors() -> Iterator[None]:
     """Turn the expected failures into ``Error: …`` and roll back whatever was written."""
     try:
-        # Messages are translatable; there is no request (and no browser) to choose a language.
-        with force_locale("en"):
-            yield
+        yield  # messages come out in English: there is no request to choose a language
     except DomainError as error:
         db.session.rollback()
-        with force_locale("en"):
-            raise click.ClickException(describe(error)) from None
+        raise click.ClickException(describe(error)) from None
     except SQLAlchemyError as error:
         db.session.rollback()
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]

@@ -20,52 +20,42 @@ from exchange.extensions import db
 class DomainError(Exception):
     status = 400
     code = "bad_request"
+    default_message: Any = _l("The request could not be processed.")
 
     def __init__(self, message: Any = None, fields: dict[str, Any] | None = None) -> None:
-        self.message = message if message is not None else self.default_message()
+        self.message = message if message is not None else self.default_message
         self.fields = fields or {}
         # Kept lazy: the language is chosen when the message is shown, not raised.
         super().__init__(self.message)
 
-    @staticmethod
-    def default_message() -> Any:
-        return _l("The request could not be processed.")
+    @property
+    def generic(self) -> bool:
+        """Whether the error says only what its kind says (no particular message)."""
+        return self.message is self.default_message
 
 
 class ValidationError(DomainError):
     status = 422
     code = "validation_error"
-
-    @staticmethod
-    def default_message() -> Any:
-        return _l("Please correct the highlighted fields.")
+    default_message: Any = _l("Please correct the highlighted fields.")
 
 
 class PermissionDenied(DomainError):
     status = 403
     code = "forbidden"
-
-    @staticmethod
-    def default_message() -> Any:
-        return _l("You are not allowed to do this.")
+    default_message: Any = _l("You are not allowed to do this.")
 
 
 class NotFound(DomainError):
     status = 404
     code = "not_found"
-
-    @staticmethod
-    def default_message() -> Any:
-        return _l("Not found.")
+    default_message: Any = _l("Not found.")
 
 
 class Conflict(DomainError):
     status = 409
     code = "conflict"
-
-    @staticmethod
-    def default_message() -> Any:
-        return _l("This record has changed in the meantime. Reload and try again.")
+    default_message: Any = _l("This record has changed in the meantime. Reload and try again.")
 
 
 HTTP_CODES = {

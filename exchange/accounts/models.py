@@ -82,10 +82,6 @@ class User(UserMixin, TimestampMixin, Base):
         return f"{self.id}:{self.session_nonce}"
 
     @property
-    def role_enum(self) -> Role:
-        return Role(self.role)
-
-    @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 
@@ -102,6 +98,5 @@ class ApiToken(TimestampMixin, Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
-    last_used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()

@@ -37,7 +37,6 @@ from exchange.timeutil import iso_utc
 
 # The lists logs_query knows; anything else is a malformed query (400), like
 # every other filter of the API.
-LIST_SCOPES = ("mine", "verify", "approve", "department")
 STATUSES = tuple(s.value for s in Status)
 BULK_MAX = 200
 
@@ -97,7 +96,7 @@ def create_log():
 def list_logs():
     stmt = services.logs_query(
         current_user,
-        query_choice("scope", LIST_SCOPES) or "mine",
+        query_choice("scope", services.LIST_SCOPES) or "mine",
         status=query_choice("status", STATUSES),
         kind=query_choice("kind", LogKind.ALL),
         period_id=query_int("period"),

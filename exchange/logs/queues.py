@@ -86,7 +86,7 @@ def _summary(outcomes: list[services.BulkOutcome], unreadable: int) -> tuple[str
     approved = sum(1 for outcome in outcomes if outcome.ok)
     not_found = unreadable + sum(1 for o in outcomes if not o.ok and o.status == 404)
     refused = Counter(o.message for o in outcomes if not o.ok and o.status != 404)
-    changed = refused.pop(str(Conflict.default_message()), 0)
+    changed = refused.pop(str(Conflict.default_message), 0)
 
     parts = []
     if approved:

@@ -604,26 +604,17 @@ def issue_confirmation_link(actor: User, log: ExchangeLog) -> tuple[str, datetim
 
 class LinkInvalid(NotFound):
     code = "link_invalid"
-
-    @staticmethod
-    def default_message() -> Any:
-        return _l("This confirmation link is not valid.")
+    default_message: Any = _l("This confirmation link is not valid.")
 
 
 class LinkExpired(LinkInvalid):
     code = "link_expired"
-
-    @staticmethod
-    def default_message() -> Any:
-        return _l("This confirmation link has expired. Ask for a new one.")
+    default_message: Any = _l("This confirmation link has expired. Ask for a new one.")
 
 
 class LinkUsed(LinkInvalid):
     code = "link_used"
-
-    @staticmethod
-    def default_message() -> Any:
-        return _l("This confirmation link has already been used or replaced.")
+    default_message: Any = _l("This confirmation link has already been used or replaced.")
 
 
 def log_for_confirmation(token: str) -> ExchangeLog:
@@ -692,6 +683,9 @@ def _listing(stmt: Select[ExchangeLog]) -> Select[ExchangeLog]:
         selectinload(ExchangeLog.department),
         selectinload(ExchangeLog.verifier),
     ).order_by(ExchangeLog.work_date.desc(), ExchangeLog.id.desc())
+
+
+LIST_SCOPES = ("mine", "verify", "approve", "department")
 
 
 def logs_query(

@@ -331,23 +331,43 @@ def _id_arg(name: str) -> int | None:
     return value if value is not None and 0 < value <= MAX_ID else None
 
 
-@bp.route("/")
-@allow(*LOGGERS)
-def mine():
+def _render_list(
+    template: str,
+    scope: str,
+    owner_id: int | None = None,
+    department_id: int | None = None,
+    **extra: Any,
+) -> str:
+    """A list of logs of ``scope``, filtered by ?status= and ?period=."""
     status = request.args.get("status", "")
     if status not in {s.value for s in Status}:
         status = ""
     period_id = _id_arg("period")
+    stmt = services.logs_query(
+        current_user,
+        scope,
+        status=status or None,
+        period_id=period_id,
+        owner_id=owner_id,
+        department_id=department_id,
+    )
     periods = db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars().all()
-    stmt = services.logs_query(current_user, "mine", status=status or None, period_id=period_id)
     return render_template(
-        "logs/mine.html",
+        template,
         page=paginate(stmt),
         periods=periods,
         statuses=[s.value for s in Status],
         status=status,
         period_id=period_id,
+        department_id=department_id,
+        **extra,
     )
+
+
+@bp.route("/")
+@allow(*LOGGERS)
+def mine():
+    return _render_list("logs/mine.html", "mine")
 
 
 @bp.route("/department")
@@ -355,30 +375,13 @@ def mine():
 def department():
     """The logs a head (own department) or an admin may see, e.g. the approved logs
     behind one person's hours in a reward round."""
-    status = request.args.get("status", "")
-    if status not in {s.value for s in Status}:
-        status = ""
-    period_id, owner_id = _id_arg("period"), _id_arg("owner")
-    department_id = _id_arg("department")
-    stmt = services.logs_query(
-        current_user,
-        "department",
-        status=status or None,
-        period_id=period_id,
-        owner_id=owner_id,
-        department_id=department_id,
-    )
-    periods = db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars().all()
-    owner = db.session.get(User, owner_id) if owner_id else None
-    return render_template(
+    owner_id = _id_arg("owner")
+    return _render_list(
         "logs/department.html",
-        page=paginate(stmt),
-        periods=periods,
-        statuses=[s.value for s in Status],
-        status=status,
-        period_id=period_id,
-        owner=owner,
-        department_id=department_id,
+        "department",
+        owner_id=owner_id,
+        department_id=_id_arg("department"),
+        owner=db.session.get(User, owner_id) if owner_id else None,
     )
 
 
@@ -420,7 +423,7 @@ def _done_message(action: Action) -> str:
 def _conflict(log_id: int, error: Conflict) -> Any:
     """Someone else changed the log first (or its period is locked): say so, show it as it is."""
     db.session.rollback()
-    if str(error.message) == str(Conflict.default_message()):
+    if error.generic:
         flash(_("This log has changed in the meantime. Here it is as it stands now."), "warning")
     else:
         flash(str(error.message), "warning")

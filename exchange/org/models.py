@@ -24,9 +24,6 @@ class AgreementScope(StrEnum):
     TEACHING = "teaching"
     BOTH = "both"
 
-    def covers(self, kind: str) -> bool:
-        return self is AgreementScope.BOTH or self.value == kind
-
 
 class PeriodState(StrEnum):
     OPEN = "open"
@@ -88,9 +85,6 @@ class Agreement(TimestampMixin, Base):
 
     enterprise: Mapped[Enterprise] = relationship(back_populates="agreements")
     department: Mapped[Department | None] = relationship()
-
-    def in_force_on(self, day: date) -> bool:
-        return self.starts_on <= day <= self.ends_on
 
 
 class Period(TimestampMixin, Base):

@@ -379,8 +379,7 @@ def open_round(actor: User, department_id: int | None, period_id: int | None) ->
     department = errors.record("department_id", Department, department_id)
     period = errors.record("period_id", Period, period_id)
     if department is None or period is None:
-        errors.raise_if_any()
-        raise AssertionError("unreachable: a missing record is a field error")
+        raise ValidationError(fields=errors.fields)
     _require_department(actor, department.id)
     existing = db.session.execute(
         select(RewardRound).where(

@@ -239,7 +239,7 @@ def _to_round(round_id: int, award_id: int | None = None) -> Response:
 def _conflict(round_id: int, error: Conflict, award_id: int | None = None) -> Response:
     """The round is finalized, or someone else changed it first: say so, show it as it is."""
     db.session.rollback()
-    if str(error.message) == str(Conflict.default_message()):
+    if error.generic:
         flash(_("This round has changed in the meantime. Here it is as it stands now."), "warning")
     else:
         flash(str(error.message), "warning")
