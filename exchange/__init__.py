@@ -31,6 +31,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.url_map.converters["id"] = IdConverter
     register_blueprints(app)
+    from exchange import presentation
+
+    presentation.register(app)
     register_security_headers(app)
     from exchange.errors import register_error_handlers
 

@@ -22,9 +22,16 @@ class DomainError(Exception):
     code = "bad_request"
     default_message: Any = _l("The request could not be processed.")
 
-    def __init__(self, message: Any = None, fields: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: Any = None,
+        fields: dict[str, Any] | None = None,
+        details: dict[str, str] | None = None,
+    ) -> None:
         self.message = message if message is not None else self.default_message
         self.fields = fields or {}
+        # Machine-readable facts a client needs to act on the error (e.g. a date).
+        self.details = details or {}
         # Kept lazy: the language is chosen when the message is shown, not raised.
         super().__init__(self.message)
 
@@ -72,16 +79,22 @@ HTTP_CODES = {
 }
 
 
-def error_body(code: str, message: Any, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str,
+    message: Any,
+    fields: dict[str, Any] | None = None,
+    details: dict[str, str] | None = None,
+) -> dict[str, Any]:
     # "fields" is always there (empty when no single field is at fault), so
     # clients can read error.fields.<name> without checking for it first.
-    return {
-        "error": {
-            "code": code,
-            "message": str(message),
-            "fields": {name: str(text) for name, text in (fields or {}).items()},
-        }
+    body: dict[str, Any] = {
+        "code": code,
+        "message": str(message),
+        "fields": {name: str(text) for name, text in (fields or {}).items()},
     }
+    if details:
+        body["details"] = details
+    return {"error": body}
 
 
 def wants_json() -> bool:
@@ -112,7 +125,8 @@ def register_error_handlers(app: Flask) -> None:
     def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
         db.session.rollback()
         if wants_json():
-            return jsonify(error_body(error.code, error.message, error.fields)), error.status
+            body = error_body(error.code, error.message, error.fields, error.details)
+            return jsonify(body), error.status
         return (
             render_template("errors/error.html", status=error.status, message=error.message),
             error.status,

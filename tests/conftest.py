@@ -11,10 +11,11 @@ import contextvars
 import itertools
 import os
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import flask_migrate
 import pytest
+import time_machine
 from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -26,7 +27,7 @@ from exchange.extensions import db
 from exchange.logs.models import ExchangeLog
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.rewards.services import seed_rules
-from exchange.timeutil import college_today
+from exchange.timeutil import college_today, college_zone
 
 PASSWORD = "correct-horse-9"
 account_models.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing in tests
@@ -210,6 +211,31 @@ def make_period(app_ctx):
 
 
 @pytest.fixture
+def travel(app_ctx):
+    """Moves the clock (every thread's) to a day of the college's calendar; call it
+    again to move on. ``travel(period_end(period))`` makes a period's rounds
+    finalizable, as after the academic year."""
+    travellers: list[time_machine.travel] = []
+
+    def go(day: date, at: time = time(9)) -> None:
+        if travellers:
+            travellers.pop().stop()
+        destination = datetime.combine(day, at, tzinfo=college_zone())
+        traveller = time_machine.travel(destination, tick=True)
+        traveller.start()
+        travellers.append(traveller)
+
+    yield go
+    for traveller in travellers:
+        traveller.stop()
+
+
+def period_end(period: Period) -> date:
+    """The first day after the period: its rounds can be finalized from then on."""
+    return period.ends_on + timedelta(days=1)
+
+
+@pytest.fixture
 def make_user(app_ctx, make_department, make_enterprise):
     def make(
         role: str = "teacher",
@@ -296,7 +322,12 @@ def college(make_department, make_enterprise, make_agreement, make_period, make_
     other_enterprise = make_enterprise(code="PHX", name="Phoenix Pharma", kind="pharma")
     make_agreement(enterprise, None, scope="both")
     make_agreement(other_enterprise, other_department, scope="practice")
-    period = make_period(name="2026-2027")
+    # Ends two weeks from today: a test moves the clock past it (``travel``) to
+    # finalize reward rounds, well within the life of its sessions and API tokens.
+    today = college_today()
+    period = make_period(
+        name="2026-2027", starts_on=today - timedelta(days=100), ends_on=today + timedelta(days=14)
+    )
     seed_rules(period)  # the default reward rules, as a new period gets them
     db.session.commit()
     return College(

@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 
 from exchange.extensions import db, limiter
 from exchange.rewards import services
-from exchange.rewards.forms import money
+from exchange.presentation import money
 from exchange.rewards.models import Award, AwardStatus, RewardRound, RoundState
 from exchange.timeutil import college_today
 
@@ -408,9 +408,12 @@ def test_the_public_check_is_rate_limited(client, college):
 
 
 def test_money_is_written_as_people_read_it(app_ctx):
-    assert money(123450, "CNY") == "¥1,234.50"
-    assert money(5, "CNY") == "¥0.05"
-    assert money(123450, "USD") == "USD 1,234.50"
+    for locale in ("en", "zh_Hans"):
+        assert money(123450, "CNY", locale) == "¥1,234.50"
+        assert money(5, "CNY", locale) == "¥0.05"
+        assert money(800000000, "CNY", locale) == "¥8,000,000.00"
+    assert money(123450, "USD", "en") == "$1,234.50"
+    assert money(123450, "USD", "zh_Hans") == "US$1,234.50"
     assert money(None, "CNY") == "—"
 
 

@@ -56,6 +56,8 @@ class User(UserMixin, TimestampMixin, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(16))
+    # The college's own staff number (工号), for finance's payout sheet; unique when set.
+    staff_number: Mapped[str | None] = mapped_column(String(32), unique=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))

@@ -7,7 +7,6 @@ check so that a tampered value reaches the service and gets its message.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -50,10 +49,6 @@ AUDIENCE_LABELS = {
     Audience.EXPERT: _l("Experts (teaching hours)"),
 }
 
-# Currencies written with their sign; any other is written with its code.
-CURRENCY_SIGNS = {"CNY": "¥"}
-
-
 def award_status_label(code: str) -> Any:
     return AWARD_STATUS_LABELS.get(code, code)
 
@@ -74,16 +69,6 @@ def audience_label(code: str) -> Any:
     return AUDIENCE_LABELS.get(code, code)  # type: ignore[call-overload]
 
 
-def money(amount_minor: int | None, currency: str = "CNY") -> str:
-    """Minor units (fen) as people read them: 123450, "CNY" → "¥1,234.50";
-    another currency keeps its code: "USD 1,234.50"."""
-    if amount_minor is None:
-        return "—"
-    amount = f"{Decimal(amount_minor) / 100:,.2f}"
-    sign = CURRENCY_SIGNS.get(currency)
-    return f"{sign}{amount}" if sign else f"{currency} {amount}"
-
-
 def template_globals() -> dict[str, object]:
     return {
         "award_status_label": award_status_label,
@@ -91,7 +76,6 @@ def template_globals() -> dict[str, object]:
         "round_state_label": round_state_label,
         "rule_kind_label": rule_kind_label,
         "audience_label": audience_label,
-        "money": money,
     }
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange.accounts.models import User
@@ -33,6 +41,7 @@ class RewardRule(TimestampMixin, Base):
         UniqueConstraint("period_id", "code", name="uq_reward_rule_period_code"),
         CheckConstraint(_in("kind", engine.RuleKind), name="kind"),
         CheckConstraint(_in("audience", engine.Audience), name="audience"),
+        CheckConstraint(_in("scope", engine.Scope), name="scope"),
         CheckConstraint("threshold_minutes >= 0", name="threshold"),
         CheckConstraint(
             "fixed_amount_minor >= 0 AND rate_per_hour_minor >= 0 "
@@ -45,6 +54,8 @@ class RewardRule(TimestampMixin, Base):
     period_id: Mapped[int] = mapped_column(ForeignKey("period.id"), index=True)
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120), default="")
+    scope: Mapped[str] = mapped_column(String(10), default=engine.Scope.DEPARTMENT.value)
     kind: Mapped[str] = mapped_column(String(8))
     audience: Mapped[str] = mapped_column(String(8))
     threshold_minutes: Mapped[int]
@@ -70,29 +81,55 @@ class RewardRule(TimestampMixin, Base):
             rate_per_hour_minor=self.rate_per_hour_minor,
             cap_minor=self.cap_minor,
             currency=self.currency,
+            scope=engine.Scope(self.scope),
+            name_zh=self.name_zh,
         )
 
 
+# The department part of the certificate numbers of a college round (SPEC §5).
+COLLEGE_CODE = "COL"
+
+
 class RewardRound(TimestampMixin, Base):
-    """The rewards of one department for one period: proposed, decided, then issued."""
+    """The rewards of one period: a department's (its department rules, its hours) or the
+    college's (college rules, each person's hours across departments). Proposed,
+    decided, then issued."""
 
     __tablename__ = "reward_round"
     __table_args__ = (
+        # One round per department and period (a college round has no department) ...
         UniqueConstraint("department_id", "period_id", name="uq_reward_round_department_period"),
+        # ... and one college round per period.
+        Index(
+            "uq_reward_round_college_period",
+            "period_id",
+            unique=True,
+            sqlite_where=text("scope = 'college'"),
+            postgresql_where=text("scope = 'college'"),
+        ),
         CheckConstraint("state IN ('draft', 'finalized')", name="state"),
+        CheckConstraint(
+            "(scope = 'department' AND department_id IS NOT NULL) "
+            "OR (scope = 'college' AND department_id IS NULL)",
+            name="scope",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    scope: Mapped[str] = mapped_column(String(10), default=engine.Scope.DEPARTMENT.value)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     period_id: Mapped[int] = mapped_column(ForeignKey("period.id"), index=True)
     state: Mapped[str] = mapped_column(String(10), default=RoundState.DRAFT)
     opened_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     refreshed_at: Mapped[datetime | None]
     finalized_at: Mapped[datetime | None]
     finalized_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # An admin finalized it before the period's end, confirming so explicitly (SPEC §5).
+    finalized_early: Mapped[bool] = mapped_column(default=False)
 
-    department: Mapped[Department] = relationship()
+    department: Mapped[Department | None] = relationship()
     period: Mapped[Period] = relationship()
+    finalized_by: Mapped[User | None] = relationship(foreign_keys=[finalized_by_id])
     awards: Mapped[list[Award]] = relationship(
         back_populates="round", order_by="Award.id", cascade="all, delete-orphan"
     )
@@ -100,6 +137,15 @@ class RewardRound(TimestampMixin, Base):
     @property
     def is_draft(self) -> bool:
         return self.state == RoundState.DRAFT
+
+    @property
+    def is_college(self) -> bool:
+        return self.scope == engine.Scope.COLLEGE
+
+    @property
+    def number_code(self) -> str:
+        """The department part of its certificate numbers: the department's code, or COL."""
+        return self.department.code if self.department else COLLEGE_CODE
 
 
 class Award(Base):

@@ -26,6 +26,11 @@ class Audience(StrEnum):
     EXPERT = "expert"  # approved teaching minutes of experts
 
 
+class Scope(StrEnum):
+    DEPARTMENT = "department"  # hours counted per department, decided in its round
+    COLLEGE = "college"  # a person's hours across all departments, the college round
+
+
 @dataclass(frozen=True)
 class Rule:
     code: str
@@ -38,6 +43,14 @@ class Rule:
     rate_per_hour_minor: int = 0
     cap_minor: int | None = None  # None: no cap
     currency: str = "CNY"
+    scope: Scope = Scope.DEPARTMENT
+    name_zh: str = ""
+
+    @property
+    def is_open_bonus(self) -> bool:
+        """A bonus without a threshold: earned from the first hour, so there is no
+        "how far" to show, only the amount so far (and the cap)."""
+        return self.kind == RuleKind.BONUS and self.threshold_minutes == 0
 
     @property
     def threshold_hours(self) -> Decimal:
@@ -94,8 +107,9 @@ def bonus_amount(rule: Rule, approved_minutes: int) -> tuple[int, int]:
 
 
 def evaluate(rules: Iterable[Rule], audience: Audience, approved_minutes: int) -> list[Outcome]:
-    """Every rule of ``audience`` against one person's approved minutes (in one
-    department and period), in the order the rules were given."""
+    """Every rule of ``audience`` against one person's approved minutes, in the order
+    the rules were given. The caller passes the minutes each rule's scope counts:
+    one department's for department rules, the whole college's for college rules."""
     own = [rule for rule in rules if rule.audience == audience]
     met = {rule.code for rule in own if approved_minutes >= rule.threshold_minutes}
     top_of_group: dict[str, Rule] = {}
@@ -138,15 +152,15 @@ def proposed(outcomes: Sequence[Outcome]) -> list[Outcome]:
 # The rules a new installation starts with (SPEC §4); admins may change them.
 DEFAULT_RULES = (
     Rule("practice-cert", "Practice Certificate", RuleKind.HONOUR, Audience.TEACHER, 40 * 60,
-         group="practice"),
+         group="practice", name_zh="实践证书"),
     Rule("practice-star", "Practice Star", RuleKind.HONOUR, Audience.TEACHER, 160 * 60,
-         group="practice"),
+         group="practice", name_zh="实践之星"),
     Rule("practice-allowance", "Practice Allowance", RuleKind.BONUS, Audience.TEACHER, 40 * 60,
-         rate_per_hour_minor=5000, cap_minor=800000),
+         rate_per_hour_minor=5000, cap_minor=800000, name_zh="实践津贴"),
     Rule("mentor-cert", "Mentor Certificate", RuleKind.HONOUR, Audience.EXPERT, 16 * 60,
-         group="mentor"),
+         group="mentor", scope=Scope.COLLEGE, name_zh="导师证书"),
     Rule("mentor-distinguished", "Distinguished Mentor", RuleKind.HONOUR, Audience.EXPERT,
-         64 * 60, group="mentor"),
+         64 * 60, group="mentor", scope=Scope.COLLEGE, name_zh="优秀导师"),
     Rule("teaching-fee", "Teaching Fee", RuleKind.BONUS, Audience.EXPERT, 0,
-         rate_per_hour_minor=20000, cap_minor=2000000),
+         rate_per_hour_minor=20000, cap_minor=2000000, name_zh="授课费"),
 )  # fmt: skip

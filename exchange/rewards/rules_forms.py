@@ -63,13 +63,6 @@ def yuan_text(minor: int | None) -> str:
     return f"{Decimal(minor) / 100:.2f}"
 
 
-def money(minor: int | None, currency: str) -> str:
-    """Fen as people read an amount: 800000, "CNY" → "8,000.00 CNY"."""
-    if minor is None:
-        return ""
-    return f"{Decimal(minor) / 100:,.2f} {currency}"
-
-
 def kind_label(kind: str) -> Any:
     return KIND_LABELS.get(kind, kind)  # type: ignore[call-overload]
 

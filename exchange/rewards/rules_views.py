@@ -26,6 +26,7 @@ from exchange.logs.forms import hours
 from exchange.org.models import Department, Period
 from exchange.org.services import period_for
 from exchange.permissions import allow
+from exchange.presentation import money
 from exchange.rewards import exports, services
 from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule
 from exchange.rewards.rules import Outcome, RuleKind
@@ -33,7 +34,6 @@ from exchange.rewards.rules_forms import (
     RuleForm,
     audience_label,
     kind_label,
-    money,
     rule_form_data,
 )
 from exchange.timeutil import college_today
@@ -49,7 +49,6 @@ def rule_labels() -> dict[str, object]:
     return {
         "rule_kind_label": kind_label,
         "audience_label": audience_label,
-        "money": money,
         "outcome_text": outcome_text,
     }
 
@@ -317,7 +316,7 @@ def round_export(round_id: int, sheet: str, fmt: str):
     reward_round = services.get_round(current_user, round_id)
     if reward_round.is_draft:
         raise Conflict(_l("Exports are made from a finalized round. Finalize this round first."))
-    department = reward_round.department
+    department = reward_round.department.name if reward_round.department else _("College")
     awards = _issued(reward_round, SHEET_KINDS[sheet])
     headers: list[object]
     rows: list[list[exports.Cell]]
@@ -334,7 +333,7 @@ def round_export(round_id: int, sheet: str, fmt: str):
         rows = [
             [
                 award.holder.name,
-                department.name,
+                department,
                 _role(award),
                 award.rule.name,
                 exports.hours_value(award.minutes),
@@ -355,7 +354,7 @@ def round_export(round_id: int, sheet: str, fmt: str):
         rows = [
             [
                 award.holder.name,
-                department.name,
+                department,
                 _role(award),
                 award.rule.name,
                 award.certificate_number,
@@ -363,5 +362,5 @@ def round_export(round_id: int, sheet: str, fmt: str):
             ]
             for award in awards
         ]
-    name = exports.file_name(reward_round.period.name, department.code, sheet)
+    name = exports.file_name(reward_round.period.name, reward_round.number_code, sheet)
     return exports.download(fmt, headers, rows, str(SHEET_TITLES[sheet]), name)

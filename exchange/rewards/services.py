@@ -9,12 +9,14 @@ engine (rules.py) turns them into outcomes; this module stores and guards them.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CursorResult, Select, and_, case, exists, func, select, update
+from sqlalchemy import CursorResult, Select, and_, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -28,6 +30,7 @@ from exchange.logs.workflow import PENDING, Action, Status
 from exchange.org.models import Department, Period
 from exchange.rewards import rules as engine
 from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule, RoundState
+from exchange.timeutil import college_today
 from exchange.validation import FieldErrors
 
 AUDIENCE_OF_KIND = {
@@ -48,6 +51,18 @@ def may_manage_department(actor: User, department_id: int) -> bool:
 
 def _require_department(actor: User, department_id: int) -> None:
     if not may_manage_department(actor, department_id):
+        raise PermissionDenied()
+
+
+def may_run(actor: User, reward_round: RewardRound) -> bool:
+    """A department's round: its heads and admins. The college round: admins."""
+    if reward_round.department_id is None:
+        return actor.role == Role.ADMIN
+    return may_manage_department(actor, reward_round.department_id)
+
+
+def _require_run(actor: User, reward_round: RewardRound) -> None:
+    if not may_run(actor, reward_round):
         raise PermissionDenied()
 
 
@@ -89,6 +104,8 @@ def _rule_from_spec(period: Period, spec: engine.Rule) -> RewardRule:
         period=period,
         code=spec.code,
         name=spec.name,
+        name_zh=spec.name_zh,
+        scope=spec.scope.value,
         kind=spec.kind.value,
         audience=spec.audience.value,
         threshold_minutes=spec.threshold_minutes,
@@ -100,19 +117,25 @@ def _rule_from_spec(period: Period, spec: engine.Rule) -> RewardRule:
     )
 
 
-def rules_are_frozen(period: Period) -> bool:
-    """Rules are read-only once the period is locked or one of its rounds is finalized."""
+def frozen_scopes(period: Period) -> set[engine.Scope]:
+    """The scopes whose rules of the period can no longer change: every scope once the
+    period is locked; else each scope of which a round of the period is finalized."""
     if not period.is_open:
-        return True
-    return bool(
-        db.session.execute(
-            select(
-                exists().where(
-                    RewardRound.period_id == period.id, RewardRound.state == RoundState.FINALIZED
-                )
-            )
-        ).scalar()
-    )
+        return set(engine.Scope)
+    found = db.session.execute(
+        select(RewardRound.scope)
+        .where(RewardRound.period_id == period.id, RewardRound.state == RoundState.FINALIZED)
+        .distinct()
+    ).scalars()
+    return {engine.Scope(scope) for scope in found}
+
+
+def rules_are_frozen(period: Period, scope: str | None = None) -> bool:
+    """Whether the rules of ``scope`` (of every scope, when None) can no longer change."""
+    frozen = frozen_scopes(period)
+    if scope is None:
+        return frozen == set(engine.Scope)
+    return engine.Scope(scope) in frozen
 
 
 @dataclass(frozen=True)
@@ -122,6 +145,8 @@ class RuleInput:
     kind: str
     audience: str
     threshold_hours: object
+    scope: str = engine.Scope.DEPARTMENT.value
+    name_zh: str = ""
     group: str | None = None
     fixed_amount_minor: int | None = 0
     rate_per_hour_minor: int | None = 0
@@ -163,7 +188,8 @@ def save_rule(
 ) -> RewardRule:
     if actor.role != Role.ADMIN:
         raise PermissionDenied()
-    if rules_are_frozen(period):
+    frozen = frozen_scopes(period)
+    if (rule is not None and engine.Scope(rule.scope) in frozen) or frozen == set(engine.Scope):
         raise Conflict(
             _l("The rules of %(name)s are final: the period is locked or its rewards are issued.",
                name=period.name)
@@ -173,6 +199,13 @@ def save_rule(
     if code and not all(c.isalnum() or c in "-_" for c in code):
         errors.add("code", _l("Use letters, digits, - and _ only."))
     name = errors.text("name", data.name, max_length=120)
+    name_zh = errors.text("name_zh", data.name_zh, max_length=120, required=False)
+    scope = errors.choice("scope", data.scope, [s.value for s in engine.Scope])
+    if scope and engine.Scope(scope) in frozen:
+        errors.add(
+            "scope",
+            _l("The rewards of this scope are already issued for %(name)s.", name=period.name),
+        )
     kind = errors.choice("kind", data.kind, [k.value for k in engine.RuleKind])
     audience = errors.choice("audience", data.audience, [a.value for a in engine.Audience])
     threshold = _threshold_minutes(errors, data.threshold_hours)
@@ -188,6 +221,14 @@ def save_rule(
         errors.add("kind", _l("Honours carry no money; make it a bonus or clear the amounts."))
     if is_bonus and group:
         errors.add("group", _l("Only honours form tiers."))
+    elif group and scope:
+        tiers = select(RewardRule.scope).where(
+            RewardRule.period_id == period.id, RewardRule.group == group
+        )
+        if rule is not None:
+            tiers = tiers.where(RewardRule.id != rule.id)
+        if any(other != scope for other in db.session.execute(tiers).scalars()):
+            errors.add("group", _l("The tiers of one group count the same hours: use one scope."))
     if code and "code" not in errors:
         taken = db.session.execute(
             select(RewardRule.id).where(RewardRule.period_id == period.id, RewardRule.code == code)
@@ -196,7 +237,8 @@ def save_rule(
             errors.add("code", _l("Another rule of this period already uses this code."))
     errors.raise_if_any()
     rule = rule or RewardRule(period=period)
-    rule.code, rule.name, rule.kind, rule.audience = code, name, kind, audience
+    rule.code, rule.name, rule.name_zh, rule.kind = code, name, name_zh, kind
+    rule.audience, rule.scope = audience, scope
     rule.threshold_minutes, rule.group, rule.currency = threshold, group, currency
     rule.fixed_amount_minor = fixed if is_bonus else 0
     rule.rate_per_hour_minor = rate if is_bonus else 0
@@ -211,7 +253,8 @@ def save_rule(
 
 @dataclass(frozen=True)
 class PersonHours:
-    """One person's minutes in one department and period."""
+    """One person's minutes in one department (or, for college rules, the whole
+    college) and period."""
 
     person: User
     audience: engine.Audience
@@ -219,7 +262,8 @@ class PersonHours:
     pending_minutes: int
 
 
-def _sums(stmt_filter: Any) -> Select[Any]:
+def _sums(where: Any, *by: Any) -> Select[Any]:
+    """Approved and pending minutes per owner and kind (and ``by``), in one query."""
     approved = func.coalesce(
         func.sum(case((ExchangeLog.status == Status.APPROVED.value, ExchangeLog.minutes))), 0
     )
@@ -228,26 +272,37 @@ def _sums(stmt_filter: Any) -> Select[Any]:
         0,
     )
     return (
-        select(ExchangeLog.owner_id, ExchangeLog.kind, ExchangeLog.department_id, approved, pending)
-        .where(stmt_filter)
-        .group_by(ExchangeLog.owner_id, ExchangeLog.kind, ExchangeLog.department_id)
+        select(ExchangeLog.owner_id, ExchangeLog.kind, *by, approved, pending)
+        .where(where)
+        .group_by(ExchangeLog.owner_id, ExchangeLog.kind, *by)
     )
+
+
+def _person_hours(rows: Sequence[Any]) -> list[PersonHours]:
+    people = _people({row[0] for row in rows})
+    found = [
+        PersonHours(people[row[0]], AUDIENCE_OF_KIND[row[1]], int(row[-2]), int(row[-1]))
+        for row in rows
+        if row[-2] or row[-1]
+    ]
+    return sorted(found, key=lambda h: (h.audience, h.person.name, h.person.id))
 
 
 def department_hours(department_id: int, period_id: int) -> list[PersonHours]:
     """Everybody with approved or pending hours in the department and period, in one
     query (plus one for the people): teachers' practice in their department,
     experts' teaching in the department where they taught."""
-    rows = db.session.execute(
-        _sums(and_(ExchangeLog.department_id == department_id, ExchangeLog.period_id == period_id))
-    ).all()
-    people = _people({row[0] for row in rows})
-    found = [
-        PersonHours(people[owner], AUDIENCE_OF_KIND[kind], int(approved), int(pending))
-        for owner, kind, _department, approved, pending in rows
-        if approved or pending
-    ]
-    return sorted(found, key=lambda h: (h.audience, h.person.name, h.person.id))
+    where = and_(ExchangeLog.department_id == department_id, ExchangeLog.period_id == period_id)
+    return _person_hours(db.session.execute(_sums(where)).all())
+
+
+def college_hours(period_id: int, owner_ids: Iterable[int] | None = None) -> list[PersonHours]:
+    """Everybody's (or the named people's) hours in the period across all departments:
+    what college rules count (SPEC §4)."""
+    where = ExchangeLog.period_id == period_id
+    if owner_ids is not None:
+        where = and_(where, ExchangeLog.owner_id.in_(list(owner_ids)))
+    return _person_hours(db.session.execute(_sums(where)).all())
 
 
 def _people(ids: set[int]) -> dict[int, User]:
@@ -262,14 +317,17 @@ def _people(ids: set[int]) -> dict[int, User]:
 
 @dataclass(frozen=True)
 class Standing:
-    """A person's hours in one department and period, and every rule's outcome."""
+    """A person's hours where one scope counts them, and the outcome of each rule of
+    that scope: one department's hours and its department rules, or (``department``
+    None and scope college) the person's college total and the college rules."""
 
     person: User
-    department: Department | None  # None: an expert who has not taught anywhere yet
+    department: Department | None  # None: the college; or an expert who has not taught yet
     audience: engine.Audience
     approved_minutes: int
     pending_minutes: int
     outcomes: list[engine.Outcome]
+    scope: engine.Scope = engine.Scope.DEPARTMENT
 
     @property
     def approved_hours(self) -> Decimal:
@@ -279,26 +337,41 @@ class Standing:
     def pending_hours(self) -> Decimal:
         return engine.hours(self.pending_minutes)
 
+    @property
+    def is_college(self) -> bool:
+        return self.scope == engine.Scope.COLLEGE
 
-def _specs(period_id: int) -> list[engine.Rule]:
-    return [rule.spec() for rule in period_rules(period_id)]
+
+def _specs(period_id: int, scope: engine.Scope | None = None) -> list[engine.Rule]:
+    specs = [rule.spec() for rule in period_rules(period_id)]
+    return specs if scope is None else [spec for spec in specs if spec.scope == scope]
 
 
 def eligibility(actor: User, department: Department, period: Period) -> list[Standing]:
-    """Every person with hours in the department and period, with their outcomes."""
+    """Every person with hours in the department and period, with the outcome of every
+    rule of their audience: department rules on their hours in the department,
+    college rules on their hours across the college (in the rules' order)."""
     _require_department(actor, department.id)
     specs = _specs(period.id)
-    return [
-        Standing(
-            h.person,
-            department,
-            h.audience,
-            h.approved_minutes,
-            h.pending_minutes,
-            engine.evaluate(specs, h.audience, h.approved_minutes),
-        )
-        for h in department_hours(department.id, period.id)
-    ]
+    department_specs = [r for r in specs if r.scope == engine.Scope.DEPARTMENT]
+    college_specs = [r for r in specs if r.scope == engine.Scope.COLLEGE]
+    here = department_hours(department.id, period.id)
+    college: dict[tuple[int, engine.Audience], int] = {}
+    if college_specs and here:
+        for h in college_hours(period.id, {h.person.id for h in here}):
+            college[(h.person.id, h.audience)] = h.approved_minutes
+    order = {rule.code: index for index, rule in enumerate(specs)}
+    found = []
+    for h in here:
+        outcomes = engine.evaluate(department_specs, h.audience, h.approved_minutes)
+        total = college.get((h.person.id, h.audience), 0)
+        outcomes += engine.evaluate(college_specs, h.audience, total)
+        outcomes.sort(key=lambda o: order[o.rule.code])
+        found.append(
+            Standing(h.person, department, h.audience, h.approved_minutes, h.pending_minutes,
+                     outcomes)
+        )  # fmt: skip
+    return found
 
 
 def audience_of(user: User) -> engine.Audience | None:
@@ -310,47 +383,57 @@ def audience_of(user: User) -> engine.Audience | None:
 
 
 def progress(user: User, period: Period) -> list[Standing]:
-    """The person's own standing in the period: one per department their hours count in
-    (a teacher's own department; each department an expert taught in). A teacher
-    without hours yet still sees how far each rule is."""
+    """The person's own standing in the period: first the college rules against their
+    hours across the college (when the period has college rules for them), then one
+    standing per department their hours count in (a teacher's own department; each
+    department an expert taught in) with its department rules. A person without
+    hours yet still sees how far each rule is."""
     audience = audience_of(user)
     if audience is None:
         return []
+    specs = [spec for spec in _specs(period.id) if spec.audience == audience]
+    department_specs = [r for r in specs if r.scope == engine.Scope.DEPARTMENT]
+    college_specs = [r for r in specs if r.scope == engine.Scope.COLLEGE]
     rows = db.session.execute(
         _sums(
             and_(
                 ExchangeLog.owner_id == user.id,
                 ExchangeLog.period_id == period.id,
                 ExchangeLog.kind == KIND_OF_AUDIENCE[audience],
-            )
+            ),
+            ExchangeLog.department_id,
         )
     ).all()
     by_department = {row[2]: (int(row[3]), int(row[4])) for row in rows}
+    standings: list[Standing] = []
+    if college_specs:
+        approved = sum(a for a, _ in by_department.values())
+        pending = sum(p for _, p in by_department.values())
+        standings.append(
+            Standing(user, None, audience, approved, pending,
+                     engine.evaluate(college_specs, audience, approved), engine.Scope.COLLEGE)
+        )  # fmt: skip
+    if not department_specs:
+        return standings
     if audience == engine.Audience.TEACHER and user.department_id not in by_department:
         by_department[user.department_id] = (0, 0)  # type: ignore[index]
     if not by_department:  # an expert who has not taught yet: the rules from zero
-        specs = _specs(period.id)
-        return [Standing(user, None, audience, 0, 0, engine.evaluate(specs, audience, 0))]
+        outcomes = engine.evaluate(department_specs, audience, 0)
+        return [*standings, Standing(user, None, audience, 0, 0, outcomes)]
     departments = {
         d.id: d
         for d in db.session.execute(
             select(Department).where(Department.id.in_(by_department))
         ).scalars()
     }
-    specs = _specs(period.id)
-    return [
-        Standing(
-            user,
-            departments[department_id],
-            audience,
-            approved,
-            pending,
-            engine.evaluate(specs, audience, approved),
+    for department_id, (approved, pending) in sorted(
+        by_department.items(), key=lambda item: departments[item[0]].name
+    ):
+        outcomes = engine.evaluate(department_specs, audience, approved)
+        standings.append(
+            Standing(user, departments[department_id], audience, approved, pending, outcomes)
         )
-        for department_id, (approved, pending) in sorted(
-            by_department.items(), key=lambda item: departments[item[0]].name
-        )
-    ]
+    return standings
 
 
 # --- reward rounds --------------------------------------------------------------------------
@@ -358,12 +441,13 @@ def progress(user: User, period: Period) -> list[Standing]:
 
 def get_round(actor: User, round_id: int) -> RewardRound:
     found = db.session.get(RewardRound, round_id)
-    if found is None or not may_manage_department(actor, found.department_id):
+    if found is None or not may_run(actor, found):
         raise NotFound()
     return found
 
 
 def rounds_query(actor: User) -> Select[RewardRound]:
+    """The rounds the actor runs: a head their department's, an admin every round."""
     if actor.role not in (Role.HEAD, Role.ADMIN):
         raise PermissionDenied()
     stmt = select(RewardRound).options(
@@ -374,41 +458,66 @@ def rounds_query(actor: User) -> Select[RewardRound]:
     return stmt.order_by(RewardRound.created_at.desc(), RewardRound.id.desc())
 
 
-def open_round(actor: User, department_id: int | None, period_id: int | None) -> RewardRound:
-    errors = FieldErrors()
-    department = errors.record("department_id", Department, department_id)
-    period = errors.record("period_id", Period, period_id)
-    if department is None or period is None:
-        raise ValidationError(fields=errors.fields)
-    _require_department(actor, department.id)
-    existing = db.session.execute(
-        select(RewardRound).where(
-            RewardRound.department_id == department.id, RewardRound.period_id == period.id
-        )
-    ).scalar_one_or_none()
-    if existing is not None:
-        raise Conflict(
-            _l("%(department)s already has a round for %(period)s.",
-               department=department.name, period=period.name)
+class RoundExists(Conflict):
+    """The department (or the college) already has a round for the period: here it is."""
+
+    def __init__(self, existing: RewardRound) -> None:
+        where = existing.department.name if existing.department else _l("The college")
+        super().__init__(
+            _l("%(where)s already has a round for %(period)s.",
+               where=where, period=existing.period.name)
         )  # fmt: skip
-    new_round = RewardRound(department=department, period=period, opened_by_id=actor.id)
+        self.existing = existing
+
+
+def open_round(
+    actor: User,
+    department_id: int | None,
+    period_id: int | None,
+    scope: str = engine.Scope.DEPARTMENT.value,
+) -> RewardRound:
+    """Open a department's round (its heads, admins) or the period's college round
+    (admins), with the awards the approved hours earn so far."""
+    errors = FieldErrors()
+    chosen_scope = errors.choice("scope", scope, [s.value for s in engine.Scope])
+    college = chosen_scope == engine.Scope.COLLEGE
+    department = None if college else errors.record("department_id", Department, department_id)
+    period = errors.record("period_id", Period, period_id)
+    errors.raise_if_any()
+    assert period is not None  # noqa: S101 - raise_if_any otherwise
+    if college:
+        if actor.role != Role.ADMIN:
+            raise PermissionDenied(_l("Only an administrator runs the college round."))
+    else:
+        assert department is not None  # noqa: S101 - errors above otherwise
+        _require_department(actor, department.id)
+    existing = round_of(department.id if department else None, period.id)
+    if existing is not None:
+        raise RoundExists(existing)
+    new_round = RewardRound(
+        scope=chosen_scope, department=department, period=period, opened_by_id=actor.id
+    )
     try:
         with db.session.begin_nested():
             db.session.add(new_round)
     except IntegrityError:  # a twin opened at the same moment
-        raise Conflict(
-            _l("%(department)s already has a round for %(period)s.",
-               department=department.name, period=period.name)
-        ) from None  # fmt: skip
+        twin = round_of(department.id if department else None, period.id)
+        if twin is None:
+            raise Conflict() from None
+        raise RoundExists(twin) from None
     _propose(new_round)
     return new_round
 
 
-def round_of(department_id: int, period_id: int) -> RewardRound | None:
+def round_of(department_id: int | None, period_id: int) -> RewardRound | None:
+    """The department's round of the period; with no department, the college round."""
+    where = (
+        RewardRound.department_id == department_id
+        if department_id is not None
+        else RewardRound.scope == engine.Scope.COLLEGE
+    )
     return db.session.execute(
-        select(RewardRound).where(
-            RewardRound.department_id == department_id, RewardRound.period_id == period_id
-        )
+        select(RewardRound).where(where, RewardRound.period_id == period_id)
     ).scalar_one_or_none()
 
 
@@ -431,7 +540,7 @@ def _require_draft(reward_round: RewardRound) -> None:
 def refresh_round(actor: User, reward_round: RewardRound) -> RewardRound:
     """Pick up newly approved hours. Decisions stay where the award is unchanged; an
     award whose hours or amount changed is proposed again."""
-    _require_department(actor, reward_round.department_id)
+    _require_run(actor, reward_round)
     _require_draft(reward_round)
     _propose(reward_round)
     return reward_round
@@ -439,10 +548,18 @@ def refresh_round(actor: User, reward_round: RewardRound) -> RewardRound:
 
 def _propose(reward_round: RewardRound) -> bool:
     """Bring the round's awards in line with the approved hours; whether anything changed."""
-    rules = {rule.code: rule for rule in period_rules(reward_round.period_id)}
+    rules = {
+        rule.code: rule
+        for rule in period_rules(reward_round.period_id)
+        if rule.scope == reward_round.scope
+    }
     specs = [rule.spec() for rule in rules.values()]
+    if reward_round.department_id is None:
+        counted = college_hours(reward_round.period_id)
+    else:
+        counted = department_hours(reward_round.department_id, reward_round.period_id)
     wanted: dict[tuple[int, int], tuple[int, int, str]] = {}
-    for h in department_hours(reward_round.department_id, reward_round.period_id):
+    for h in counted:
         if not h.approved_minutes:
             continue
         for outcome in engine.proposed(engine.evaluate(specs, h.audience, h.approved_minutes)):
@@ -485,7 +602,7 @@ def _flush_or_conflict() -> None:
 
 def get_award(actor: User, award_id: int) -> Award:
     award = db.session.get(Award, award_id)
-    if award is None or not may_manage_department(actor, award.round.department_id):
+    if award is None or not may_run(actor, award.round):
         raise NotFound()
     return award
 
@@ -493,7 +610,7 @@ def get_award(actor: User, award_id: int) -> Award:
 def decide_award(actor: User, award: Award, approve: bool, reason: str | None = None) -> Award:
     """A head of the department (never for their own award) or an admin approves or
     rejects a proposed award; while the round is a draft, a decision can be changed."""
-    _require_department(actor, award.round.department_id)
+    _require_run(actor, award.round)
     if award.holder_id == actor.id:
         raise PermissionDenied(_l("Nobody approves their own award."))
     _require_draft(award.round)
@@ -509,10 +626,44 @@ def decide_award(actor: User, award: Award, approve: bool, reason: str | None = 
     return award
 
 
-def finalize_round(actor: User, reward_round: RewardRound) -> RewardRound:
+def finalize_from(period: Period) -> date:
+    """The first day on which the rounds of an open period can be finalized: the day
+    after its end, in the college's time zone."""
+    return period.ends_on + timedelta(days=1)
+
+
+def may_finalize_now(period: Period) -> bool:
+    """Whether the period's rounds can be finalized without an early confirmation."""
+    return not period.is_open or college_today() >= finalize_from(period)
+
+
+class TooEarly(Conflict):
+    """The period is not over yet: its rewards are still being earned."""
+
+    code = "too_early"
+
+    def __init__(self, period: Period) -> None:
+        opens = finalize_from(period)
+        super().__init__(
+            _l("The rewards of %(period)s are still being earned: this round can be "
+               "finalized from %(date)s, once the period is over.",
+               period=period.name, date=opens.isoformat()),
+            details={"finalize_from": opens.isoformat()},
+        )  # fmt: skip
+
+
+def finalize_round(actor: User, reward_round: RewardRound, early: bool = False) -> RewardRound:
     """Freeze the round: approved awards are issued with a certificate number and a
-    verification code. Of two finalizes at once, one wins; the other is a Conflict."""
-    _require_department(actor, reward_round.department_id)
+    verification code. Of two finalizes at once, one wins; the other is a Conflict.
+
+    Only once the period is over (or locked): before that the round is a preview. An
+    admin may finalize early by saying so (``early``); the round records it."""
+    _require_run(actor, reward_round)
+    is_early = not may_finalize_now(reward_round.period)
+    if is_early and not early:
+        raise TooEarly(reward_round.period)
+    if is_early and actor.role != Role.ADMIN:
+        raise PermissionDenied(_l("Only an administrator can finalize a round early."))
     _require_draft(reward_round)
     # What is issued must match the approved hours of now: hours approved or revoked
     # since the last refresh come back as proposals to decide first.
@@ -530,13 +681,18 @@ def finalize_round(actor: User, reward_round: RewardRound) -> RewardRound:
     result = db.session.execute(
         update(RewardRound)
         .where(RewardRound.id == reward_round.id, RewardRound.state == RoundState.DRAFT)
-        .values(state=RoundState.FINALIZED, finalized_at=utcnow(), finalized_by_id=actor.id)
+        .values(
+            state=RoundState.FINALIZED,
+            finalized_at=utcnow(),
+            finalized_by_id=actor.id,
+            finalized_early=is_early,
+        )
         .execution_options(synchronize_session=False)
     )
     if not cast(CursorResult[Any], result).rowcount:
         raise Conflict()
     db.session.refresh(reward_round)
-    prefix = f"{reward_round.period.name}-{reward_round.department.code}"
+    prefix = f"{reward_round.period.name}-{reward_round.number_code}"
     db.session.execute(  # holders and rules for the numbering order, in one query each
         select(Award)
         .where(Award.round_id == reward_round.id)
@@ -604,8 +760,8 @@ def awards_of(user: User) -> Select[Award]:
 
 def counted_by_issued_award(log: ExchangeLog) -> bool:
     """Whether an issued award counts the log: its owner was issued an award in the
-    log's department and period by a round finalized after the log was approved. Such
-    a log can no longer be revoked (SPEC §3)."""
+    log's department (or by the college round) and period, by a round finalized after
+    the log was approved. Such a log can no longer be revoked (SPEC §3)."""
     approved_at = (
         select(func.max(LogEvent.at))
         .where(LogEvent.log_id == log.id, LogEvent.action == Action.APPROVE.value)
@@ -617,7 +773,10 @@ def counted_by_issued_award(log: ExchangeLog) -> bool:
                 exists()
                 .where(Award.round_id == RewardRound.id)
                 .where(
-                    RewardRound.department_id == log.department_id,
+                    or_(
+                        RewardRound.department_id == log.department_id,
+                        RewardRound.scope == engine.Scope.COLLEGE,
+                    ),
                     RewardRound.period_id == log.period_id,
                     RewardRound.state == RoundState.FINALIZED,
                     RewardRound.finalized_at >= approved_at,
@@ -636,9 +795,7 @@ def certificate_award(actor: User, award_id: int) -> Award:
         award is None
         or award.status not in (AwardStatus.ISSUED, AwardStatus.REVOKED)
         or award.rule.kind != engine.RuleKind.HONOUR
-        or not (
-            award.holder_id == actor.id or may_manage_department(actor, award.round.department_id)
-        )
+        or not (award.holder_id == actor.id or may_run(actor, award.round))
     ):
         raise NotFound()
     return award

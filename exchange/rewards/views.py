@@ -335,7 +335,7 @@ def certificate(award_id: int):
     g.no_store = True  # the page carries the verification code
     url = url_for("rewards.verify", code=award.verification_code, _external=True)
     issued_on = award.issued_at.astimezone(college_zone()).date() if award.issued_at else None
-    is_manager = services.may_manage_department(current_user, award.round.department_id)
+    is_manager = services.may_run(current_user, award.round)
     return render_template(
         "rewards/certificate.html",
         award=award,
