@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import event, select
 
 from exchange.extensions import db, limiter
-from exchange.rewards import services
 from exchange.presentation import money
+from exchange.rewards import services
 from exchange.rewards.models import Award, AwardStatus, RewardRound, RoundState
 from exchange.timeutil import college_today
 

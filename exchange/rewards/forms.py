@@ -49,6 +49,7 @@ AUDIENCE_LABELS = {
     Audience.EXPERT: _l("Experts (teaching hours)"),
 }
 
+
 def award_status_label(code: str) -> Any:
     return AWARD_STATUS_LABELS.get(code, code)
 
