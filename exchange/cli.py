@@ -36,6 +36,7 @@ OPTION_FOR_FIELD = {
     "password": "--password",
     "department_id": "--department",
     "enterprise_id": "--enterprise",
+    "staff_number": "--staff-number",
 }
 
 
@@ -119,6 +120,11 @@ def _lookup(model: type[Department] | type[Enterprise], code: str | None, option
 )
 @click.option("--department", metavar="CODE", help="Department code, e.g. CM (teacher, head).")
 @click.option("--enterprise", metavar="CODE", help="Enterprise code (expert).")
+@click.option(
+    "--staff-number",
+    metavar="NUMBER",
+    help="The college's staff number (工号), e.g. T2019034: letters, digits, - and /; unique.",
+)
 def create_user_command(
     email: str,
     name: str,
@@ -126,6 +132,7 @@ def create_user_command(
     password: str,
     department: str | None,
     enterprise: str | None,
+    staff_number: str | None,
 ) -> None:
     """Create an account, e.g. the first administrator.
 
@@ -151,11 +158,13 @@ def create_user_command(
                 department_id=found_department.id if found_department else None,
                 enterprise_id=found_enterprise.id if found_enterprise else None,
                 password=password,
+                staff_number=staff_number,
             ),
         )
         db.session.commit()
     place = found_department or found_enterprise
     where = f", {place.__tablename__} {place.code}" if place else ""
+    where += f", staff number {user.staff_number}" if user.staff_number else ""
     click.echo(f"Created {user.role} {user.email} ({user.name}{where}).")
 
 

@@ -251,6 +251,12 @@ class DemoCollege:
     experts: dict[str, list[User]] = field(default_factory=dict)  # by enterprise code
     _used_names: set[str] = field(default_factory=set)
     _used_emails: set[str] = field(default_factory=set)
+    _used_staff_numbers: set[str] = field(default_factory=set)
+    # Staff numbers draw from a generator of their own, so that they leave the names and
+    # everything else the steps draw unchanged.
+    _staff_rng: random.Random = field(
+        default_factory=lambda: random.Random(f"{SEED}:staff-numbers")
+    )
 
     def rng(self, step: str) -> random.Random:
         """A generator of its own for each step: steps do not disturb each other."""
@@ -278,6 +284,25 @@ class DemoCollege:
         self._used_emails.add(email)
         return name, email
 
+    def staff_number(self, role: Role, enterprise: Enterprise | None) -> str | None:
+        """A believable staff number: the college's staff carry their year of hiring and
+        a sequence ("T2019034" for teachers and heads, "A2011007" for administrators);
+        experts of partner hospitals the number the hospital gave them for the college's
+        payroll ("YZ-FPH-4127"); other experts none (paid through their company)."""
+        rng = self._staff_rng
+        while True:
+            if role is Role.EXPERT:
+                if enterprise is None or enterprise.kind != "hospital":
+                    return None
+                number = f"{enterprise.code}-{rng.randint(1000, 9999)}"
+            else:
+                prefix = "A" if role is Role.ADMIN else "T"
+                hired = rng.randint(self.today.year - 25, self.today.year - 1)
+                number = f"{prefix}{hired}{rng.randint(1, 120):03d}"
+            if number not in self._used_staff_numbers:
+                self._used_staff_numbers.add(number)
+                return number
+
     def add_user(
         self,
         role: Role,
@@ -295,6 +320,7 @@ class DemoCollege:
                 department_id=department.id if department else None,
                 enterprise_id=enterprise.id if enterprise else None,
                 password=DEMO_PASSWORD,
+                staff_number=self.staff_number(role, enterprise),
             ),
         )
 
@@ -600,12 +626,17 @@ def add_logs(college: DemoCollege) -> None:
 
 
 def add_reward_rounds(college: DemoCollege) -> None:
-    """Last year's rewards, decided and issued: every department's round is finalized,
-    with one award rejected to show what that looks like."""
+    """Last year's rewards, decided and issued: every department's round and the
+    college round are finalized, with one award rejected to show what that looks like.
+    This year's round of the first department is open as a preview: it can be
+    refreshed and decided all year, and finalized once the year is over."""
     assert college.previous_period is not None  # noqa: S101 - add_periods runs first
+    assert college.current_period is not None  # noqa: S101
     rejected_one = False
-    for department in college.departments.values():
-        reward_round = open_round(college.actor, department.id, college.previous_period.id)
+    last_year = college.previous_period.id
+    rounds = [open_round(college.actor, d.id, last_year) for d in college.departments.values()]
+    rounds.append(open_round(college.actor, None, last_year, scope="college"))
+    for reward_round in rounds:
         for award in reward_round.awards:
             if not rejected_one and award.amount_minor:
                 decide_award(college.actor, award, False, "超出本学年津贴预算，转入下一学年。")
@@ -613,6 +644,8 @@ def add_reward_rounds(college: DemoCollege) -> None:
             else:
                 decide_award(college.actor, award, True)
         finalize_round(college.actor, reward_round)
+    first = next(iter(college.departments.values()))
+    open_round(college.actor, first.id, college.current_period.id)
 
 
 def lock_previous_period(college: DemoCollege) -> None:

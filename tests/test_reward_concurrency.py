@@ -33,6 +33,7 @@ from tests.concurrency import (
     race,
     report,
 )
+from tests.conftest import period_end
 
 STEP_TIMEOUT = 20  # one step of a scripted interleaving
 PAUSE = 2  # seconds a scripted thread holds still (below SQLite's busy timeout of 5 s)
@@ -68,14 +69,16 @@ def expected_numbers(prefix: str, count: int) -> list[str]:
 
 @pytest.fixture
 def log_hours(college, make_log):
-    """Approved logs of ``total`` hours for ``owner``, 12 h a day at most."""
+    """Approved logs of ``total`` hours for ``owner``, 12 h a day at most, counted back
+    from today (the day the test began: still in the period after ``travel``)."""
     next_day: dict[int, int] = defaultdict(int)
+    today = college_today()
 
     def log(owner, total, **fields):
         quarters = int(Decimal(str(total)) * 4)
         while quarters > 0:
             chunk = min(quarters, 48)
-            work_date = college_today() - timedelta(days=next_day[owner.id])
+            work_date = today - timedelta(days=next_day[owner.id])
             next_day[owner.id] += 1
             make_log(owner, status="approved", hours=str(Decimal(chunk) / 4), work_date=work_date,
                      **fields)  # fmt: skip
@@ -106,7 +109,8 @@ def cm_round(college, log_hours, make_user) -> RewardRound:
     log_hours(college.other_teacher, 160)  # star and allowance
     for n in range(3):
         log_hours(make_user("teacher", name=f"Teacher {n}", department=college.department), 45)
-    log_hours(college.expert, 20)  # fee and mentor certificate
+    log_hours(college.expert, 20)  # fee (the mentor certificate is the college round's)
+    log_hours(college.other_expert, 3)  # fee
     reward_round = decided_round(college.admin, college.department, college.period)
     assert len(reward_round.awards) == 12
     return reward_round
@@ -147,7 +151,10 @@ def finalize_once(actor_id: int, round_id: int):
 @pytest.mark.parametrize(
     ("threads", "attempt"), [(2, 1), (2, 2), (2, 3), (8, 1), (8, 2)]
 )  # the interleaving differs from run to run
-def test_of_several_finalizing_one_round_one_wins(app, college, cm_round, heads, threads, attempt):
+def test_of_several_finalizing_one_round_one_wins(
+    app, college, cm_round, heads, threads, attempt, travel
+):
+    travel(period_end(college.period))
     round_id = cm_round.id
     actors = [h.id for h in heads[:threads]]
     db.session.close()
@@ -171,8 +178,9 @@ def test_of_several_finalizing_one_round_one_wins(app, college, cm_round, heads,
 
 
 def test_two_departments_finalizing_at_once_each_get_their_own_sequence(
-    app, college, cm_round, nur_round
+    app, college, cm_round, nur_round, travel
 ):
+    travel(period_end(college.period))
     rounds = [(college.head.id, cm_round.id), (college.foreign_head.id, nur_round.id)]
     db.session.close()
 
@@ -188,8 +196,9 @@ def test_two_departments_finalizing_at_once_each_get_their_own_sequence(
 
 
 def test_each_department_finalizing_twice_at_once_still_numbers_once(
-    app, college, cm_round, nur_round
+    app, college, cm_round, nur_round, travel
 ):
+    travel(period_end(college.period))
     work = [
         finalize_once(college.head.id, cm_round.id),
         finalize_once(college.other_head.id, cm_round.id),
@@ -363,7 +372,7 @@ def finalize_in_thread(app, actor_id: int, round_id: int) -> None:
 
 
 def test_a_decision_read_as_draft_is_refused_once_another_finalized_the_round(
-    app, college, log_hours
+    app, college, log_hours, travel
 ):
     """Request A shows the round as a draft; request B finalizes it; then A rejects a
     rejected award again or approves it: the finalized round must not change."""
@@ -378,6 +387,7 @@ def test_a_decision_read_as_draft_is_refused_once_another_finalized_the_round(
     allowance = db.session.get(Award, allowance_id)
     assert allowance.round.is_draft
     assert allowance.status == "rejected"
+    travel(period_end(college.period))
 
     finalize_in_thread(app, college.other_head.id, round_id)  # request B
 
@@ -395,7 +405,7 @@ def test_a_decision_read_as_draft_is_refused_once_another_finalized_the_round(
 
 
 def test_a_refresh_read_as_draft_is_refused_once_another_finalized_the_round(
-    app, college, log_hours
+    app, college, log_hours, travel
 ):
     """Request A opened the round page (a draft); request B finalizes it; then A's
     refresh must not add awards to the finalized round."""
@@ -405,6 +415,7 @@ def test_a_refresh_read_as_draft_is_refused_once_another_finalized_the_round(
     reward_round = db.session.get(RewardRound, round_id)
     assert reward_round.is_draft
     assert len(reward_round.awards) == 2
+    travel(period_end(college.period))
 
     finalize_in_thread(app, college.other_head.id, round_id)  # request B
     log_hours(college.other_teacher, 40)  # approved after B finalized: A's refresh would find it
@@ -422,7 +433,7 @@ def test_a_refresh_read_as_draft_is_refused_once_another_finalized_the_round(
 
 
 def test_a_refresh_racing_a_finalize_leaves_no_undecided_award(
-    app, college, log_hours, monkeypatch
+    app, college, log_hours, monkeypatch, travel
 ):
     """A refresh and a finalize of the same round at once, with a newly approved person
     for the refresh to find: either the finalize loses, or nothing undecided ends up
@@ -436,6 +447,7 @@ def test_a_refresh_racing_a_finalize_leaves_no_undecided_award(
     round_id = reward_round.id
     log_hours(college.other_teacher, 40)
     admin_id, other_head_id = college.admin.id, college.other_head.id
+    travel(period_end(college.period))  # the finalize would be refused as too early before
     db.session.close()
 
     checked, refreshed = threading.Event(), threading.Event()

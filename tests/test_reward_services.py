@@ -23,6 +23,7 @@ from exchange.rewards import services
 from exchange.rewards.models import Award, RewardRound, RewardRule
 from exchange.rewards.services import RuleInput
 from exchange.timeutil import college_today
+from tests.conftest import period_end
 
 H = 60
 
@@ -33,8 +34,10 @@ def day(n: int):
 
 @pytest.fixture
 def log_hours(college, make_log):
-    """Logs of ``total`` hours for ``owner``, 12 h a day at most, each on a day of its own."""
+    """Logs of ``total`` hours for ``owner``, 12 h a day at most, each on a day of its own
+    counted back from today (the day the test began: still in the period after ``travel``)."""
     next_day: dict[int, int] = defaultdict(int)
+    today = college_today()
 
     def log(owner, total, status: str = "approved", **fields):
         quarters = int(Decimal(str(total)) * 4)
@@ -45,7 +48,7 @@ def log_hours(college, make_log):
             next_day[owner.id] += 1
             made.append(
                 make_log(owner, status=status, hours=str(Decimal(chunk) / 4),
-                         work_date=day(offset), **fields)
+                         work_date=today - timedelta(days=offset), **fields)
             )  # fmt: skip
             quarters -= chunk
         return made
@@ -209,7 +212,9 @@ def test_an_expert_counts_in_each_department_with_that_departments_hours_only(
     assert (nur.approved_minutes, nur.department.id) == (20 * H, college.other_department.id)
     assert cm.audience == nur.audience == engine.Audience.EXPERT
     mine = services.progress(college.expert, college.period)
-    assert {(s.department.id, s.approved_minutes) for s in mine} == {
+    [across] = [s for s in mine if s.is_college]  # the college rules count both departments
+    assert (across.department, across.approved_minutes) == (None, 30 * H)
+    assert {(s.department.id, s.approved_minutes) for s in mine if not s.is_college} == {
         (college.department.id, 10 * H),
         (college.other_department.id, 20 * H),
     }
@@ -221,8 +226,11 @@ def test_an_expert_counts_in_each_department_with_that_departments_hours_only(
         ("teaching-fee", 10 * H, 200000),
     }
     assert {(c, a.minutes, a.amount_minor) for (_, c), a in awards_by(nur_round).items()} == {
-        ("teaching-fee", 20 * H, 400000),
-        ("mentor-cert", 20 * H, 0),  # 20 h in Nursing; 30 h across both would not matter
+        ("teaching-fee", 20 * H, 400000),  # mentor honours are college rules: not here
+    }
+    college_round = services.open_round(college.admin, None, college.period.id, scope="college")
+    assert {(c, a.minutes, a.amount_minor) for (_, c), a in awards_by(college_round).items()} == {
+        ("mentor-cert", 30 * H, 0),  # 10 h in Clinical Medicine + 20 h in Nursing
     }
 
 
@@ -463,15 +471,36 @@ def test_an_edited_rule_is_what_the_next_round_uses(college, log_hours):
     assert {code for (_, code) in awards_by(open_cm(college))} == {"practice-cert"}
 
 
-def test_rules_are_frozen_once_a_round_of_the_period_is_finalized(college, make_period):
+def mentor_cert_input(**overrides) -> RuleInput:
+    values = {
+        "code": "mentor-cert",
+        "name": "Mentor Certificate",
+        "audience": "expert",
+        "threshold_hours": "16",
+        "group": "mentor",
+        "scope": "college",
+    }
+    values.update(overrides)
+    return rule_input(**values)
+
+
+def test_rules_of_a_scope_are_frozen_once_a_round_of_that_scope_is_finalized(
+    college, make_period, travel
+):
     draft = open_cm(college)
     assert not services.rules_are_frozen(college.period)  # a draft round does not freeze them
+    assert not services.rules_are_frozen(college.period, "department")
     services.save_rule(college.admin, college.period, rule_input(code="while-draft"))
+    travel(period_end(college.period))
     services.finalize_round(college.admin, draft)
     db.session.commit()
-    assert services.rules_are_frozen(college.period)
-    with pytest.raises(Conflict):
+    # A department round freezes the department rules of the period...
+    assert services.rules_are_frozen(college.period, "department")
+    assert not services.rules_are_frozen(college.period, "college")
+    assert not services.rules_are_frozen(college.period)
+    with pytest.raises(ValidationError) as excinfo:
         services.save_rule(college.admin, college.period, rule_input(code="too-late"))
+    assert "scope" in field_errors(excinfo)
     with pytest.raises(Conflict):
         services.save_rule(
             college.admin,
@@ -480,6 +509,34 @@ def test_rules_are_frozen_once_a_round_of_the_period_is_finalized(college, make_
             rule_of(college.period, "practice-allowance"),
         )
     assert rule_of(college.period, "practice-allowance").rate_per_hour_minor == 5000
+    # ...while the college rules change until the college round is finalized.
+    services.save_rule(
+        college.admin, college.period, rule_input(code="college-badge", scope="college")
+    )
+    services.save_rule(
+        college.admin,
+        college.period,
+        mentor_cert_input(threshold_hours="20"),
+        rule_of(college.period, "mentor-cert"),
+    )
+    college_round = services.open_round(college.admin, None, college.period.id, scope="college")
+    services.finalize_round(college.admin, college_round)
+    db.session.commit()
+    assert services.rules_are_frozen(college.period, "college")
+    assert services.rules_are_frozen(college.period)
+    for scope in ("college", "department"):
+        with pytest.raises(Conflict):
+            services.save_rule(
+                college.admin, college.period, rule_input(code="too-late", scope=scope)
+            )
+    with pytest.raises(Conflict):
+        services.save_rule(
+            college.admin,
+            college.period,
+            mentor_cert_input(threshold_hours="10"),
+            rule_of(college.period, "mentor-cert"),
+        )
+    assert rule_of(college.period, "mentor-cert").threshold_minutes == 20 * H
     next_year = make_period(name="2027-2028", starts_on=day(-101), ends_on=day(-465))
     services.seed_rules(next_year)
     assert not services.rules_are_frozen(next_year)
@@ -552,11 +609,16 @@ def test_a_round_proposes_what_the_rules_award(college, log_hours, make_log):
         (t.id, "practice-allowance", 48 * H, 40000, "proposed"),
         (o.id, "practice-cert", 40 * H, 0, "proposed"),
         (e.id, "teaching-fee", 3 * H, 60000, "proposed"),
-        (oe.id, "mentor-distinguished", 70 * H, 0, "proposed"),
         (oe.id, "teaching-fee", 70 * H, 1400000, "proposed"),
     }
     assert {a.currency for a in rnd.awards} == {"CNY"}
     assert all(a.certificate_number is None and a.verification_code is None for a in rnd.awards)
+    # The mentor honours are college rules: the period's college round proposes them.
+    college_round = services.open_round(college.admin, None, college.period.id, scope="college")
+    assert summary(college_round) == {(oe.id, "mentor-distinguished", 70 * H, 0, "proposed")}
+    assert all(
+        a.certificate_number is None and a.verification_code is None for a in college_round.awards
+    )
 
 
 def test_a_round_of_one_department_lists_nobody_of_another(college, log_hours, nur_teacher):
@@ -724,13 +786,14 @@ def test_heads_of_other_departments_do_not_find_rounds_or_awards(college, log_ho
 # --- finalizing -----------------------------------------------------------------------------
 
 
-def test_finalize_needs_every_award_decided(college, log_hours):
+def test_finalize_needs_every_award_decided(college, log_hours, travel):
     log_hours(college.teacher, 41)
     rnd = open_cm(college)
     cert, allowance = (awards_by(rnd)[(college.teacher.id, c)] for c in
                        ("practice-cert", "practice-allowance"))  # fmt: skip
     services.decide_award(college.head, cert, True)
     db.session.commit()
+    travel(period_end(college.period))
     with pytest.raises(Conflict):
         services.finalize_round(college.head, rnd)
     db.session.rollback()
@@ -740,22 +803,23 @@ def test_finalize_needs_every_award_decided(college, log_hours):
 
 
 @pytest.mark.parametrize("who", ["foreign_head", "teacher", "expert"])
-def test_only_heads_of_the_department_and_admins_finalize(college, who):
+def test_only_heads_of_the_department_and_admins_finalize(college, who, travel):
     rnd = open_cm(college)
+    travel(period_end(college.period))
     with pytest.raises(PermissionDenied):
         services.finalize_round(getattr(college, who), rnd)
     assert rnd.state == "draft"
 
 
 def test_finalize_issues_numbered_certificates_in_order_of_the_holders_names(
-    college, log_hours, make_user
+    college, log_hours, make_user, travel
 ):
     zhang = make_user("teacher", name="Zhang Wei", department=college.department)
     an = make_user("teacher", name="An Qi", department=college.department)
-    log_hours(zhang, 41)
+    log_hours(zhang, 160)  # allowance (from 40 h) before star (160 h): by threshold
     log_hours(an, 40)
     log_hours(college.teacher, 12)  # Li Na: nothing met
-    log_hours(college.expert, 20)  # Chen Hao: fee and mentor certificate
+    log_hours(college.expert, 20)  # Chen Hao: fee here, mentor certificate by the college
     log_hours(college.other_expert, 1)  # Liu Yang: fee, rejected below
     rnd = open_cm(college)
     for award in rnd.awards:
@@ -763,6 +827,7 @@ def test_finalize_issues_numbered_certificates_in_order_of_the_holders_names(
             services.decide_award(college.head, award, False, "Paid by the enterprise")
         else:
             services.decide_award(college.head, award, True)
+    travel(period_end(college.period))
     services.finalize_round(college.head, rnd)
     db.session.commit()
     rnd = reload_round(rnd.id)
@@ -777,19 +842,28 @@ def test_finalize_issues_numbered_certificates_in_order_of_the_holders_names(
     assert issued == [
         ("2026-2027-CM-0001", "An Qi", "practice-cert"),
         ("2026-2027-CM-0002", "Chen Hao", "teaching-fee"),
-        ("2026-2027-CM-0003", "Chen Hao", "mentor-cert"),
-        ("2026-2027-CM-0004", "Zhang Wei", "practice-cert"),
-        ("2026-2027-CM-0005", "Zhang Wei", "practice-allowance"),
+        ("2026-2027-CM-0003", "Zhang Wei", "practice-allowance"),
+        ("2026-2027-CM-0004", "Zhang Wei", "practice-star"),
     ]
     [rejected] = [a for a in rnd.awards if a.status != "issued"]
     assert (rejected.holder_id, rejected.status) == (college.other_expert.id, "rejected")
     assert rejected.certificate_number is None
     assert rejected.verification_code is None
     assert all(a.issued_at is not None for a in rnd.awards if a.status == "issued")
+    # The college round numbers its own certificates, with COL for the college.
+    college_round = services.open_round(college.admin, None, college.period.id, scope="college")
+    decide_all(college.admin, college_round)
+    services.finalize_round(college.admin, college_round)
+    db.session.commit()
+    college_round = reload_round(college_round.id)
+    assert (college_round.state, college_round.finalized_by_id) == ("finalized", college.admin.id)
+    assert sorted(
+        (a.certificate_number, a.holder.name, a.rule.code) for a in college_round.awards
+    ) == [("2026-2027-COL-0001", "Chen Hao", "mentor-cert")]
 
 
 def test_verification_codes_are_unique_url_safe_and_carry_16_random_bytes(
-    college, log_hours, make_user
+    college, log_hours, make_user, travel
 ):
     holders = [make_user("teacher", department=college.department) for _ in range(6)]
     for person in holders:
@@ -798,6 +872,7 @@ def test_verification_codes_are_unique_url_safe_and_carry_16_random_bytes(
     rnd = open_cm(college)
     decide_all(college.admin, rnd)
     nur = services.open_round(college.admin, college.other_department.id, college.period.id)
+    travel(period_end(college.period))
     services.finalize_round(college.admin, rnd)
     services.finalize_round(college.admin, nur)
     db.session.commit()
@@ -811,20 +886,22 @@ def test_verification_codes_are_unique_url_safe_and_carry_16_random_bytes(
     assert sorted(numbers) == [f"2026-2027-CM-{n:04d}" for n in range(1, 14)]
 
 
-def test_an_empty_round_can_be_finalized(college):
+def test_an_empty_round_can_be_finalized(college, travel):
     rnd = open_cm(college)
+    travel(period_end(college.period))
     services.finalize_round(college.head, rnd)
     assert rnd.state == "finalized"
     assert rnd.awards == []
 
 
-def test_a_finalized_round_never_changes(college, log_hours):
+def test_a_finalized_round_never_changes(college, log_hours, travel):
     log_hours(college.teacher, 41)
     rnd = open_cm(college)
     cert, allowance = (awards_by(rnd)[(college.teacher.id, c)] for c in
                        ("practice-cert", "practice-allowance"))  # fmt: skip
     services.decide_award(college.head, cert, True)
     services.decide_award(college.head, allowance, False, "Budget")
+    travel(period_end(college.period))
     services.finalize_round(college.head, rnd)
     db.session.commit()
     frozen = summary(reload_round(rnd.id))
@@ -845,7 +922,7 @@ def test_a_finalized_round_never_changes(college, log_hours):
 
 
 def test_finalize_does_not_issue_an_award_for_hours_revoked_since_the_last_refresh(
-    college, log_hours
+    college, log_hours, travel
 ):
     """An approved award whose hours were revoked before the round was finalized must
     not come out as a certificate for hours the person no longer has (the round would
@@ -859,6 +936,7 @@ def test_finalize_does_not_issue_an_award_for_hours_revoked_since_the_last_refre
     [now] = services.progress(college.teacher, college.period)
     assert now.approved_minutes == 28 * H
     rnd = reload_round(rnd.id)
+    travel(period_end(college.period))
     try:
         services.finalize_round(college.head, rnd)
         db.session.commit()
@@ -868,7 +946,9 @@ def test_finalize_does_not_issue_an_award_for_hours_revoked_since_the_last_refre
     assert issued == [], [(a.rule.code, a.minutes) for a in issued]
 
 
-def test_finalize_does_not_issue_past_newly_approved_hours_without_a_decision(college, log_hours):
+def test_finalize_does_not_issue_past_newly_approved_hours_without_a_decision(
+    college, log_hours, travel
+):
     """Hours approved after the decisions change what the round must list: finalize
     does not freeze the round until they are decided."""
     log_hours(college.teacher, 40)
@@ -876,6 +956,7 @@ def test_finalize_does_not_issue_past_newly_approved_hours_without_a_decision(co
     decide_all(college.head, rnd)
     db.session.commit()
     log_hours(college.other_teacher, 40)  # a new holder, not yet decided
+    travel(period_end(college.period))
     rnd = reload_round(rnd.id)
     with pytest.raises(Conflict):
         services.finalize_round(college.head, rnd)
@@ -904,7 +985,7 @@ class Issued:
 
 
 @pytest.fixture
-def issued(college, log_hours) -> Issued:
+def issued(college, log_hours, travel) -> Issued:
     """A finalized round of Clinical Medicine: the teacher's certificate and allowance
     issued, the expert's fee rejected."""
     teacher_logs = log_hours(college.teacher, 41)
@@ -915,6 +996,7 @@ def issued(college, log_hours) -> Issued:
             services.decide_award(college.head, award, False, "Paid by the enterprise")
         else:
             services.decide_award(college.head, award, True)
+    travel(period_end(college.period))
     services.finalize_round(college.head, rnd)
     db.session.commit()
     return Issued(reload_round(rnd.id), teacher_logs, expert_logs)
@@ -987,11 +1069,14 @@ def test_the_public_check_does_not_find_an_award_that_was_not_issued(college, lo
 # --- revoking logs that an issued award counts -----------------------------------------------
 
 
-def test_a_log_counted_by_an_issued_award_cannot_be_revoked(college, log_hours, make_log):
+def test_a_log_counted_by_an_issued_award_cannot_be_revoked(
+    college, log_hours, make_log, travel
+):
     logs = log_hours(college.teacher, 41)
     unrelated = make_log(college.other_teacher, status="approved", hours="3")
     rnd = open_cm(college)
     decide_all(college.head, rnd)
+    travel(period_end(college.period))
     services.finalize_round(college.head, rnd)
     db.session.commit()
     assert services.counted_by_issued_award(logs[0])
@@ -1022,13 +1107,16 @@ def test_a_log_whose_award_was_rejected_or_revoked_can_be_revoked(college, issue
     assert counted.status == "revoked"
 
 
-def test_an_award_in_one_department_does_not_guard_the_experts_logs_in_another(college, log_hours):
+def test_an_award_in_one_department_does_not_guard_the_experts_logs_in_another(
+    college, log_hours, travel
+):
     cm_logs = log_hours(college.expert, 20)
     nur_log = log_hours(
         college.expert, 2, department_id=college.other_department.id, verifier=college.foreign_head
     )[0]
     rnd = open_cm(college)
     decide_all(college.head, rnd)
+    travel(period_end(college.period))
     services.finalize_round(college.head, rnd)
     db.session.commit()
     with pytest.raises(Conflict):
@@ -1039,7 +1127,7 @@ def test_an_award_in_one_department_does_not_guard_the_experts_logs_in_another(c
 
 
 def test_a_log_approved_after_the_round_was_finalized_can_still_be_revoked(
-    college, log_hours, make_log
+    college, log_hours, make_log, travel
 ):
     """The issued award counted the hours approved when it was issued (its minutes);
     a log approved later is counted by no finalized reward, so SPEC §3 lets an admin
@@ -1047,11 +1135,12 @@ def test_a_log_approved_after_the_round_was_finalized_can_still_be_revoked(
     log_hours(college.teacher, 40)
     rnd = open_cm(college)
     decide_all(college.head, rnd)
+    travel(period_end(college.period))
     services.finalize_round(college.head, rnd)
     db.session.commit()
     [award] = reload_round(rnd.id).awards
     assert award.minutes == 40 * H
-    later = make_log(status="approved", hours="2", work_date=day(30))
+    later = make_log(status="approved", hours="2", work_date=college.period.ends_on)
     revoke_log(college, later)
     db.session.commit()
     assert later.status == "revoked"

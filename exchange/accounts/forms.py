@@ -36,6 +36,8 @@ LOCALE_LABELS = {"": _l("Browser default"), "en": "English", "zh_Hans": "简体�
 class UserForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    # Checked by the service (format, length, unique), so the page and the API agree.
+    staff_number = StringField(_l("Staff number"))
     role = SelectField(
         _l("Role"), choices=choices((r.value, label) for r, label in ROLE_LABELS.items())
     )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from exchange.accounts.models import ApiToken, Role, User
@@ -21,6 +24,12 @@ from exchange.org.models import Department, Enterprise
 from exchange.validation import FieldErrors
 
 LOCALES = ("en", "zh_Hans")
+
+STAFF_NUMBER_MAX = 32  # the column's length
+# ASCII letters and digits, with - and / as separators inside ("T2019034", "HR/2019-034"):
+# what college personnel systems print, and nothing that looks like another character
+# (full-width digits, spaces) so that one number cannot be entered twice in two spellings.
+STAFF_NUMBER_PATTERN = re.compile(r"[A-Z0-9](?:[A-Z0-9/-]*[A-Z0-9])?")
 
 
 def require_admin(actor: User) -> None:
@@ -34,8 +43,23 @@ def find_user_by_email(email: str) -> User | None:
     ).scalar_one_or_none()
 
 
+def find_user_by_staff_number(staff_number: str) -> User | None:
+    """The user with this staff number (as normalised by ``normalise_staff_number``)."""
+    return db.session.execute(
+        select(User).where(User.staff_number == staff_number)
+    ).scalar_one_or_none()
+
+
+def normalise_staff_number(value: str | None) -> str | None:
+    """A staff number as stored: trimmed and upper-cased (so "t2019034" and "T2019034"
+    are one number for the unique constraint); empty means none."""
+    cleaned = (value or "").strip().upper()
+    return cleaned or None
+
+
 def users_query(role: str | None = None, search: str | None = None) -> Select[User]:
-    """Users by name, optionally of one role and matching ``search`` in e-mail or name."""
+    """Users by name, optionally of one role and matching ``search`` in e-mail, name or
+    staff number."""
     stmt = select(User).order_by(User.name, User.id)
     if role:
         stmt = stmt.where(User.role == role)
@@ -44,6 +68,7 @@ def users_query(role: str | None = None, search: str | None = None) -> Select[Us
             or_(
                 User.email.contains(search.lower(), autoescape=True),
                 User.name.icontains(search, autoescape=True),
+                User.staff_number.contains(search.upper(), autoescape=True),
             )
         )
     return stmt
@@ -76,6 +101,30 @@ class UserInput:
     active: bool = True
     locale: str | None = None
     password: str | None = None  # required on create, optional on edit
+    staff_number: str | None = None  # the college's 工号; empty or None: none
+
+
+EMAIL_TAKEN = _l("Another account already uses this e-mail address.")
+STAFF_NUMBER_TAKEN = _l("Another account already has this staff number.")
+
+
+def _check_staff_number(errors: FieldErrors, value: str | None, existing: User | None) -> None:
+    staff_number = normalise_staff_number(value)
+    if staff_number is None:
+        return
+    if len(staff_number) > STAFF_NUMBER_MAX:
+        errors.add("staff_number", _l("At most %(max)d characters.", max=STAFF_NUMBER_MAX))
+    # ASCII before upper-casing: "ſ".upper() is "S", and would pass as another spelling.
+    elif not (value or "").strip().isascii() or not STAFF_NUMBER_PATTERN.fullmatch(staff_number):
+        errors.add(
+            "staff_number",
+            _l("Use Latin letters, digits, - and / only, starting and ending with a letter "
+               "or digit."),
+        )  # fmt: skip
+    else:
+        other = find_user_by_staff_number(staff_number)
+        if other is not None and other is not existing:
+            errors.add("staff_number", STAFF_NUMBER_TAKEN)
 
 
 def _check_user(data: UserInput, *, existing: User | None) -> FieldErrors:
@@ -86,7 +135,8 @@ def _check_user(data: UserInput, *, existing: User | None) -> FieldErrors:
     if "email" not in errors:
         other = find_user_by_email(email)
         if other is not None and other is not existing:
-            errors.add("email", _l("Another account already uses this e-mail address."))
+            errors.add("email", EMAIL_TAKEN)
+    _check_staff_number(errors, data.staff_number, existing)
     if existing is None or data.password:
         errors.password("password", data.password)
     if data.locale not in (None, "", *LOCALES):
@@ -114,8 +164,42 @@ def _apply(user: User, data: UserInput) -> None:
     user.department_id = data.department_id if role.needs_department else None
     user.enterprise_id = data.enterprise_id if role.needs_enterprise else None
     user.locale = data.locale or None
+    user.staff_number = normalise_staff_number(data.staff_number)
     if data.password:
         user.set_password(data.password)
+
+
+def _taken_fields(user_id: int | None, data: UserInput) -> dict[str, object]:
+    """The unique values of ``data`` that an account other than ``user_id`` holds, as
+    field errors."""
+    taken: dict[str, object] = {}
+    others = select(User.id).where(User.id != user_id) if user_id else select(User.id)
+    email = data.email.strip().lower()
+    if db.session.execute(others.where(User.email == email)).first():
+        taken["email"] = EMAIL_TAKEN
+    staff_number = normalise_staff_number(data.staff_number)
+    if staff_number and db.session.execute(others.where(User.staff_number == staff_number)).first():
+        taken["staff_number"] = STAFF_NUMBER_TAKEN
+    return taken
+
+
+def _store(user_id: int | None, data: UserInput, write: Callable[[], None]) -> None:
+    """Run ``write`` (which stores ``data``) and flush it in a savepoint.
+
+    The checks above read before writing: another admin can store the same e-mail
+    address or staff number in between (two forms sent at once). The unique
+    constraints then refuse this write, and the loser hears which field is taken,
+    as if the check had seen it, rather than a bare conflict.
+    """
+    try:
+        with db.session.begin_nested():
+            write()
+            db.session.flush()
+    except IntegrityError:
+        taken = _taken_fields(user_id, data)
+        if not taken:
+            raise  # another constraint: the error handler answers with a conflict
+        raise ValidationError(fields=taken) from None
 
 
 def create_user(actor: User | None, data: UserInput) -> User:
@@ -125,8 +209,7 @@ def create_user(actor: User | None, data: UserInput) -> User:
     _check_user(data, existing=None).raise_if_any()
     user = User(active=data.active)
     _apply(user, data)
-    db.session.add(user)
-    db.session.flush()
+    _store(None, data, lambda: db.session.add(user))
     return user
 
 
@@ -139,9 +222,12 @@ def update_user(actor: User, user: User, data: UserInput) -> User:
             _l("You cannot remove your own administrator access."),
         )
     errors.raise_if_any()
-    _apply(user, data)
-    set_active(actor, user, data.active)
-    db.session.flush()
+
+    def write() -> None:
+        _apply(user, data)
+        set_active(actor, user, data.active)
+
+    _store(user.id, data, write)
     return user
 
 

@@ -131,6 +131,7 @@ def _user_input(form: UserForm) -> services.UserInput:
         active=bool(form.active.data),
         locale=form.locale.data or None,
         password=form.password.data or None,
+        staff_number=form.staff_number.data or None,
     )
 
 

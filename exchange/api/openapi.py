@@ -222,6 +222,15 @@ _USER_FIELDS: dict[str, Schema] = {
     "enterprise_id": nullable({**ID, "description": "Required for expert."}),
     "active": {"type": "boolean", "description": "Inactive users cannot sign in."},
     "locale": nullable(enum(*LOCALES)),
+    "staff_number": nullable(
+        text(
+            32,
+            pattern="^([A-Za-z0-9]([A-Za-z0-9/-]*[A-Za-z0-9])?)?$",
+            description="The college's staff number (工号): letters, digits, - and /; "
+            "stored upper-cased, unique when set. null or empty: none.",
+            example="T2019034",
+        )
+    ),
 }
 _DEPARTMENT_FIELDS: dict[str, Schema] = {
     "code": text(16, description="Letters, digits, - and _; unique.", example="CM"),
@@ -521,6 +530,7 @@ RULE_KINDS = ("honour", "bonus")
 AUDIENCES = ("teacher", "expert")
 AWARD_STATUSES = ("proposed", "approved", "rejected", "issued", "revoked")
 ROUND_STATES = ("draft", "finalized")
+SCOPES = ("department", "college")
 HOURS: Schema = {"type": "number", "minimum": 0, "description": "Decimal hours, e.g. 12.5."}
 MONEY: Schema = {
     "type": "integer",
@@ -535,7 +545,14 @@ _RULE_FIELDS: dict[str, Schema] = {
         description="Letters, digits, - and _; unique within the period.",
         example="practice-cert",
     ),
-    "name": text(120, description="Shown on certificates and payouts."),
+    "name": text(120, description="English name; shown to English readers and on certificates."),
+    "name_zh": text(120, description="Chinese name; shown to Chinese readers and on certificates."),
+    "scope": {
+        **enum(*SCOPES),
+        "description": "department: hours counted per department, decided in that "
+        "department's round; college: a person's hours across all departments of the "
+        "period, decided in the college round.",
+    },
     "kind": {**enum(*RULE_KINDS), "description": "honour: title and certificate; bonus: money."},
     "audience": {
         **enum(*AUDIENCES),
@@ -545,7 +562,7 @@ _RULE_FIELDS: dict[str, Schema] = {
     "threshold_hours": {
         **HOURS,
         "maximum": 10000,
-        "description": "Met when approved hours in one department and period reach it.",
+        "description": "Met when the approved hours its scope counts reach it.",
     },
     "group": nullable(
         text(
@@ -562,6 +579,8 @@ _RULE_FIELDS: dict[str, Schema] = {
 _RULE_OUTCOME: dict[str, Schema] = {
     "code": {"type": "string"},
     "name": {"type": "string"},
+    "name_zh": {"type": "string"},
+    "scope": enum(*SCOPES),
     "kind": enum(*RULE_KINDS),
     "threshold_hours": HOURS,
     "met": {"type": "boolean", "description": "Approved hours reach the threshold."},
@@ -619,17 +638,19 @@ SCHEMAS.update(
                 "rules": {
                     "type": "array",
                     "items": ref("RuleProgress"),
-                    "description": "Every rule of the caller's audience (none for admins). "
-                    "Hours count per department: with hours in several departments (an "
-                    "expert), a rule is `met` if met in any of them, `hours_missing` is "
-                    "the closest department's and `amount_minor` the sum of them all.",
+                    "description": "Every rule of the caller's audience (none for admins): "
+                    "college rules against the caller's hours across all departments; "
+                    "department rules count per department: with hours in several "
+                    "departments (an expert), such a rule is `met` if met in any of them, "
+                    "`hours_missing` is the closest department's and `amount_minor` the "
+                    "sum of them all.",
                 },
                 "departments": {
                     "type": "array",
                     "items": ref("DepartmentProgress"),
-                    "description": "One per department the caller's hours count in: a "
-                    "teacher's own (even without hours yet); each department an expert "
-                    "taught in. The top-level hours are their sum.",
+                    "description": "One per department the caller's hours count in, with "
+                    "its department rules: a teacher's own (even without hours yet); each "
+                    "department an expert taught in. The top-level hours are their sum.",
                 },
             },
             ["period_id", "approved_hours", "pending_hours", "rules", "departments"],
@@ -678,6 +699,7 @@ SCHEMAS.update(
                 "rule_id": ID,
                 "rule_code": {"type": "string"},
                 "rule_name": {"type": "string"},
+                "rule_name_zh": {"type": "string"},
                 "kind": enum(*RULE_KINDS),
                 "hours": {**HOURS, "description": "The holder's approved hours it rests on."},
                 "amount_minor": {"type": "integer", "minimum": 0, "description": "Bonus only."},
@@ -698,9 +720,14 @@ SCHEMAS.update(
         ),
         "Round": _resource(
             {
-                "department_id": ID,
+                "scope": enum(*SCOPES),
+                "department_id": nullable({**ID, "description": "null for the college round."}),
                 "period_id": ID,
                 "state": enum(*ROUND_STATES),
+                "finalized_early": {
+                    "type": "boolean",
+                    "description": "An admin finalized it before the period's end.",
+                },
                 "awards": {"type": "array", "items": ref("Award")},
                 "exports": nullable(
                     {
@@ -711,17 +738,62 @@ SCHEMAS.update(
                 ),
             }
         ),
-        "RoundInput": obj({"department_id": ID, "period_id": ID}, ["department_id", "period_id"]),
+        "RoundInput": obj(
+            {
+                "scope": {
+                    **enum(*SCOPES),
+                    "description": "department (default) or college (admins): the college "
+                    "round decides the period's college rules.",
+                },
+                "department_id": {**ID, "description": "Required for a department round."},
+                "period_id": ID,
+            },
+            ["period_id"],
+        ),
+        "FinalizeInput": obj(
+            {
+                "early": {
+                    "type": "boolean",
+                    "description": "Admins: finalize before the period's end (audited).",
+                }
+            },
+            [],
+        ),
         "Verification": obj(
             {
-                "holder_name": {"type": "string"},
-                "award": {"type": "string", "description": "The rule's name."},
-                "period": {"type": "string", "example": "2025-2026"},
-                "institution": {"type": "string"},
-                "valid": {"type": "boolean"},
+                "valid": {"type": "boolean", "description": "Issued and not revoked."},
                 "status": enum("valid", "revoked"),
+                "holder_name": {"type": "string"},
+                "award_name": {"type": "string", "description": "The rule's English name."},
+                "award_name_zh": {
+                    "type": "string",
+                    "description": "The rule's Chinese name; empty when it has none.",
+                },
+                "period": {"type": "string", "example": "2025-2026"},
+                "certificate_number": {"type": "string", "example": "2025-2026-CM-0007"},
+                "issued_on": {
+                    **DATE,
+                    "description": "The day it was issued, in the college's time zone.",
+                },
+                "issuer": {
+                    "type": "string",
+                    "description": "The issuing department's name; for an award of the "
+                    "college round, the institution's.",
+                },
+                "institution": {"type": "string"},
             },
-            ["holder_name", "award", "period", "institution", "valid", "status"],
+            [
+                "valid",
+                "status",
+                "holder_name",
+                "award_name",
+                "award_name_zh",
+                "period",
+                "certificate_number",
+                "issued_on",
+                "issuer",
+                "institution",
+            ],
         ),
     }
 )
@@ -963,18 +1035,21 @@ _PERIOD_QUERY = query(
 )
 
 
-def _round_action(action: str, summary: str, description: str) -> Schema:
-    return {
-        "parameters": [path_id("round_id")],
-        "post": operation(
-            f"{action}_round",
-            summary,
-            tag="rewards",
-            who="heads of the round's department, admin",
-            description=f"{description} Anyone else gets 404.",
-            responses=responses(200, ref("Round"), "The round as it is now.", 401, 404, 409),
-        ),
-    }
+def _round_action(
+    action: str, summary: str, description: str, body: Schema | None = None
+) -> Schema:
+    op = operation(
+        f"{action}_round",
+        summary,
+        tag="rewards",
+        who="heads of the round's department (the college round: admins), admin",
+        description=f"{description} Anyone else gets 404.",
+        body=body,
+        responses=responses(200, ref("Round"), "The round as it is now.", 401, 403, 404, 409),
+    )
+    if body is not None:
+        op["requestBody"]["required"] = False
+    return {"parameters": [path_id("round_id")], "post": op}
 
 
 def _award_action(
@@ -1051,11 +1126,13 @@ REWARD_PATHS: dict[str, Schema] = {
             "open_round",
             "Open a reward round",
             tag="rewards",
-            who="head (own department), admin",
-            description="Proposes an award for every rule each person's approved hours meet "
-            "(tiers: the highest; bonuses coming to 0 are left out). 409 when the "
-            "department already has a round for the period; 422 names an unknown "
-            "department or period.",
+            who="head (own department), admin (also the college round)",
+            description="Proposes an award for every rule of the round's scope that each "
+            "person's approved hours meet (tiers: the highest; bonuses coming to 0 are left "
+            'out): a department round its department rules, the college round (`"scope": '
+            '"college"`, admins only, 403 otherwise) the college rules on each person\'s '
+            "hours across all departments. 409 when the department (or the college) already "
+            "has a round for the period; 422 names an unknown department or period.",
             body=ref("RoundInput"),
             responses=responses(201, ref("Round"), "The new round.", 400, 401, 403, 409, 422),
         ),
@@ -1082,8 +1159,13 @@ REWARD_PATHS: dict[str, Schema] = {
         "finalize",
         "Finalize a round",
         "Issues every approved award with a certificate number "
-        "(`<period>-<department code>-<sequence>`) and a verification code; the round "
-        "never changes again. 409 while an award is still proposed, or once finalized.",
+        "(`<period>-<department code>-<sequence>`, `COL` for the college round) and a "
+        "verification code; the round never changes again. Only once the period's end "
+        "date has passed (college time zone) or the period is locked: before that 409 "
+        "`too_early` with `details.finalize_from`, unless an admin sends "
+        '`{"early": true}` (a head who does gets 403). 409 while an award is still '
+        "proposed, or once finalized.",
+        ref("FinalizeInput"),
     ),
     "/awards/{award_id}/approve": _award_action(
         "approve",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import jsonify
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -37,6 +37,7 @@ from exchange.org.services import period_for
 from exchange.permissions import allow, public
 from exchange.rewards import services
 from exchange.rewards.models import Award, RewardRound, RewardRule
+from exchange.rewards.rules import Scope
 from exchange.timeutil import college_today
 
 # Enough for people scanning certificates; too few to try codes by the thousand.
@@ -134,8 +135,9 @@ def list_rounds():
 def open_round():
     fields = Fields(json_body())
     department_id, period_id = fields.int("department_id"), fields.int("period_id")
+    scope = fields.str("scope", Scope.DEPARTMENT.value)
     fields.check()
-    reward_round = services.open_round(current_user, department_id, period_id)
+    reward_round = services.open_round(current_user, department_id, period_id, scope)
     db.session.commit()
     body = serialise.reward_round(_load_round(reward_round.id))
     return created(body, "api.get_round", round_id=reward_round.id)
@@ -159,7 +161,13 @@ def refresh_round(round_id: int):
 @bp.post("/rounds/<id:round_id>/finalize")
 @allow()
 def finalize_round(round_id: int):
-    services.finalize_round(current_user, services.get_round(current_user, round_id))
+    """Once the period is over; before that, 409 ``too_early`` with
+    ``details.finalize_from``, unless an admin says ``{"early": true}``."""
+    fields = Fields(optional_json_body())
+    early = fields.bool("early")
+    fields.check()
+    reward_round = services.get_round(current_user, round_id)
+    services.finalize_round(current_user, reward_round, early=early)
     db.session.commit()
     return _round_answer(round_id)
 
@@ -208,9 +216,8 @@ def revoke_award(award_id: int):
 @public
 @limiter.limit(VERIFY_LIMIT)
 def verify_award(code: str):
-    award = services.award_for_code(code)
-    institution = str(current_app.config["EXCHANGE_INSTITUTION"])
-    return jsonify(serialise.verification(award, institution))
+    check = services.certificate_check(services.award_for_code(code))
+    return jsonify(serialise.verification(check))
 
 
 # --- rules (admin) ---------------------------------------------------------------
@@ -220,6 +227,8 @@ def _rule_input(fields: Fields) -> services.RuleInput:
     return services.RuleInput(
         code=fields.str("code"),
         name=fields.str("name"),
+        name_zh=fields.str("name_zh"),
+        scope=fields.str("scope", Scope.DEPARTMENT.value),
         kind=fields.str("kind"),
         audience=fields.str("audience"),
         threshold_hours=fields.number("threshold_hours"),

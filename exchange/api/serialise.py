@@ -11,8 +11,8 @@ from exchange.accounts.models import User
 from exchange.logs.models import ExchangeLog, LogEvent
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.rewards import rules as engine
-from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule
-from exchange.rewards.services import Standing
+from exchange.rewards.models import Award, RewardRound, RewardRule
+from exchange.rewards.services import CertificateCheck, Standing
 from exchange.timeutil import iso_utc
 
 
@@ -26,6 +26,7 @@ def user(u: User) -> dict[str, Any]:
         "enterprise_id": u.enterprise_id,
         "active": u.active,
         "locale": u.locale,
+        "staff_number": u.staff_number,
     }
 
 
@@ -135,6 +136,8 @@ def rule(r: RewardRule) -> dict[str, Any]:
         "period_id": r.period_id,
         "code": r.code,
         "name": r.name,
+        "name_zh": r.name_zh,
+        "scope": r.scope,
         "kind": r.kind,
         "audience": r.audience,
         "threshold_hours": _hours(r.threshold_minutes),
@@ -157,6 +160,7 @@ def award(a: Award) -> dict[str, Any]:
         "rule_id": a.rule_id,
         "rule_code": a.rule.code,
         "rule_name": a.rule.name,
+        "rule_name_zh": a.rule.name_zh,
         "kind": a.rule.kind,
         "hours": _hours(a.minutes),
         "amount_minor": a.amount_minor,
@@ -184,9 +188,11 @@ def reward_round(r: RewardRound) -> dict[str, Any]:
         }
     return {
         "id": r.id,
+        "scope": r.scope,
         "department_id": r.department_id,
         "period_id": r.period_id,
         "state": r.state,
+        "finalized_early": r.finalized_early,
         "awards": [award(a) for a in r.awards],
         "exports": exports,
     }
@@ -197,6 +203,8 @@ def rule_outcome(o: engine.Outcome) -> dict[str, Any]:
     return {
         "code": o.rule.code,
         "name": o.rule.name,
+        "name_zh": o.rule.name_zh,
+        "scope": o.rule.scope.value,
         "kind": o.rule.kind.value,
         "threshold_hours": _hours(o.rule.threshold_minutes),
         "met": o.met,
@@ -216,8 +224,8 @@ def standing(s: Standing) -> dict[str, Any]:
 
 
 def _combined(outcomes: Sequence[engine.Outcome]) -> dict[str, Any]:
-    """One rule across the departments a person's hours count in: met where it is met
-    anywhere, as close as the closest department, the money of all of them."""
+    """One department rule across the departments a person's hours count in: met where
+    it is met anywhere, as close as the closest department, the money of all of them."""
     closest = min(outcomes, key=lambda o: o.minutes_missing)
     return {
         **rule_outcome(closest),
@@ -227,19 +235,22 @@ def _combined(outcomes: Sequence[engine.Outcome]) -> dict[str, Any]:
 
 
 def progress(period_id: int, standings: Sequence[Standing]) -> dict[str, Any]:
-    """A person's progress in a period. Hours count per department (SPEC §4), so each
-    department is in ``departments``; the top level is their sum, and each rule there
-    is the department where the person stands best (the only one, for a teacher). An
-    expert who has not taught yet has one standing without a department: the rules
-    from zero hours."""
-    per_rule = zip(*(s.outcomes for s in standings), strict=True)
-    rules = [_combined(outcomes) for outcomes in per_rule]
+    """A person's progress in a period (SPEC §4): college rules against their hours
+    across the college; department rules per department, each in ``departments``,
+    and at the top level the department where the person stands best (the only one,
+    for a teacher). The top-level hours are the person's total."""
+    college = [s for s in standings if s.is_college]
+    departments = [s for s in standings if not s.is_college]
+    per_rule = zip(*(s.outcomes for s in departments), strict=True)
+    rules = [rule_outcome(o) for s in college for o in s.outcomes]
+    rules += [_combined(outcomes) for outcomes in per_rule]
+    everywhere = college or departments
     return {
         "period_id": period_id,
-        "approved_hours": _hours(sum(s.approved_minutes for s in standings)),
-        "pending_hours": _hours(sum(s.pending_minutes for s in standings)),
+        "approved_hours": _hours(sum(s.approved_minutes for s in everywhere)),
+        "pending_hours": _hours(sum(s.pending_minutes for s in everywhere)),
         "rules": rules,
-        "departments": [standing(s) for s in standings if s.department is not None],
+        "departments": [standing(s) for s in departments if s.department is not None],
     }
 
 
@@ -259,14 +270,18 @@ def eligibility(s: Standing) -> dict[str, Any]:
     }
 
 
-def verification(a: Award, institution: str) -> dict[str, Any]:
-    """The public certificate check (SPEC §5): these fields and nothing else."""
-    valid = a.status == AwardStatus.ISSUED
+def verification(check: CertificateCheck) -> dict[str, Any]:
+    """The public certificate check (SPEC §5, §7): these fields and nothing else, the
+    same facts as the public page and the printed certificate."""
     return {
-        "holder_name": a.holder.name,
-        "award": a.rule.name,
-        "period": a.round.period.name,
-        "institution": institution,
-        "valid": valid,
-        "status": "valid" if valid else "revoked",
+        "valid": check.valid,
+        "status": "valid" if check.valid else "revoked",
+        "holder_name": check.holder_name,
+        "award_name": check.award_name,
+        "award_name_zh": check.award_name_zh,
+        "period": check.period,
+        "certificate_number": check.certificate_number,
+        "issued_on": check.issued_on.isoformat(),
+        "issuer": check.issuer,
+        "institution": check.institution,
     }

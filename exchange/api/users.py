@@ -36,6 +36,8 @@ def _user_input(data: dict[str, Any]) -> services.UserInput:
         locale=fields.str("locale") or None,
         # Absent, null or "" on an edit: the password stays as it is.
         password=fields.str("password") or None,
+        # Absent on an edit: kept (the PATCH body is merged onto the user); null or "": none.
+        staff_number=fields.str("staff_number") or None,
     )
     fields.check()
     return parsed

@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import NamedTuple
 from urllib.parse import quote
 
 from flask import Response
@@ -23,6 +24,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 Cell = str | int | Decimal | None
 
@@ -79,13 +81,17 @@ def _width(value: object) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(value))
 
 
-def to_xlsx(
-    headers: Sequence[object], rows: Iterable[Sequence[Cell]], title: str = "Sheet"
-) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None  # noqa: S101 - a new workbook always has one sheet
-    sheet.title = _sheet_title(title)
+class Sheet(NamedTuple):
+    """One table of a workbook: its tab's title, its header row and its rows."""
+
+    title: str
+    headers: Sequence[object]
+    rows: Iterable[Sequence[Cell]]
+
+
+def _fill_sheet(sheet: Worksheet, headers: Sequence[object], rows: Iterable[Sequence[Cell]]) -> None:
+    """A bold, frozen header row, then the rows: numbers as numbers, text neutralised,
+    each column as wide as its widest cell (within reason)."""
     bold = Font(bold=True)
     widths = [_width(h) for h in headers]
     sheet.append([_xlsx_text(h) for h in headers])
@@ -109,9 +115,28 @@ def to_xlsx(
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = min(max(width + 2, 8), 60)
     sheet.freeze_panes = "A2"
+
+
+def to_xlsx_sheets(sheets: Sequence[Sheet]) -> bytes:
+    """A workbook with one sheet per table, in the order given (at least one)."""
+    if not sheets:
+        raise ValueError("A workbook needs at least one sheet.")
+    workbook = Workbook()
+    for number, table in enumerate(sheets):
+        sheet = workbook.active if number == 0 else workbook.create_sheet()
+        assert isinstance(sheet, Worksheet)  # noqa: S101 - a new workbook always has one sheet
+        # openpyxl adds a number to a title already taken.
+        sheet.title = _sheet_title(table.title)
+        _fill_sheet(sheet, table.headers, table.rows)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def to_xlsx(
+    headers: Sequence[object], rows: Iterable[Sequence[Cell]], title: str = "Sheet"
+) -> bytes:
+    return to_xlsx_sheets([Sheet(title, headers, rows)])
 
 
 def _xlsx_text(value: object) -> str:
@@ -151,12 +176,22 @@ def render(
     return to_csv(headers, rows)
 
 
-def download(
-    fmt: str, headers: Sequence[object], rows: Iterable[Sequence[Cell]], title: str, name: str
-) -> Response:
-    """The table as a file to save: ``name`` gets the extension of ``fmt``."""
-    response = Response(render(fmt, headers, rows, title), content_type=MIMETYPES[fmt])
+def _attachment(data: bytes, fmt: str, name: str) -> Response:
+    """``data`` as a file to save: ``name`` gets the extension of ``fmt``."""
+    response = Response(data, content_type=MIMETYPES[fmt])
     response.headers["Content-Disposition"] = content_disposition(f"{name}.{fmt}")
     # Names and money: not for shared caches, nor kept in the browser's.
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def download(
+    fmt: str, headers: Sequence[object], rows: Iterable[Sequence[Cell]], title: str, name: str
+) -> Response:
+    """The table as a file to save: ``name`` gets the extension of ``fmt``."""
+    return _attachment(render(fmt, headers, rows, title), fmt, name)
+
+
+def download_sheets(sheets: Sequence[Sheet], name: str) -> Response:
+    """Several tables as one XLSX workbook to save, one sheet each: ``name`` gets ".xlsx"."""
+    return _attachment(to_xlsx_sheets(sheets), "xlsx", name)

@@ -11,10 +11,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import HiddenField, SelectField
 
 from exchange.forms import optional_int
-from exchange.rewards.models import AwardStatus, RoundState
+from exchange.rewards.models import AwardStatus, RewardRound, RoundState
 from exchange.rewards.rules import Audience, RuleKind
 
 AWARD_STATUS_LABELS = {
@@ -70,8 +70,14 @@ def audience_label(code: str) -> Any:
     return AUDIENCE_LABELS.get(code, code)  # type: ignore[call-overload]
 
 
+def round_place(reward_round: RewardRound) -> Any:
+    """Whose round it is: the department's name, or the college."""
+    return reward_round.department.name if reward_round.department else _l("College")
+
+
 def template_globals() -> dict[str, object]:
     return {
+        "round_place": round_place,
         "award_status_label": award_status_label,
         "award_status_tone": award_status_tone,
         "round_state_label": round_state_label,
@@ -81,5 +87,7 @@ def template_globals() -> dict[str, object]:
 
 
 class OpenRoundForm(FlaskForm):
+    # "department" (a department's round) or "college" (the period's college round).
+    scope = HiddenField(default="department")
     department_id = SelectField(_l("Department"), coerce=optional_int, validate_choice=False)
     period_id = SelectField(_l("Period"), coerce=optional_int, validate_choice=False)

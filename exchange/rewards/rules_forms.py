@@ -22,7 +22,7 @@ from wtforms import SelectField, StringField
 from exchange.forms import choices
 from exchange.logs.forms import hours_number
 from exchange.rewards.models import RewardRule
-from exchange.rewards.rules import Audience, RuleKind
+from exchange.rewards.rules import Audience, RuleKind, Scope
 
 KIND_LABELS = {
     RuleKind.HONOUR: _l("Honour (title and certificate)"),
@@ -32,6 +32,11 @@ KIND_LABELS = {
 AUDIENCE_LABELS = {
     Audience.TEACHER: _l("Teachers (practice hours)"),
     Audience.EXPERT: _l("Enterprise experts (teaching hours)"),
+}
+
+SCOPE_LABELS = {
+    Scope.DEPARTMENT: _l("Department (hours per department, in its round)"),
+    Scope.COLLEGE: _l("College (hours across all departments, in the college round)"),
 }
 
 # Digits with an optional sign, thousands separated by commas or not, and at most
@@ -71,6 +76,10 @@ def audience_label(audience: str) -> Any:
     return AUDIENCE_LABELS.get(audience, audience)  # type: ignore[call-overload]
 
 
+def scope_label(scope: str) -> Any:
+    return SCOPE_LABELS.get(scope, scope)  # type: ignore[call-overload]
+
+
 class YuanField(StringField):
     """An amount typed in yuan. ``data`` keeps what was typed (so the form shows it
     again); ``minor`` is the amount in fen, or None when left empty."""
@@ -90,7 +99,13 @@ class YuanField(StringField):
 
 class RuleForm(FlaskForm):
     code = StringField(_l("Code"))
-    name = StringField(_l("Name"))
+    name = StringField(_l("Name in English"))
+    name_zh = StringField(_l("Name in Chinese"))
+    scope = SelectField(
+        _l("Counted and decided"),
+        choices=choices((scope.value, label) for scope, label in SCOPE_LABELS.items()),
+        validate_choice=False,
+    )
     kind = SelectField(
         _l("Kind"),
         choices=choices((kind.value, label) for kind, label in KIND_LABELS.items()),
@@ -113,11 +128,13 @@ def rule_form_data(rule: RewardRule | None) -> dict[str, str]:
     """What an empty form (a new rule) or a rule's form shows first, amounts in yuan."""
     if rule is None:
         return {"kind": RuleKind.HONOUR.value, "audience": Audience.TEACHER.value,
-                "currency": "CNY"}  # fmt: skip
+                "scope": Scope.DEPARTMENT.value, "currency": "CNY"}  # fmt: skip
     bonus = rule.kind == RuleKind.BONUS
     return {
         "code": rule.code,
         "name": rule.name,
+        "name_zh": rule.name_zh,
+        "scope": rule.scope,
         "kind": rule.kind,
         "audience": rule.audience,
         "threshold_hours": hours_number(rule.threshold_minutes),

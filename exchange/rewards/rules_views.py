@@ -7,7 +7,10 @@ turn rows into pages or files.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -15,7 +18,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, joinedload
 
 from exchange.accounts.forms import ROLE_LABELS
 from exchange.accounts.models import Role
@@ -26,17 +28,19 @@ from exchange.logs.forms import hours
 from exchange.org.models import Department, Period
 from exchange.org.services import period_for
 from exchange.permissions import allow
-from exchange.presentation import money
+from exchange.presentation import local_name, money
 from exchange.rewards import exports, services
-from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule
-from exchange.rewards.rules import Outcome, RuleKind
+from exchange.rewards.forms import round_place
+from exchange.rewards.models import Award, RewardRound, RewardRule
+from exchange.rewards.rules import Outcome, RuleKind, Scope
 from exchange.rewards.rules_forms import (
     RuleForm,
     audience_label,
     kind_label,
     rule_form_data,
+    scope_label,
 )
-from exchange.timeutil import college_today
+from exchange.timeutil import college_today, college_zone
 from exchange.web import run_form
 
 bp = Blueprint("rules", __name__)
@@ -49,6 +53,7 @@ def rule_labels() -> dict[str, object]:
     return {
         "rule_kind_label": kind_label,
         "audience_label": audience_label,
+        "scope_label": scope_label,
         "outcome_text": outcome_text,
     }
 
@@ -84,9 +89,14 @@ def index():
     periods = _periods()
     period = _chosen_period(periods)
     rules = services.period_rules(period.id) if period else []
-    frozen = services.rules_are_frozen(period) if period else True
+    frozen_scopes = services.frozen_scopes(period) if period else set(Scope)
     return render_template(
-        "rewards/rules.html", periods=periods, period=period, rules=rules, frozen=frozen
+        "rewards/rules.html",
+        periods=periods,
+        period=period,
+        rules=rules,
+        frozen_scopes=frozen_scopes,
+        frozen=frozen_scopes == set(Scope),
     )
 
 
@@ -94,6 +104,8 @@ def _rule_input(form: RuleForm) -> services.RuleInput:
     return services.RuleInput(
         code=form.code.data or "",
         name=form.name.data or "",
+        name_zh=form.name_zh.data or "",
+        scope=form.scope.data or "",
         kind=form.kind.data or "",
         audience=form.audience.data or "",
         threshold_hours=form.threshold_hours.data or "",
@@ -168,7 +180,7 @@ def edit(rule_id: int):
         form=form,
         period=period,
         rule=rule,
-        frozen=services.rules_are_frozen(period),
+        frozen=services.rules_are_frozen(period, rule.scope),
     )
 
 
@@ -230,7 +242,7 @@ def _eligibility() -> EligibilityView:
 
 
 def _rule_names(standings: list[services.Standing]) -> dict[str, str]:
-    return {o.rule.code: o.rule.name for s in standings for o in s.outcomes}
+    return {o.rule.code: local_name(o.rule) for s in standings for o in s.outcomes}
 
 
 @bp.route("/rewards/eligibility")
@@ -247,7 +259,7 @@ def eligibility_export(fmt: str):
     if view.department is None or view.period is None:
         abort(404)
     rules = services.period_rules(view.period.id)
-    names = {rule.code: rule.name for rule in rules}
+    names = {rule.code: local_name(rule) for rule in rules}
     headers: list[object] = [
         _("Name"),
         _("Role"),
@@ -257,9 +269,11 @@ def eligibility_export(fmt: str):
     ]
     for rule in rules:
         if rule.kind == RuleKind.BONUS:
-            headers.append(_("%(rule)s (%(currency)s)", rule=rule.name, currency=rule.currency))
+            headers.append(
+                _("%(rule)s (%(currency)s)", rule=local_name(rule), currency=rule.currency)
+            )
         else:
-            headers.append(rule.name)
+            headers.append(local_name(rule))
     rows: list[list[exports.Cell]] = []
     for standing in view.standings:
         outcomes = {o.rule.code: o for o in standing.outcomes}
@@ -283,84 +297,140 @@ def eligibility_export(fmt: str):
     return exports.download(fmt, headers, rows, _("Eligibility"), name)
 
 
-# --- finance exports of a finalized round -------------------------------------------------------
+# --- finance exports: payout sheet and honour list ---------------------------------------------
 
 SHEET_KINDS = {"payout": RuleKind.BONUS, "honours": RuleKind.HONOUR}
 SHEET_TITLES = {"payout": _l("Payout"), "honours": _l("Honours")}
-
-
-def _issued(reward_round: RewardRound, kind: RuleKind) -> list[Award]:
-    """The round's issued awards of one kind (revoked ones left out), in certificate order."""
-    return list(
-        db.session.execute(
-            select(Award)
-            .join(Award.rule)
-            .where(
-                Award.round_id == reward_round.id,
-                Award.status == AwardStatus.ISSUED,
-                RewardRule.kind == kind.value,
-            )
-            .options(contains_eager(Award.rule), joinedload(Award.holder))
-            .order_by(Award.certificate_number, Award.id)
-        ).scalars()
-    )
 
 
 def _role(award: Award) -> str:
     return str(ROLE_LABELS.get(Role(award.holder.role), award.holder.role))
 
 
+def _local_date(moment: datetime | None) -> str | None:
+    """A stored UTC time as the college's calendar day, ISO: what the paperwork says."""
+    return moment.astimezone(college_zone()).date().isoformat() if moment else None
+
+
+def _round_name(reward_round: RewardRound) -> str:
+    """What the round is called on the sheet: e.g. Clinical Medicine 2026-2027, College
+    2026-2027."""
+    return f"{round_place(reward_round)} {reward_round.period.name}"
+
+
+def _payout_sheet(awards: list[Award]) -> tuple[list[object], list[list[exports.Cell]]]:
+    """One row per issued bonus; after each person's rows their total per currency,
+    at the end the grand total per currency (SPEC §5). Hours and money are numbers (main
+    units), so finance can add them up again."""
+    headers: list[object] = [
+        _("Staff number"),
+        _("Name"),
+        _("Role"),
+        _("Department"),
+        _("Enterprise"),
+        _("Period"),
+        _("Rule"),
+        _("Approved hours"),
+        _("Rate per hour"),
+        _("Amount"),
+        _("Currency"),
+        _("Certificate number"),
+        _("Round"),
+        _("Decision date"),
+    ]
+    rows: list[list[exports.Cell]] = []
+    grand: dict[str, int] = defaultdict(int)
+    # The awards come grouped by person (services._sheet_awards).
+    for _holder_id, group in groupby(awards, key=lambda a: a.holder_id):
+        person_awards = list(group)
+        person = person_awards[0].holder
+        totals: dict[str, int] = defaultdict(int)
+        for award in person_awards:
+            rule = award.rule
+            rows.append(
+                [
+                    person.staff_number,
+                    person.name,
+                    _role(award),
+                    str(round_place(award.round)),
+                    person.enterprise.name if person.enterprise else None,
+                    award.round.period.name,
+                    local_name(rule),
+                    exports.hours_value(award.minutes),
+                    exports.money_value(rule.rate_per_hour_minor),
+                    exports.money_value(award.amount_minor),
+                    award.currency,
+                    award.certificate_number,
+                    _round_name(award.round),
+                    _local_date(award.decided_at),
+                ]
+            )
+            totals[award.currency] += award.amount_minor
+        for currency in sorted(totals):
+            # Staff number and name stay on the total row: filtering by person keeps it.
+            rows.append(
+                [person.staff_number, person.name, None, None, None, None, _("Total"),
+                 None, None, exports.money_value(totals[currency]), currency, None, None, None]
+            )  # fmt: skip
+            grand[currency] += totals[currency]
+    for currency in sorted(grand):
+        rows.append(
+            [None, _("Grand total"), None, None, None, None, None,
+             None, None, exports.money_value(grand[currency]), currency, None, None, None]
+        )  # fmt: skip
+    return headers, rows
+
+
+def _honour_list(awards: list[Award]) -> tuple[list[object], list[list[exports.Cell]]]:
+    headers: list[object] = [
+        _("Staff number"),
+        _("Name"),
+        _("Department"),
+        _("Role"),
+        _("Title"),
+        _("Period"),
+        _("Certificate number"),
+        _("Issue date"),
+        _("Verification address"),
+    ]
+    rows: list[list[exports.Cell]] = [
+        [
+            award.holder.staff_number,
+            award.holder.name,
+            str(round_place(award.round)),
+            _role(award),
+            local_name(award.rule),
+            award.round.period.name,
+            award.certificate_number,
+            _local_date(award.issued_at),
+            url_for("rewards.verify", code=award.verification_code, _external=True),
+        ]
+        for award in awards
+    ]
+    return headers, rows
+
+
+SHEETS = {"payout": _payout_sheet, "honours": _honour_list}
+
+
 @bp.route("/rewards/rounds/<id:round_id>/<any(payout, honours):sheet>.<any(csv, xlsx):fmt>")
 @allow()
 def round_export(round_id: int, sheet: str, fmt: str):
+    """A finalized round's payout sheet or honour list: heads of its department, admins."""
     reward_round = services.get_round(current_user, round_id)
-    if reward_round.is_draft:
-        raise Conflict(_l("Exports are made from a finalized round. Finalize this round first."))
-    department = reward_round.department.name if reward_round.department else _("College")
-    awards = _issued(reward_round, SHEET_KINDS[sheet])
-    headers: list[object]
-    rows: list[list[exports.Cell]]
-    if sheet == "payout":
-        headers = [
-            _("Name"),
-            _("Department"),
-            _("Role"),
-            _("Rule"),
-            _("Hours"),
-            _("Amount"),
-            _("Currency"),
-        ]
-        rows = [
-            [
-                award.holder.name,
-                department,
-                _role(award),
-                award.rule.name,
-                exports.hours_value(award.minutes),
-                exports.money_value(award.amount_minor),
-                award.currency,
-            ]
-            for award in awards
-        ]
-    else:
-        headers = [
-            _("Name"),
-            _("Department"),
-            _("Role"),
-            _("Title"),
-            _("Certificate number"),
-            _("Verification address"),
-        ]
-        rows = [
-            [
-                award.holder.name,
-                department,
-                _role(award),
-                award.rule.name,
-                award.certificate_number,
-                url_for("rewards.verify", code=award.verification_code, _external=True),
-            ]
-            for award in awards
-        ]
+    awards = services.round_sheet_awards(current_user, reward_round, SHEET_KINDS[sheet])
+    headers, rows = SHEETS[sheet](awards)
     name = exports.file_name(reward_round.period.name, reward_round.number_code, sheet)
+    return exports.download(fmt, headers, rows, str(SHEET_TITLES[sheet]), name)
+
+
+@bp.route("/rewards/periods/<id:period_id>/<any(payout, honours):sheet>.<any(csv, xlsx):fmt>")
+@allow(Role.ADMIN)
+def period_export(period_id: int, sheet: str, fmt: str):
+    """The payout sheet or honour list of every finalized round of a period (admins):
+    each department's round and the college round."""
+    period = db.get_or_404(Period, period_id)
+    awards = services.period_sheet_awards(current_user, period, SHEET_KINDS[sheet])
+    headers, rows = SHEETS[sheet](awards)
+    name = exports.file_name(period.name, sheet)
     return exports.download(fmt, headers, rows, str(SHEET_TITLES[sheet]), name)

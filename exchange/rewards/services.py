@@ -15,10 +15,11 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, Select, and_, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from exchange.accounts.models import Role, User
@@ -30,7 +31,7 @@ from exchange.logs.workflow import PENDING, Action, Status
 from exchange.org.models import Department, Period
 from exchange.rewards import rules as engine
 from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule, RoundState
-from exchange.timeutil import college_today
+from exchange.timeutil import college_today, college_zone
 from exchange.validation import FieldErrors
 
 AUDIENCE_OF_KIND = {
@@ -799,3 +800,113 @@ def certificate_award(actor: User, award_id: int) -> Award:
     ):
         raise NotFound()
     return award
+
+
+# --- the certificate check -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CertificateCheck:
+    """What a certificate states and its public check shows (SPEC §5, §7 "verify answer"):
+    the certificate page, the public page and the API answer all read it from here, and
+    nothing else of the holder than the name."""
+
+    certificate_number: str
+    issued_on: date  # in the college's time zone, as printed on the certificate
+    holder_name: str
+    award_name: str
+    award_name_zh: str  # "" when the rule has no Chinese name
+    period: str
+    institution: str
+    department: str | None  # the issuing department; None for the college round
+    valid: bool
+
+    @property
+    def issuer(self) -> str:
+        """The department that issued it, or for the college round the college itself,
+        by its name: the same in every language and on paper."""
+        return self.department or self.institution
+
+
+def certificate_check(award: Award) -> CertificateCheck:
+    """The facts of an issued (or revoked) award's certificate."""
+    if award.certificate_number is None or award.issued_at is None:
+        raise NotFound()  # never issued: there is no certificate to check
+    reward_round = award.round
+    return CertificateCheck(
+        certificate_number=award.certificate_number,
+        issued_on=award.issued_at.astimezone(college_zone()).date(),
+        holder_name=award.holder.name,
+        award_name=award.rule.name,
+        award_name_zh=award.rule.name_zh,
+        period=reward_round.period.name,
+        institution=str(current_app.config["EXCHANGE_INSTITUTION"]),
+        department=reward_round.department.name if reward_round.department else None,
+        valid=award.status == AwardStatus.ISSUED,
+    )
+
+
+# --- finance sheets: the payout sheet and the honour list (SPEC §5) -------------------------
+
+
+class NotFinalized(Conflict):
+    """Finance pays from what is issued: a draft round is still a preview."""
+
+    default_message = _l("Exports are made from a finalized round. Finalize this round first.")
+
+
+def _sheet_awards(where: Any, kind: engine.RuleKind) -> list[Award]:
+    """The issued awards of one kind (revoked ones left out) with everything a finance
+    sheet shows, in one query: the rule, the round with its department and period, the
+    holder with their enterprise. Grouped by person (name, then id), each person's
+    awards in certificate order."""
+    awards = (
+        db.session.execute(
+            select(Award)
+            .join(Award.rule)
+            .join(Award.round)
+            .where(where, Award.status == AwardStatus.ISSUED, RewardRule.kind == kind.value)
+            .options(
+                contains_eager(Award.rule),
+                contains_eager(Award.round).joinedload(RewardRound.department),
+                contains_eager(Award.round).joinedload(RewardRound.period),
+                joinedload(Award.holder).joinedload(User.enterprise),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    # Sorted here rather than in SQL: names compare the same way on every database.
+    return sorted(
+        awards, key=lambda a: (a.holder.name, a.holder_id, a.certificate_number or "", a.id)
+    )
+
+
+def round_sheet_awards(
+    actor: User, reward_round: RewardRound, kind: engine.RuleKind
+) -> list[Award]:
+    """The awards of one finalized round for its payout sheet (bonuses) or honour list
+    (honours): heads of the department and admins; the college round, admins."""
+    if not may_run(actor, reward_round):
+        raise NotFound()
+    if reward_round.is_draft:
+        raise NotFinalized()
+    return _sheet_awards(Award.round_id == reward_round.id, kind)
+
+
+def period_sheet_awards(actor: User, period: Period, kind: engine.RuleKind) -> list[Award]:
+    """The awards of every finalized round of the period (each department's and the
+    college's), for admins: what finance pays for the whole academic year. Rounds still
+    in draft are left out, as they are not decided; a period without any finalized
+    round has nothing to pay from yet."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied()
+    finalized = select(RewardRound.id).where(
+        RewardRound.period_id == period.id, RewardRound.state == RoundState.FINALIZED
+    )
+    if db.session.execute(finalized.limit(1)).first() is None:
+        raise NotFinalized(
+            _l("Exports are made from finalized rounds, and no round of %(period)s is "
+               "finalized yet.", period=period.name)
+        )  # fmt: skip
+    return _sheet_awards(Award.round_id.in_(finalized), kind)

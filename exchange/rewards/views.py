@@ -13,7 +13,6 @@ from typing import Any
 import segno
 from flask import (
     Blueprint,
-    current_app,
     flash,
     g,
     redirect,
@@ -30,17 +29,18 @@ from sqlalchemy.orm import contains_eager
 from werkzeug.wrappers import Response
 
 from exchange.accounts.models import Role, User
-from exchange.errors import Conflict, NotFound, ValidationError
+from exchange.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from exchange.extensions import db, limiter
 from exchange.forms import choices
 from exchange.org.models import Department, Period
 from exchange.org.services import period_for
 from exchange.permissions import allow, public
+from exchange.presentation import local_name
 from exchange.rewards import services
 from exchange.rewards.forms import OpenRoundForm, template_globals
 from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule
-from exchange.rewards.rules import RuleKind
-from exchange.timeutil import college_today, college_zone
+from exchange.rewards.rules import RuleKind, Scope
+from exchange.timeutil import college_today
 from exchange.web import paginate, run_form
 
 bp = Blueprint("rewards", __name__)
@@ -121,7 +121,12 @@ def _render_rounds(
     page = paginate(services.rounds_query(current_user))
     counts = _round_counts([r.id for r in page.items])
     html = render_template(
-        "rewards/rounds.html", page=page, counts=counts, form=form, existing=existing
+        "rewards/rounds.html",
+        page=page,
+        counts=counts,
+        form=form,
+        existing=existing,
+        is_admin=current_user.role == Role.ADMIN,
     )
     return html, status
 
@@ -139,13 +144,17 @@ def round_open():
     try:
         opened = run_form(
             form,
-            lambda: services.open_round(current_user, form.department_id.data, form.period_id.data),
+            lambda: services.open_round(
+                current_user,
+                form.department_id.data,
+                form.period_id.data,
+                form.scope.data or Scope.DEPARTMENT.value,
+            ),
         )
-    except Conflict as error:
+    except services.RoundExists as error:
         db.session.rollback()
         flash(str(error.message), "warning")
-        existing = services.round_of(form.department_id.data, form.period_id.data)
-        return _render_rounds(form, existing, 409)
+        return _render_rounds(form, db.session.get(RewardRound, error.existing.id), 409)
     if opened is None:
         return _render_rounds(form, status=422)
     db.session.commit()
@@ -228,6 +237,8 @@ def round_detail(round_id: int):
         by_status=by_status,
         payout=_payout(awards),
         is_admin=current_user.role == Role.ADMIN,
+        finalizable=services.may_finalize_now(reward_round.period),
+        finalize_from=services.finalize_from(reward_round.period),
     )
 
 
@@ -263,8 +274,13 @@ def round_refresh(round_id: int):
 @allow(*MANAGERS)
 def round_finalize(round_id: int):
     reward_round = services.get_round(current_user, round_id)
+    early = request.form.get("early") == "1"
     try:
-        services.finalize_round(current_user, reward_round)
+        services.finalize_round(current_user, reward_round, early=early)
+    except PermissionDenied as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return _to_round(round_id)
     except Conflict as error:
         return _conflict(round_id, error)
     issued = sum(1 for award in reward_round.awards if award.status == AwardStatus.ISSUED)
@@ -297,7 +313,7 @@ def award_decide(award_id: int, decision: str):
         return _to_round(round_id, award_id)
     except Conflict as error:
         return _conflict(round_id, error, award_id)
-    names = {"rule": award.rule.name, "name": award.holder.name}
+    names = {"rule": local_name(award.rule), "name": award.holder.name}
     db.session.commit()
     if approve:
         flash(_("Approved: %(rule)s for %(name)s.", **names), "success")
@@ -334,13 +350,11 @@ def certificate(award_id: int):
     award = services.certificate_award(current_user, award_id)
     g.no_store = True  # the page carries the verification code
     url = url_for("rewards.verify", code=award.verification_code, _external=True)
-    issued_on = award.issued_at.astimezone(college_zone()).date() if award.issued_at else None
     is_manager = services.may_run(current_user, award.round)
     return render_template(
         "rewards/certificate.html",
         award=award,
-        institution=current_app.config["EXCHANGE_INSTITUTION"],
-        issued_on=issued_on,
+        check=services.certificate_check(award),  # what the public check shows too
         verify_url=url,
         qr=_qr(url),
         back_url=(
@@ -366,30 +380,12 @@ def _qr(url: str) -> Markup:
 # --- the public check ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CertificateCheck:
-    """All the public check shows: nothing of the holder but the name (SPEC §5)."""
-
-    holder: str
-    award: str
-    period: str
-    institution: str
-    valid: bool
-
-
 @bp.route("/verify/<code>")
 @public
 @limiter.limit(VERIFY_LIMIT)
 def verify(code: str):
     try:
-        award = services.award_for_code(code)
+        check = services.certificate_check(services.award_for_code(code))
     except NotFound:
         return render_template("rewards/verify_unknown.html"), 404
-    check = CertificateCheck(
-        holder=award.holder.name,
-        award=award.rule.name,
-        period=award.round.period.name,
-        institution=str(current_app.config["EXCHANGE_INSTITUTION"]),
-        valid=award.status == AwardStatus.ISSUED,
-    )
     return render_template("rewards/verify.html", check=check)

@@ -1,0 +1,1 @@
+"""A person's own record for promotion files: approved hours and awards (SPEC §5, §6)."""
