@@ -125,6 +125,7 @@ def register_blueprints(app: Flask) -> None:
     from exchange.logs.queues import bp as queues_bp
     from exchange.logs.views import bp as logs_bp
     from exchange.org.views import bp as org_bp
+    from exchange.records.views import bp as records_bp
     from exchange.rewards.rules_views import bp as rules_bp
     from exchange.rewards.views import bp as rewards_bp
 
@@ -138,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
         confirm_bp,
         rules_bp,
         rewards_bp,
+        records_bp,
         api_bp,
     )
     for blueprint in blueprints:

@@ -305,6 +305,7 @@ def test_user_round_trip(client, as_admin, make_department):
         "enterprise_id": None,
         "active": True,
         "locale": "zh_Hans",
+        "staff_number": None,
     }
     assert response.headers["Location"].endswith(f"{API}/users/{created['id']}")
 

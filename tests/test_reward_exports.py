@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from exchange.extensions import db
 from exchange.rewards import exports, services
 from exchange.timeutil import college_today
+from tests.conftest import period_end
 
 BOM = b"\xef\xbb\xbf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -100,11 +101,47 @@ def open_and_decide(college):
 
 
 @pytest.fixture
-def finalized(college, approved, make_user):
-    """A finalized round of Clinical Medicine: a teacher with a Chinese name (48 h), one
-    named like a formula (40 h: certificate only, an allowance of 0 is not proposed),
-    one named "@SUM(1)" (44 h) and an expert (3 h)."""
+def decided_on(college):
+    """The day the awards are decided: today, before the test moves the clock on."""
+    return college_today()
+
+
+PAYOUT_HEADERS = [
+    "Staff number",
+    "Name",
+    "Role",
+    "Department",
+    "Enterprise",
+    "Period",
+    "Rule",
+    "Approved hours",
+    "Rate per hour",
+    "Amount",
+    "Currency",
+    "Certificate number",
+    "Round",
+    "Decision date",
+]
+HONOUR_HEADERS = [
+    "Staff number",
+    "Name",
+    "Department",
+    "Role",
+    "Title",
+    "Period",
+    "Certificate number",
+    "Issue date",
+    "Verification address",
+]
+
+
+@pytest.fixture
+def finalized(college, approved, make_user, travel, decided_on):
+    """A finalized round of Clinical Medicine: a teacher with a Chinese name and a staff
+    number (48 h), one named like a formula (40 h: certificate only, an allowance of 0
+    is not proposed), one named "@SUM(1)" (44 h) and an expert (3 h)."""
     college.teacher.name = "李娜"
+    college.teacher.staff_number = "20260042"
     db.session.commit()
     formula = make_user("teacher", name='=HYPERLINK("http://x","y")', department=college.department)
     at = make_user("teacher", name="@SUM(1)", department=college.department)
@@ -113,6 +150,7 @@ def finalized(college, approved, make_user):
     approved(at, 44)
     approved(college.expert, 3)
     reward_round = open_and_decide(college)
+    travel(period_end(college.period))
     services.finalize_round(college.head, reward_round)
     db.session.commit()
     return reward_round
@@ -123,7 +161,7 @@ def read_csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.data[len(BOM) :].decode("utf-8"))))
 
 
-def test_payout_csv_lists_issued_bonuses(client, college, finalized, login_as):
+def test_payout_csv_lists_issued_bonuses(client, college, finalized, login_as, decided_on):
     login_as(college.head)
     response = client.get(f"/rewards/rounds/{finalized.id}/payout.csv")
     assert response.status_code == 200
@@ -131,15 +169,24 @@ def test_payout_csv_lists_issued_bonuses(client, college, finalized, login_as):
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="2026-2027-CM-payout.csv"')
     rows = read_csv(response)
-    assert rows[0] == ["Name", "Department", "Role", "Rule", "Hours", "Amount", "Currency"]
-    cm = "Clinical Medicine"
-    assert sorted(rows[1:]) == sorted(
-        [
-            ["李娜", cm, "Teacher", "Practice Allowance", "48.00", "400.00", "CNY"],
-            ["'@SUM(1)", cm, "Teacher", "Practice Allowance", "44.00", "200.00", "CNY"],
-            ["Chen Hao", cm, "Enterprise expert", "Teaching Fee", "3.00", "600.00", "CNY"],
-        ]
+    assert rows[0] == PAYOUT_HEADERS
+    cm, year, rnd, on = "Clinical Medicine", "2026-2027", "Clinical Medicine 2026-2027", str(
+        decided_on
     )
+    hospital = "City People's Hospital"
+    # One row per award, grouped by person (by name) with their total, then the grand total.
+    assert rows[1:] == [
+        ["", "'@SUM(1)", "Teacher", cm, "", year, "Practice Allowance", "44.00", "50.00",
+         "200.00", "CNY", "2026-2027-CM-0003", rnd, on],
+        ["", "'@SUM(1)", "", "", "", "", "Total", "", "", "200.00", "CNY", "", "", ""],
+        ["", "Chen Hao", "Enterprise expert", cm, hospital, year, "Teaching Fee", "3.00",
+         "200.00", "600.00", "CNY", "2026-2027-CM-0004", rnd, on],
+        ["", "Chen Hao", "", "", "", "", "Total", "", "", "600.00", "CNY", "", "", ""],
+        ["20260042", "李娜", "Teacher", cm, "", year, "Practice Allowance", "48.00", "50.00",
+         "400.00", "CNY", "2026-2027-CM-0006", rnd, on],
+        ["20260042", "李娜", "", "", "", "", "Total", "", "", "400.00", "CNY", "", "", ""],
+        ["", "Grand total", "", "", "", "", "", "", "", "1200.00", "CNY", "", "", ""],
+    ]  # fmt: skip
 
 
 def test_honour_list_lists_issued_honours_with_verification_addresses(
@@ -149,23 +196,18 @@ def test_honour_list_lists_issued_honours_with_verification_addresses(
     response = client.get(f"/rewards/rounds/{finalized.id}/honours.csv")
     assert response.status_code == 200
     rows = read_csv(response)
-    assert rows[0] == [
-        "Name",
-        "Department",
-        "Role",
-        "Title",
-        "Certificate number",
-        "Verification address",
-    ]
+    assert rows[0] == HONOUR_HEADERS
     honours = {a.holder.name: a for a in finalized.awards if a.rule.kind == "honour"}
-    assert sorted(row[0] for row in rows[1:]) == sorted(
+    assert sorted(row[1] for row in rows[1:]) == sorted(
         ["李娜", '\'=HYPERLINK("http://x","y")', "'@SUM(1)"]
     )
     for row in rows[1:]:
-        award = honours[row[0].removeprefix("'")]
-        assert row[3] == "Practice Certificate"
-        assert row[4] == award.certificate_number
-        assert row[5] == f"http://localhost/verify/{award.verification_code}"
+        award = honours[row[1].removeprefix("'")]
+        assert row[0] == ("20260042" if row[1] == "李娜" else "")
+        assert row[2:6] == ["Clinical Medicine", "Teacher", "Practice Certificate", "2026-2027"]
+        assert row[6] == award.certificate_number
+        assert row[7] == period_end(college.period).isoformat()  # issued when finalized
+        assert row[8] == f"http://localhost/verify/{award.verification_code}"
 
 
 def test_payout_xlsx_opens_with_numbers_as_numbers(client, college, finalized, login_as):
@@ -176,11 +218,14 @@ def test_payout_xlsx_opens_with_numbers_as_numbers(client, college, finalized, l
     assert 'filename="2026-2027-CM-payout.xlsx"' in response.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(response.data)).active
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert rows[0] == ["Name", "Department", "Role", "Rule", "Hours", "Amount", "Currency"]
-    by_name = {row[0]: row for row in rows[1:]}
-    assert by_name["李娜"][4:] == [48, 400, "CNY"]
-    assert isinstance(by_name["李娜"][5], int | float)
+    assert rows[0] == PAYOUT_HEADERS
+    by_name = {row[1]: row for row in rows[1:] if row[11]}  # the award rows, not the totals
+    assert by_name["李娜"][7:11] == [48, 50, 400, "CNY"]
+    assert all(isinstance(value, int | float) for value in by_name["李娜"][7:10])
     assert "'@SUM(1)" in by_name
+    assert rows[-1][1] == "Grand total"
+    assert rows[-1][9:11] == [1200, "CNY"]
+    assert isinstance(rows[-1][9], int | float)
     assert sheet[1][0].font.bold
 
 
@@ -188,18 +233,21 @@ def test_honour_list_xlsx_neutralises_formula_names(client, college, finalized, 
     login_as(college.head)
     response = client.get(f"/rewards/rounds/{finalized.id}/honours.xlsx")
     sheet = load_workbook(io.BytesIO(response.data)).active
-    names = [row[0] for row in sheet.iter_rows(min_row=2)]
+    names = [row[1] for row in sheet.iter_rows(min_row=2)]
     assert {cell.value for cell in names} == {"李娜", '\'=HYPERLINK("http://x","y")', "'@SUM(1)"}
     assert all(cell.data_type == "s" for cell in names)
 
 
-def test_revoked_and_rejected_awards_are_left_out(client, college, approved, login_as, make_user):
+def test_revoked_and_rejected_awards_are_left_out(
+    client, college, approved, login_as, make_user, travel
+):
     approved(college.teacher, 48)
     approved(college.other_teacher, 44)
     reward_round = services.open_round(college.head, college.department.id, college.period.id)
     for award in reward_round.awards:
         rejected = award.holder_id == college.other_teacher.id and award.rule.kind == "honour"
         services.decide_award(college.head, award, not rejected, "Not this year")
+    travel(period_end(college.period))
     services.finalize_round(college.head, reward_round)
     db.session.commit()
     allowance = next(
@@ -210,9 +258,11 @@ def test_revoked_and_rejected_awards_are_left_out(client, college, approved, log
     db.session.commit()
     login_as(college.head)
     payout = read_csv(client.get(f"/rewards/rounds/{reward_round.id}/payout.csv"))
-    assert [row[0] for row in payout[1:]] == ["Zhao Lei"]
+    # Zhao Lei's allowance and total; the grand total counts it alone.
+    assert [row[1] for row in payout[1:]] == ["Zhao Lei", "Zhao Lei", "Grand total"]
+    assert payout[-1][9] == "200.00"
     honours = read_csv(client.get(f"/rewards/rounds/{reward_round.id}/honours.csv"))
-    assert [row[0] for row in honours[1:]] == ["Li Na"]
+    assert [row[1] for row in honours[1:]] == ["Li Na"]
 
 
 def test_a_draft_round_has_no_exports(client, college, approved, login_as):

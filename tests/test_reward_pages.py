@@ -13,6 +13,7 @@ from exchange.presentation import money
 from exchange.rewards import services
 from exchange.rewards.models import Award, AwardStatus, RewardRound, RoundState
 from exchange.timeutil import college_today
+from tests.conftest import period_end
 
 
 @pytest.fixture(autouse=True)
@@ -23,12 +24,12 @@ def _fresh_rate_limits():
     limiter.reset()
 
 
-def approved_hours(make_log, owner, total: int, per_day: int = 8) -> None:
-    """``total`` approved hours for ``owner``, one log a day (at most 12 h a day count)."""
+def approved_hours(make_log, owner, total: int, per_day: int = 8, last_day=None) -> None:
+    """``total`` approved hours for ``owner``, one log a day (at most 12 h a day count),
+    counting back from ``last_day`` (today unless given)."""
+    last_day = last_day or college_today()
     for n in range(total // per_day):
-        make_log(
-            owner, status="approved", hours=str(per_day), work_date=college_today() - timedelta(n)
-        )
+        make_log(owner, status="approved", hours=str(per_day), work_date=last_day - timedelta(n))
 
 
 def open_round(client, college, department=None) -> int:
@@ -54,12 +55,14 @@ def award_of(round_id: int, holder, code: str) -> Award:
     )
 
 
-def issue_all(round_id: int, college) -> RewardRound:
-    """Approve every award (by a head who holds none of them) and finalize the round."""
+def issue_all(round_id: int, college, travel) -> RewardRound:
+    """Approve every award (by a head who holds none of them) and finalize the round,
+    once the period is over (the clock moves past its end)."""
     reward_round = db.session.get(RewardRound, round_id)
     for award in reward_round.awards:
         decider = college.other_head if award.holder_id == college.head.id else college.head
         services.decide_award(decider, award, True)
+    travel(period_end(college.period))
     services.finalize_round(college.head, reward_round)
     db.session.commit()
     return reward_round
@@ -76,7 +79,7 @@ def busy(college, make_log):
 # --- the list of rounds and opening one ----------------------------------------------------
 
 
-def test_a_head_opens_a_round_and_sees_every_proposed_award(client, busy, login_as):
+def test_a_head_opens_a_round_and_sees_every_proposed_award(client, busy, login_as, travel):
     login_as(busy.head)
     page = client.get("/rewards/rounds").get_data(as_text=True)
     assert "Open a round" in page
@@ -86,19 +89,28 @@ def test_a_head_opens_a_round_and_sees_every_proposed_award(client, busy, login_
     round_id = open_round(client, busy)
     page = client.get(f"/rewards/rounds/{round_id}").get_data(as_text=True)
     assert "Clinical Medicine · 2026-2027" in page
+    # Before the period is over the round is a preview: no finalize yet.
+    finalize_from = period_end(busy.period).isoformat()
+    assert f"It can be finalized from {finalize_from}." in page
+    assert "Finalize and issue" not in page
+    assert "Finalize early" not in page  # only an admin may
     for text in ("Li Na", "Practice Certificate", "Practice Allowance", "48 h", "¥400.00"):
         assert text in page
-    for text in ("Chen Hao", "Mentor Certificate", "Teaching Fee", "16 h", "¥3,200.00"):
+    # The mentor honours are college rules: the college round proposes them, not this one.
+    for text in ("Chen Hao", "Teaching Fee", "16 h", "¥3,200.00"):
         assert text in page
-    assert page.count('action="/rewards/awards/') >= 8  # approve and reject, four awards
+    assert page.count('action="/rewards/awards/') >= 6  # approve and reject, three awards
     assert "Refresh with newly approved hours" in page
+    travel(period_end(busy.period))
+    page = client.get(f"/rewards/rounds/{round_id}").get_data(as_text=True)
     assert "Finalize and issue" in page
+    assert "can be finalized from" not in page
 
     listing = client.get("/rewards/rounds").get_data(as_text=True)
     assert f'href="/rewards/rounds/{round_id}"' in listing
     assert "2 people" in listing
-    assert "4 awards" in listing
-    assert "4 to decide" in listing
+    assert "3 awards" in listing
+    assert "3 to decide" in listing
 
 
 def test_opening_a_round_twice_links_to_the_one_that_exists(client, busy, login_as):
@@ -227,12 +239,15 @@ def test_nobody_is_offered_a_decision_on_their_own_award(client, busy, make_log,
 # --- finalizing ----------------------------------------------------------------------------
 
 
-def test_finalize_needs_every_award_decided_then_issues_numbers_and_exports(client, busy, login_as):
+def test_finalize_needs_every_award_decided_then_issues_numbers_and_exports(
+    client, busy, login_as, travel
+):
     login_as(busy.head)
     round_id = open_round(client, busy)
+    travel(period_end(busy.period))
     client.post(f"/rewards/rounds/{round_id}/finalize")
     page = client.get(f"/rewards/rounds/{round_id}").get_data(as_text=True)
-    assert "Decide every proposed award first (4 still open)." in page
+    assert "Decide every proposed award first (3 still open)." in page
     assert db.session.get(RewardRound, round_id).state == RoundState.DRAFT
 
     for award in db.session.get(RewardRound, round_id).awards:
@@ -241,9 +256,10 @@ def test_finalize_needs_every_award_decided_then_issues_numbers_and_exports(clie
     response = client.post(f"/rewards/rounds/{round_id}/finalize")
     assert response.status_code == 302
     page = client.get(f"/rewards/rounds/{round_id}").get_data(as_text=True)
-    assert "Round finalized: 3 awards issued." in page
-    for number in ("2026-2027-CM-0001", "2026-2027-CM-0002", "2026-2027-CM-0003"):
+    assert "Round finalized: 2 awards issued." in page
+    for number in ("2026-2027-CM-0001", "2026-2027-CM-0002"):
         assert f"Certificate No. {number}" in page
+    assert "2026-2027-CM-0003" not in page  # the rejected fee has no number
     for sheet in ("payout", "honours"):
         for fmt in ("csv", "xlsx"):
             assert f'href="/rewards/rounds/{round_id}/{sheet}.{fmt}"' in page
@@ -256,12 +272,14 @@ def test_finalize_needs_every_award_decided_then_issues_numbers_and_exports(clie
     assert "/revoke" not in page  # only admins revoke
 
 
-def test_a_finalized_round_refuses_refresh_and_decisions(client, busy, make_log, login_as):
+def test_a_finalized_round_refuses_refresh_and_decisions(
+    client, busy, make_log, login_as, travel
+):
     round_id = services.open_round(busy.head, busy.department.id, busy.period.id).id
     db.session.commit()
-    reward_round = issue_all(round_id, busy)
+    reward_round = issue_all(round_id, busy, travel)
     before = sorted((a.id, a.status, a.minutes, a.version) for a in reward_round.awards)
-    approved_hours(make_log, busy.other_teacher, 40)
+    approved_hours(make_log, busy.other_teacher, 40, last_day=busy.period.ends_on)
 
     login_as(busy.head)
     refresh = client.post(f"/rewards/rounds/{round_id}/refresh")
@@ -286,14 +304,16 @@ def test_a_finalized_round_refuses_refresh_and_decisions(client, busy, make_log,
 
 
 @pytest.fixture
-def issued(busy):
+def issued(busy, travel):
     round_id = services.open_round(busy.head, busy.department.id, busy.period.id).id
     db.session.commit()
-    issue_all(round_id, busy)
+    issue_all(round_id, busy, travel)
     return award_of(round_id, busy.teacher, "practice-cert")
 
 
-def test_the_certificate_is_bilingual_printable_and_has_a_qr_code(app, client, issued, login_as):
+def test_the_certificate_is_bilingual_printable_and_has_a_qr_code(
+    app, client, busy, issued, login_as
+):
     login_as(issued.holder)
     response = client.get(f"/rewards/awards/{issued.id}/certificate")
     assert response.status_code == 200
@@ -307,7 +327,7 @@ def test_the_certificate_is_bilingual_printable_and_has_a_qr_code(app, client, i
         app.config["EXCHANGE_INSTITUTION"],
         "Certificate of Honour",
         "荣誉证书",
-        college_today().isoformat(),
+        period_end(busy.period).isoformat(),  # issued on the day it was finalized
         f"/verify/{issued.verification_code}",
     ):
         assert text in page, text
@@ -330,13 +350,13 @@ def test_nobody_else_learns_the_certificate_exists(client, busy, issued, login_a
     assert client.get(f"/rewards/awards/{issued.id}/certificate").status_code == 404
 
 
-def test_bonuses_and_undecided_awards_have_no_certificate(client, busy, login_as):
+def test_bonuses_and_undecided_awards_have_no_certificate(client, busy, login_as, travel):
     round_id = services.open_round(busy.head, busy.department.id, busy.period.id).id
     db.session.commit()
     login_as(busy.head)
     proposed = award_of(round_id, busy.teacher, "practice-cert")
     assert client.get(f"/rewards/awards/{proposed.id}/certificate").status_code == 404
-    issue_all(round_id, busy)
+    issue_all(round_id, busy, travel)
     bonus = award_of(round_id, busy.teacher, "practice-allowance")
     assert bonus.status == AwardStatus.ISSUED
     assert client.get(f"/rewards/awards/{bonus.id}/certificate").status_code == 404
@@ -351,10 +371,13 @@ def test_the_public_check_shows_valid_and_nothing_private(app, client, busy, iss
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["Cache-Control"] == "no-store"
     page = response.get_data(as_text=True)
-    for text in ("VALID", "Li Na", "Practice Certificate", "2026-2027"):
-        assert text in page
+    # What SPEC §5 lists: holder, award, period, number, issue date, issuer, validity.
+    for text in ("VALID", "Li Na", "Practice Certificate", "2026-2027",
+                 issued.certificate_number, period_end(busy.period).isoformat(),
+                 "Clinical Medicine"):  # fmt: skip
+        assert text in page, text
     assert app.config["EXCHANGE_INSTITUTION"] in page
-    for private in (busy.teacher.email, "¥", "Clinical Medicine", issued.certificate_number):
+    for private in (busy.teacher.email, "¥", "48", "Allowance", "Chen Hao"):
         assert private not in page, private
     assert "REVOKED" not in page
 
@@ -441,7 +464,7 @@ def test_the_round_page_runs_the_same_queries_for_few_and_many_awards(
     approved_hours(make_log, college.expert, 16)
     reward_round = services.open_round(college.admin, college.department.id, college.period.id)
     db.session.commit()
-    assert len(reward_round.awards) == 2
+    assert len(reward_round.awards) == 1  # the fee; the mentor certificate is the college's
     login_as(college.admin)
     few = _queries_of_round_page(app, client, reward_round.id)
 
@@ -451,6 +474,6 @@ def test_the_round_page_runs_the_same_queries_for_few_and_many_awards(
     approved_hours(make_log, college.teacher, 48)
     services.refresh_round(college.admin, reward_round)
     db.session.commit()
-    assert len(reward_round.awards) == 2 + 8 * 2 + 2
+    assert len(reward_round.awards) == 1 + 8 + 2
     many = _queries_of_round_page(app, client, reward_round.id)
     assert many == few, (few, many)

@@ -136,7 +136,7 @@ def _onsite_confirmers(person: User, period_id: int | None) -> dict[int, str]:
             LogEvent.id.in_(last_verification), LogEvent.actor_id.is_(None)
         )
     )
-    return {log_id: name for log_id, name in rows}
+    return {row.log_id: row.actor_name for row in rows}
 
 
 def approved_logs(person: User, period_id: int | None = None) -> list[PeriodLogs]:
@@ -163,9 +163,7 @@ def approved_logs(person: User, period_id: int | None = None) -> list[PeriodLogs
     entries = [
         RecordedLog(
             log=log,
-            verifier=confirmers[log.id]
-            if log.id in confirmers
-            else (log.verifier.name if log.verifier else None),
+            verifier=confirmers.get(log.id, log.verifier.name if log.verifier else None),
             onsite=log.id in confirmers,
         )
         for log in logs

@@ -89,7 +89,9 @@ class Sheet(NamedTuple):
     rows: Iterable[Sequence[Cell]]
 
 
-def _fill_sheet(sheet: Worksheet, headers: Sequence[object], rows: Iterable[Sequence[Cell]]) -> None:
+def _fill_sheet(
+    sheet: Worksheet, headers: Sequence[object], rows: Iterable[Sequence[Cell]]
+) -> None:
     """A bold, frozen header row, then the rows: numbers as numbers, text neutralised,
     each column as wide as its widest cell (within reason)."""
     bold = Font(bold=True)

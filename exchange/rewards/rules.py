@@ -86,6 +86,11 @@ class Outcome:
         return self.amount_minor < self.uncapped_minor
 
     @property
+    def cap_reached(self) -> bool:
+        """The bonus has come to its cap: more hours bring no more money."""
+        return self.rule.cap_minor is not None and self.amount_minor >= self.rule.cap_minor
+
+    @property
     def progress(self) -> Decimal:
         """0 to 1: how far along the way to the threshold (1 once met)."""
         if self.rule.threshold_minutes <= 0 or self.met:

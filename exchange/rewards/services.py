@@ -202,7 +202,7 @@ def save_rule(
     name = errors.text("name", data.name, max_length=120)
     name_zh = errors.text("name_zh", data.name_zh, max_length=120, required=False)
     scope = errors.choice("scope", data.scope, [s.value for s in engine.Scope])
-    if scope and engine.Scope(scope) in frozen:
+    if "scope" not in errors and engine.Scope(scope) in frozen:
         errors.add(
             "scope",
             _l("The rewards of this scope are already issued for %(name)s.", name=period.name),
@@ -222,7 +222,7 @@ def save_rule(
         errors.add("kind", _l("Honours carry no money; make it a bonus or clear the amounts."))
     if is_bonus and group:
         errors.add("group", _l("Only honours form tiers."))
-    elif group and scope:
+    elif group and "scope" not in errors:
         tiers = select(RewardRule.scope).where(
             RewardRule.period_id == period.id, RewardRule.group == group
         )

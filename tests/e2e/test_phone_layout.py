@@ -57,6 +57,7 @@ NOT_PAGES = {
     "logs.evidence",
     "rules.round_export",
     "rules.eligibility_export",
+    "records.record_xlsx",
 }
 OWNER_ONLY = {"logs.edit"}
 
