@@ -18,7 +18,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from exchange import create_app
@@ -95,3 +95,74 @@ def test_models_and_migrations_agree(fresh_app):
         )
         diff = compare_metadata(context, db.metadata)
     assert diff == [], "the models changed without a migration: run `flask db migrate`"
+
+
+def test_existing_rules_get_chinese_names_and_undecided_periods_college_mentor_rules(fresh_app):
+    """Upgrading an installation: default rules get their Chinese names; the mentor
+    honours become college rules only where no reward of the period is issued yet."""
+    flask_migrate.upgrade(revision="0003")
+    run = db.session.execute
+    run(
+        text(
+            "INSERT INTO department (id, code, name, created_at) VALUES (1, 'CM', 'Clinical', :now)"
+        ),
+        {"now": "2026-01-01 00:00:00+00"},
+    )
+    run(
+        text(
+            "INSERT INTO user_account (id, email, name, role, password_hash, active, session_nonce,"
+            " created_at) VALUES (1, 'a@example.com', 'A', 'admin', 'x', true, 'n', :now)"
+        ),
+        {"now": "2026-01-01 00:00:00+00"},
+    )
+    for period_id, name, state in ((1, "2025-2026", "open"), (2, "2026-2027", "open")):
+        run(
+            text(
+                "INSERT INTO period (id, name, starts_on, ends_on, state, created_at)"
+                " VALUES (:id, :name, '2025-09-01', '2026-08-31', :state, :now)"
+            ),
+            {"id": period_id, "name": name, "state": state, "now": "2026-01-01 00:00:00+00"},
+        )
+        for offset, (code, english) in enumerate(
+            (("mentor-cert", "Mentor Certificate"), ("practice-cert", "Own name")), start=1
+        ):
+            run(
+                text(
+                    "INSERT INTO reward_rule (id, period_id, code, name, kind, audience,"
+                    " threshold_minutes, fixed_amount_minor, rate_per_hour_minor, currency,"
+                    " created_at)"
+                    " VALUES (:id, :period, :code, :name, 'honour', 'expert', 960, 0, 0,"
+                    " 'CNY', :now)"
+                ),
+                {
+                    "id": period_id * 10 + offset,
+                    "period": period_id,
+                    "code": code,
+                    "name": english,
+                    "now": "2026-01-01 00:00:00+00",
+                },
+            )
+    # The first period's rewards are issued already: its rules stay as decided.
+    run(
+        text(
+            "INSERT INTO reward_round (id, department_id, period_id, state, opened_by_id,"
+            " created_at) VALUES (1, 1, 1, 'finalized', 1, :now)"
+        ),
+        {"now": "2026-01-01 00:00:00+00"},
+    )
+    db.session.commit()
+
+    flask_migrate.upgrade()
+
+    rules = {
+        (row.period_id, row.code): row
+        for row in run(text("SELECT period_id, code, name_zh, scope FROM reward_rule"))
+    }
+    assert rules[(1, "mentor-cert")].name_zh == "导师证书"
+    assert rules[(1, "mentor-cert")].scope == "department"
+    assert rules[(2, "mentor-cert")].scope == "college"
+    assert rules[(2, "practice-cert")].scope == "department"
+    assert rules[(2, "practice-cert")].name_zh == ""  # a name of its own: left to the admin
+    (scope,) = run(text("SELECT scope FROM reward_round")).one()
+    assert scope == "department"
+    db.session.commit()

@@ -13,6 +13,7 @@ from exchange.extensions import db
 from exchange.rewards import services
 from exchange.rewards.models import RewardRule
 from exchange.timeutil import college_today
+from tests.conftest import period_end
 
 
 @contextmanager
@@ -61,11 +62,19 @@ def approved(make_log):
     return log
 
 
-def finalize(college) -> None:
-    reward_round = services.open_round(college.head, college.department.id, college.period.id)
+def finalize(college, travel, scope: str = "department") -> None:
+    """Open, approve and finalize a round of ``scope`` once the period is over: Clinical
+    Medicine's, or the period's college round."""
+    if scope == "college":
+        actor = college.admin
+        reward_round = services.open_round(actor, None, college.period.id, scope="college")
+    else:
+        actor = college.head
+        reward_round = services.open_round(actor, college.department.id, college.period.id)
     for award in reward_round.awards:
-        services.decide_award(college.head, award, True)
-    services.finalize_round(college.head, reward_round)
+        services.decide_award(actor, award, True)
+    travel(period_end(college.period))
+    services.finalize_round(actor, reward_round)
     db.session.commit()
 
 
@@ -100,9 +109,9 @@ def test_admin_sees_the_rules_of_the_current_period(client, college, login_as):
         assert code in html
     assert "Practice Star" in html
     assert "160 h" in html
-    assert "50.00 CNY per hour above the threshold" in html
-    assert "cap 8,000.00 CNY" in html
-    assert "cap 20,000.00 CNY" in html
+    assert "¥50.00 per hour above the threshold" in html
+    assert "cap ¥8,000.00" in html
+    assert "cap ¥20,000.00" in html
     assert f'href="/admin/rules/new?period={college.period.id}"' in html
     rule = rule_by_code(college.period, "practice-star")
     assert f'href="/admin/rules/{rule.id}"' in html
@@ -159,8 +168,8 @@ def test_admin_creates_a_bonus_rule_in_yuan(client, college, login_as):
     assert (rule.fixed_amount_minor, rule.rate_per_hour_minor, rule.cap_minor) == (0, 1250, 100000)
     listing = client.get(f"/admin/rules?period={college.period.id}").get_data(as_text=True)
     assert "Rule night-shift created." in listing
-    assert "12.50 CNY per hour above the threshold" in listing
-    assert "cap 1,000.00 CNY" in listing
+    assert "¥12.50 per hour above the threshold" in listing
+    assert "cap ¥1,000.00" in listing
 
 
 def test_admin_creates_an_honour_tier(client, college, login_as):
@@ -289,21 +298,31 @@ def test_an_invalid_edit_changes_nothing(client, college, login_as):
 # --- frozen rules -----------------------------------------------------------------------
 
 
-def test_rules_are_frozen_after_a_round_is_finalized(client, college, login_as, approved):
+def test_rules_of_a_scope_are_frozen_after_a_round_of_that_scope_is_finalized(
+    client, college, login_as, approved, make_log, travel
+):
     approved(college.teacher, 48)
-    finalize(college)
+    make_log(college.expert, status="approved", hours="8", work_date=college_today())
+    make_log(college.expert, status="approved", hours="8", work_date=college_today() - timedelta(1))
+    finalize(college, travel)  # Clinical Medicine's round: the department rules are final
     login_as(college.admin)
     rule = rule_by_code(college.period, "practice-allowance")
+    mentor = rule_by_code(college.period, "mentor-cert")
     html = client.get(f"/admin/rules?period={college.period.id}").get_data(as_text=True)
     assert "practice-allowance" in html
-    assert "New rule" not in html
-    assert "/admin/rules/new" not in html
     assert f'href="/admin/rules/{rule.id}"' not in html
-    assert "rules are final" in html
+    assert "department rules are final" in html
+    assert "college rules are final" not in html
+    # The college rules can still change: new rules and the mentor honours.
+    assert "New rule" in html
+    assert f'href="/admin/rules/{mentor.id}"' in html
 
     page = client.get(f"/admin/rules/{rule.id}").get_data(as_text=True)
     assert '<form method="post" novalidate action="/admin/rules/' not in page
-    assert "50.00 CNY" in page
+    assert "¥50.00" in page
+    assert '<form method="post" novalidate action="/admin/rules/' in client.get(
+        f"/admin/rules/{mentor.id}"
+    ).get_data(as_text=True)
 
     response = client.post(
         f"/admin/rules/{rule.id}", data=bonus_data(code="practice-allowance", cap_minor="1")
@@ -314,7 +333,40 @@ def test_rules_are_frozen_after_a_round_is_finalized(client, college, login_as, 
     assert rule_by_code(college.period, "practice-allowance").cap_minor == 800000
 
     before = rule_count(college.period)
-    response = client.post(f"/admin/rules/new?period={college.period.id}", data=bonus_data())
+    response = client.post(
+        f"/admin/rules/new?period={college.period.id}", data=bonus_data(scope="department")
+    )
+    assert response.status_code == 200  # refused on its scope: a college rule may still come
+    assert 'id="scope-error"' in response.get_data(as_text=True)
+    assert rule_count(college.period) == before
+    response = client.post(
+        f"/admin/rules/new?period={college.period.id}", data=bonus_data(scope="college")
+    )
+    assert response.status_code == 302
+    assert rule_by_code(college.period, "night-shift").scope == "college"
+    assert rule_count(college.period) == before + 1
+
+    finalize(college, travel, scope="college")  # now every rule of the period is final
+    html = client.get(f"/admin/rules?period={college.period.id}").get_data(as_text=True)
+    assert "New rule" not in html
+    assert "/admin/rules/new" not in html
+    assert f'href="/admin/rules/{mentor.id}"' not in html
+    assert "college rules are final" in html
+    assert "department rules are final" in html
+    response = client.post(
+        f"/admin/rules/{mentor.id}",
+        data=bonus_data(code="mentor-cert", kind="honour", audience="expert", scope="college",
+                        group="mentor", fixed_amount_minor="", rate_per_hour_minor="",
+                        cap_minor="", threshold_hours="1"),
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert "are final" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert rule_by_code(college.period, "mentor-cert").threshold_minutes == 16 * 60
+    before = rule_count(college.period)
+    response = client.post(
+        f"/admin/rules/new?period={college.period.id}",
+        data=bonus_data(code="late", scope="college"),
+    )
     assert response.status_code == 302
     assert "are final" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert rule_count(college.period) == before
@@ -371,10 +423,10 @@ def test_a_head_sees_their_people_with_approved_and_pending_hours(
     assert "Teacher" in li_na
     assert "awarded" in li_na  # Practice Certificate
     assert "112 h missing" in li_na  # Practice Star
-    assert "400.00 CNY" in li_na  # 8 h over 40 at 50.00
+    assert "¥400.00" in li_na  # 8 h over 40 at 50.00
     chen = person_block(html, "Chen Hao")
     assert "<strong>3 h</strong>" in chen
-    assert "600.00 CNY" in chen  # teaching fee
+    assert "¥600.00" in chen  # teaching fee
     assert "13 h missing" in chen  # mentor certificate
     zhao = person_block(html, "Zhao Lei")  # only pending hours: shown, meets nothing
     assert "<strong>0 h</strong>" in zhao
@@ -400,7 +452,7 @@ def test_a_capped_bonus_says_so(client, college, login_as, approved):
     approved(college.teacher, 48)
     login_as(college.head)
     li_na = person_block(client.get("/rewards/eligibility").get_data(as_text=True), "Li Na")
-    assert "100.00 CNY (the cap)" in li_na
+    assert "¥100.00 (the cap)" in li_na
 
 
 def test_a_head_may_not_see_another_department(client, college, login_as, approved):
