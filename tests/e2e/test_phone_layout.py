@@ -96,7 +96,7 @@ def pages_of(college, make_log, make_agreement):
     reward_round = rewards.open_round(college.head, college.department.id, college.period.id)
     for award in reward_round.awards:
         rewards.decide_award(college.head, award, True)
-    rewards.finalize_round(college.head, reward_round)
+    rewards.finalize_round(college.admin, reward_round, early=True)
     db.session.commit()
     honour = next(a for a in reward_round.awards if a.rule.kind == "honour")
     own = {"log_id": logs[0].id, "award_id": honour.id}
@@ -147,3 +147,22 @@ def test_every_page_of_a_role_fits_a_phone(app, phone, pages_of, role):
         if found:
             problems[path] = found
     assert problems == {}
+
+
+def test_a_draft_round_with_the_early_finalize_dialog_fits_a_phone(phone, college, make_log):
+    """The preview of a round before the period ends, with an admin's "finalize early"
+    confirmation opened, and the rounds page with the college round form."""
+    for n in range(2):
+        make_log(college.expert, status="approved", hours="10",
+                 work_date=college_today() - timedelta(days=n))  # fmt: skip
+    college_round = rewards.open_round(college.admin, None, college.period.id, scope="college")
+    db.session.commit()
+    _sign_in(phone, college.admin)
+    phone.goto("/rewards/rounds")
+    assert phone.evaluate(LAYOUT_PROBLEMS) == []
+    phone.goto(f"/rewards/rounds/{college_round.id}")
+    phone.get_by_text("Finalize early…").tap()
+    assert phone.get_by_label(
+        "I understand: finalize this round before the period ends."
+    ).is_visible()
+    assert phone.evaluate(LAYOUT_PROBLEMS) == []

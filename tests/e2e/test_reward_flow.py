@@ -1,6 +1,6 @@
-"""Issue 4's promise in a real browser: a head opens the year's round, approves,
-finalizes, prints a certificate whose QR code opens a valid verification page on a
-phone, and gets a payout sheet for finance."""
+"""The reward year in a real browser: a head opens the year's round as a preview,
+approves, finalizes once the year is over, prints a certificate whose QR code opens
+a valid verification page on a phone, and gets a payout sheet for finance."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from datetime import timedelta
 from playwright.sync_api import expect
 
 from exchange.timeutil import college_today
+from tests.conftest import period_end
 from tests.e2e.conftest import PHONE
 from tests.e2e.test_log_flow import _sign_in
 
 
-def test_open_approve_finalize_print_verify(browser, live_server, phone, college, make_log):
+def test_open_approve_finalize_print_verify(
+    browser, live_server, phone, college, make_log, travel
+):
     for n in range(6):  # 48 h of approved practice: certificate and allowance
         make_log(status="approved", hours="8", work_date=college_today() - timedelta(days=n))
     head = phone
@@ -31,6 +34,13 @@ def test_open_approve_finalize_print_verify(browser, live_server, phone, college
         with head.expect_navigation():
             approve.first.tap()
     expect(approve).to_have_count(0)
+    # During the year the round is a preview: it cannot be finalized yet.
+    opens = period_end(college.period).isoformat()
+    expect(head.get_by_text(f"It can be finalized from {opens}")).to_be_visible()
+    expect(head.get_by_role("button", name="Finalize and issue")).to_have_count(0)
+
+    travel(period_end(college.period))  # the year is over
+    head.reload()
     head.once("dialog", lambda dialog: dialog.accept())
     head.get_by_role("button", name="Finalize and issue").tap()
     expect(head.get_by_text("Certificate No. 2026-2027-CM-0001")).to_be_visible()
