@@ -663,3 +663,20 @@ def test_only_admins_open_the_college_round_in_the_service(college, log_hours):
     log_hours(college.expert, 20, department_id=college.department.id)
     with pytest.raises(PermissionDenied):
         services.open_round(college.head, None, college.period.id, scope="college")
+
+
+def test_eligibility_links_the_round_with_its_true_state(
+    college, log_hours, travel, login_as, client
+):
+    log_hours(college.teacher, 41)
+    login_as(college.head)
+    assert "Reward round of" not in client.get("/rewards/eligibility").get_data(as_text=True)
+    reward_round = services.open_round(college.head, college.department.id, college.period.id)
+    _decide_all(college.head, reward_round)
+    text = _text(client.get("/rewards/eligibility").get_data(as_text=True))
+    assert "Reward round of Clinical Medicine · 2026-2027 Draft" in text
+    travel(period_end(college.period))
+    services.finalize_round(college.head, reward_round)
+    db.session.commit()
+    text = _text(client.get("/rewards/eligibility").get_data(as_text=True))
+    assert "Reward round of Clinical Medicine · 2026-2027 Finalized" in text

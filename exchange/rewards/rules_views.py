@@ -249,7 +249,17 @@ def _rule_names(standings: list[services.Standing]) -> dict[str, str]:
 @allow(Role.HEAD, Role.ADMIN)
 def eligibility():
     view = _eligibility()
-    return render_template("rewards/eligibility.html", view=view, names=_rule_names(view.standings))
+    reward_round = (
+        services.round_of(view.department.id, view.period.id)
+        if view.department and view.period
+        else None
+    )
+    return render_template(
+        "rewards/eligibility.html",
+        view=view,
+        names=_rule_names(view.standings),
+        reward_round=reward_round,
+    )
 
 
 @bp.route("/rewards/eligibility.<any(csv, xlsx):fmt>")
