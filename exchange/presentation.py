@@ -38,8 +38,11 @@ def money(amount_minor: int | None, currency: str = "CNY", locale: str | None = 
 
 
 class Bilingual(Protocol):
-    name: str
-    name_zh: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def name_zh(self) -> str: ...
 
 
 def is_chinese(locale: str | None = None) -> bool:

@@ -245,17 +245,7 @@ def _rule_input(fields: Fields) -> services.RuleInput:
 @allow(Role.ADMIN)
 def list_rules():
     """The rules of ``?period=`` (every period's without it), as the period lists them."""
-    stmt = select(RewardRule).order_by(
-        RewardRule.period_id.desc(),
-        RewardRule.audience.desc(),
-        RewardRule.kind,
-        RewardRule.threshold_minutes,
-        RewardRule.id,
-    )
-    period_id = query_int("period")
-    if period_id is not None:
-        stmt = stmt.where(RewardRule.period_id == period_id)
-    return jsonify(paginated(stmt, serialise.rule))
+    return jsonify(paginated(services.rules_query(query_int("period")), serialise.rule))
 
 
 @bp.post("/rules")

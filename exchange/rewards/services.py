@@ -70,19 +70,21 @@ def _require_run(actor: User, reward_round: RewardRound) -> None:
 # --- rules ---------------------------------------------------------------------------
 
 
-def period_rules(period_id: int) -> list[RewardRule]:
-    return list(
-        db.session.execute(
-            select(RewardRule)
-            .where(RewardRule.period_id == period_id)
-            .order_by(
-                RewardRule.audience.desc(),  # teachers' rules, then experts'
-                RewardRule.kind.desc(),  # honours, then bonuses
-                RewardRule.threshold_minutes,
-                RewardRule.id,
-            )
-        ).scalars()
+def rules_query(period_id: int | None = None) -> Select[RewardRule]:
+    """Rules in the order pages and the API list them: newest period first, then
+    teachers' rules before experts', honours before bonuses, by threshold."""
+    stmt = select(RewardRule).order_by(
+        RewardRule.period_id.desc(),
+        RewardRule.audience.desc(),  # teachers' rules, then experts'
+        RewardRule.kind.desc(),  # honours, then bonuses
+        RewardRule.threshold_minutes,
+        RewardRule.id,
     )
+    return stmt if period_id is None else stmt.where(RewardRule.period_id == period_id)
+
+
+def period_rules(period_id: int) -> list[RewardRule]:
+    return list(db.session.execute(rules_query(period_id)).scalars())
 
 
 def seed_rules(period: Period) -> None:
