@@ -1197,7 +1197,8 @@ REWARD_PATHS: dict[str, Schema] = {
             "Check a certificate",
             tag="rewards",
             who="public",
-            description="What the QR code on a certificate leads to: holder, award, period, "
+            description="What the QR code on a certificate leads to: holder, award in "
+            "English and Chinese, period, certificate number, issue date, issuer, "
             "institution and whether it is valid or revoked, nothing else. 404 for an "
             "unknown code. Rate limited (30 a minute).",
             parameters=[
