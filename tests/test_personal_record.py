@@ -223,7 +223,7 @@ def test_only_approved_logs_of_ones_own_appear(client, record, login_as):
     assert "Secret" not in page
     assert "Zhao Lei" not in page
     # Six logs this period, one the year before.
-    assert page.count('<td data-label="Date">') == 7
+    assert page.count('<td data-label="Date" class="nowrap">') == 7
 
 
 def test_another_persons_record_is_their_own(client, record, login_as):

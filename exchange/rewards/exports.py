@@ -1,6 +1,6 @@
 """Tables to take away: CSV and XLSX bytes from headers and rows, safe to open in Excel.
 
-Pure apart from the optional response helper: rows are lists of text, whole
+Pure apart from the optional response helpers: rows are lists of text, whole
 numbers and Decimals (None for an empty cell). Text that a spreadsheet would
 read as a formula (it starts with = + - @, a tab or a carriage return) gets a
 leading single quote, in both formats (OWASP "CSV injection"). Numbers stay
