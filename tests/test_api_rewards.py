@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import event
 
 from exchange.extensions import db, limiter
+from exchange.rewards import services
 from exchange.timeutil import college_today
+from tests.conftest import period_end
 from tests.test_api_base import API, _openapi, _required, assert_error
 
 
@@ -39,14 +41,16 @@ def as_user(api_token):
 @pytest.fixture
 def spend(make_log):
     """Logs ``hours`` for ``owner`` in ``status``, at most 12 h a day, one day after
-    another backwards from today (the period began 100 days ago)."""
+    another backwards from today (the period began 100 days ago; "today" is the day the
+    test began, so still in the period after ``travel``)."""
     days_used = defaultdict(int)
+    today = college_today()
 
     def log_hours(owner, hours: str, status: str = "approved", **fields) -> None:
         remaining = Decimal(hours)
         while remaining > 0:
             chunk = min(remaining, Decimal(12))
-            day = college_today() - timedelta(days=days_used[owner.id])
+            day = today - timedelta(days=days_used[owner.id])
             days_used[owner.id] += 1
             make_log(owner, status=status, hours=str(chunk), work_date=day, **fields)
             remaining -= chunk
@@ -78,6 +82,8 @@ def test_a_teacher_just_short_of_the_first_rule(client, college, as_user, spend)
             {
                 "code": "practice-cert",
                 "name": "Practice Certificate",
+                "name_zh": "实践证书",
+                "scope": "department",
                 "kind": "honour",
                 "threshold_hours": 40,
                 "met": False,
@@ -87,6 +93,8 @@ def test_a_teacher_just_short_of_the_first_rule(client, college, as_user, spend)
             {
                 "code": "practice-star",
                 "name": "Practice Star",
+                "name_zh": "实践之星",
+                "scope": "department",
                 "kind": "honour",
                 "threshold_hours": 160,
                 "met": False,
@@ -96,6 +104,8 @@ def test_a_teacher_just_short_of_the_first_rule(client, college, as_user, spend)
             {
                 "code": "practice-allowance",
                 "name": "Practice Allowance",
+                "name_zh": "实践津贴",
+                "scope": "department",
                 "kind": "bonus",
                 "threshold_hours": 40,
                 "met": False,
@@ -142,40 +152,59 @@ def test_an_expert_s_hours_count_per_department(client, college, as_user, spend)
           verifier=college.foreign_head)  # fmt: skip
     spend(college.expert, "2", status="submitted")
     body = client.get(f"{API}/me/progress", headers=as_user(college.expert)).get_json()
-    # 20 h in all, but 10 h in each department: the 16 h certificate is not met anywhere.
+    # 10 h in each department: the fee is paid in each; the mentor certificate, a
+    # college rule, counts the 20 h of both and is met.
     assert body["approved_hours"] == 20
     assert body["pending_hours"] == 2
     rules = by_code(body["rules"])
     assert list(rules) == ["mentor-cert", "mentor-distinguished", "teaching-fee"]
-    assert rules["mentor-cert"]["met"] is False
-    assert rules["mentor-cert"]["hours_missing"] == 6
+    assert {code: rule["scope"] for code, rule in rules.items()} == {
+        "mentor-cert": "college",
+        "mentor-distinguished": "college",
+        "teaching-fee": "department",
+    }
+    assert rules["mentor-cert"]["met"] is True
+    assert rules["mentor-cert"]["hours_missing"] == 0
+    assert rules["mentor-distinguished"]["hours_missing"] == 44
     assert rules["teaching-fee"]["met"] is True
     assert rules["teaching-fee"]["amount_minor"] == 2 * 10 * 20000  # paid in each department
     departments = {d["department_id"]: d for d in body["departments"]}
     assert list(departments) == [college.department.id, college.other_department.id]
     clinical = departments[college.department.id]
     assert (clinical["approved_hours"], clinical["pending_hours"]) == (10, 2)
+    assert [rule["code"] for rule in clinical["rules"]] == ["teaching-fee"]  # department rules
     assert by_code(clinical["rules"])["teaching-fee"]["amount_minor"] == 10 * 20000
     assert departments[college.other_department.id]["pending_hours"] == 0
 
 
-def test_an_expert_meets_a_rule_where_the_hours_are_enough(client, college, as_user, spend):
+def test_an_expert_meets_a_department_rule_where_the_hours_are_enough(
+    client, college, as_user, spend
+):
+    services.save_rule(
+        college.admin,
+        college.period,
+        services.RuleInput("guest-lecturer", "Guest Lecturer", "honour", "expert", "12"),
+    )  # a department rule: counted in each department on its own
+    db.session.commit()
     spend(college.expert, "16")
     spend(college.expert, "4", department_id=college.other_department.id,
           verifier=college.foreign_head)  # fmt: skip
     body = client.get(f"{API}/me/progress", headers=as_user(college.expert)).get_json()
     rules = by_code(body["rules"])
+    assert rules["guest-lecturer"]["met"] is True  # met in Clinical Medicine
+    assert rules["guest-lecturer"]["hours_missing"] == 0
+    # The college rules count the 20 h of both departments.
     assert rules["mentor-cert"]["met"] is True
-    assert rules["mentor-cert"]["hours_missing"] == 0
-    assert rules["mentor-distinguished"]["hours_missing"] == 48  # the closer department
+    assert rules["mentor-distinguished"]["hours_missing"] == 44
     nursing = next(
         d for d in body["departments"] if d["department_id"] == college.other_department.id
     )
-    assert by_code(nursing["rules"])["mentor-cert"] == {
-        **rules["mentor-cert"],
+    assert by_code(nursing["rules"])["guest-lecturer"] == {
+        **rules["guest-lecturer"],
         "met": False,
-        "hours_missing": 12,
+        "hours_missing": 8,
     }
+    assert "mentor-cert" not in by_code(nursing["rules"])
 
 
 def test_an_expert_without_hours_still_sees_every_rule(client, college, as_user):
@@ -266,6 +295,8 @@ def test_a_head_sees_their_department_s_eligibility(client, college, as_user, sp
     assert rules["practice-cert"] == {
         "code": "practice-cert",
         "name": "Practice Certificate",
+        "name_zh": "实践证书",
+        "scope": "department",
         "kind": "honour",
         "threshold_hours": 40,
         "met": True,
@@ -330,7 +361,7 @@ def _awards(body) -> dict[tuple[int, str], dict]:
     return {(a["holder_id"], a["rule_code"]): a for a in body["awards"]}
 
 
-def test_a_round_from_opening_to_certificates(client, college, as_user, spend):
+def test_a_round_from_opening_to_certificates(client, college, as_user, spend, travel):
     spend(college.teacher, "48")
     spend(college.other_teacher, "40")
     spend(college.expert, "3")
@@ -363,6 +394,7 @@ def test_a_round_from_opening_to_certificates(client, college, as_user, spend):
         "rule_id": allowance["rule_id"],
         "rule_code": "practice-allowance",
         "rule_name": "Practice Allowance",
+        "rule_name_zh": "实践津贴",
         "kind": "bonus",
         "hours": 48,
         "amount_minor": 40000,
@@ -404,8 +436,15 @@ def test_a_round_from_opening_to_certificates(client, college, as_user, spend):
     assert rejected.get_json()["status"] == "rejected"
     assert rejected.get_json()["reason"] == "Hours under review"
 
-    # Not every award is decided yet: finalizing is refused.
+    # The period is not over yet: finalizing is refused with the day it becomes possible,
+    # and only an admin may finalize early.
     finalize = f"{API}/rounds/{round_id}/finalize"
+    too_early = assert_error(client.post(finalize, headers=head), 409, "too_early")
+    assert too_early["details"] == {"finalize_from": period_end(college.period).isoformat()}
+    assert_error(client.post(finalize, headers=head, json={"early": True}), 403, "forbidden")
+    travel(period_end(college.period))
+
+    # Not every award is decided yet: finalizing is refused.
     assert_error(client.post(finalize, headers=head), 409, "conflict")
     for key in [(college.teacher.id, "practice-allowance"), (college.expert.id, "teaching-fee")]:
         client.post(f"{API}/awards/{awards[key]['id']}/approve", headers=head)
@@ -414,6 +453,7 @@ def test_a_round_from_opening_to_certificates(client, college, as_user, spend):
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["state"] == "finalized"
+    assert body["finalized_early"] is False
     issued = _awards(body)
     # Numbered by holder name: Chen Hao (expert), then Li Na's two awards.
     assert issued[(college.expert.id, "teaching-fee")]["certificate_number"] == (
@@ -577,13 +617,14 @@ def test_listing_rounds_runs_the_same_queries_for_few_or_many_awards(
 
 
 @pytest.fixture
-def issued(client, college, as_user, spend):
+def issued(client, college, as_user, spend, travel):
     """A finalized round of the department with the teacher's certificate issued."""
     spend(college.teacher, "40")
     head = as_user(college.head)
     body = _open(client, head, college).get_json()
     for award in body["awards"]:
         client.post(f"{API}/awards/{award['id']}/approve", headers=head)
+    travel(period_end(college.period))
     body = client.post(f"{API}/rounds/{body['id']}/finalize", headers=head).get_json()
     (cert,) = [a for a in body["awards"] if a["rule_code"] == "practice-cert"]
     return cert
@@ -594,8 +635,12 @@ def test_the_certificate_check_shows_only_what_it_should(client, college, issued
     assert response.status_code == 200
     assert response.get_json() == {
         "holder_name": "Li Na",
-        "award": "Practice Certificate",
+        "award_name": "Practice Certificate",
+        "award_name_zh": "实践证书",
         "period": "2026-2027",
+        "certificate_number": issued["certificate_number"],
+        "issued_on": period_end(college.period).isoformat(),
+        "issuer": "Clinical Medicine",
         "institution": app.config["EXCHANGE_INSTITUTION"],
         "valid": True,
         "status": "valid",
@@ -629,7 +674,18 @@ def test_only_an_admin_revokes_an_issued_award(client, college, as_user, issued)
     check = client.get(f"{API}/verify/{issued['verification_code']}").get_json()
     assert check["valid"] is False
     assert check["status"] == "revoked"
-    assert set(check) == {"holder_name", "award", "period", "institution", "valid", "status"}
+    assert set(check) == {
+        "holder_name",
+        "award_name",
+        "award_name_zh",
+        "period",
+        "certificate_number",
+        "issued_on",
+        "issuer",
+        "institution",
+        "valid",
+        "status",
+    }
 
 
 def test_a_proposed_award_cannot_be_revoked(client, college, as_user, spend):
@@ -653,6 +709,8 @@ def test_a_proposed_award_cannot_be_revoked(client, college, as_user, spend):
 ALLOWANCE = {
     "code": "night-allowance",
     "name": "Night Shift Allowance",
+    "name_zh": "夜班津贴",
+    "scope": "department",
     "kind": "bonus",
     "audience": "teacher",
     "threshold_hours": 20.5,
@@ -670,20 +728,23 @@ def test_an_admin_lists_the_rules_of_a_period(client, college, as_user, make_per
     headers = as_user(college.admin)
     body = client.get(f"{API}/rules?period={college.period.id}", headers=headers).get_json()
     assert body["total"] == 6
+    # As the pages list them: teachers' rules, then experts'; honours before bonuses.
     assert [r["code"] for r in body["items"]] == [
-        "practice-allowance",
         "practice-cert",
         "practice-star",
-        "teaching-fee",
+        "practice-allowance",
         "mentor-cert",
         "mentor-distinguished",
+        "teaching-fee",
     ]
-    star = body["items"][2]
+    star = body["items"][1]
     assert star == {
         "id": star["id"],
         "period_id": college.period.id,
         "code": "practice-star",
         "name": "Practice Star",
+        "name_zh": "实践之星",
+        "scope": "department",
         "kind": "honour",
         "audience": "teacher",
         "threshold_hours": 160,
@@ -693,7 +754,7 @@ def test_an_admin_lists_the_rules_of_a_period(client, college, as_user, make_per
         "cap_minor": None,
         "currency": "CNY",
     }
-    fee = body["items"][3]
+    fee = body["items"][5]
     assert (fee["rate_per_hour_minor"], fee["cap_minor"]) == (20000, 2000000)
     assert client.get(f"{API}/rules", headers=headers).get_json()["total"] == 6
 
@@ -785,18 +846,40 @@ def test_a_rule_stays_in_its_period(client, college, as_user, make_period):
     assert_error(client.patch(f"{API}/rules/999", headers=headers, json={}), 404, "not_found")
 
 
-def test_rules_are_final_once_a_round_is_finalized(client, college, as_user, issued):
+def test_rules_of_a_scope_are_final_once_a_round_of_that_scope_is_finalized(
+    client, college, as_user, issued
+):
     headers = as_user(college.admin)
-    rule_id = issued["rule_id"]
+    rule_id = issued["rule_id"]  # a department rule, of a finalized department round
     response = client.patch(f"{API}/rules/{rule_id}", headers=headers, json={"name": "Renamed"})
     assert_error(response, 409, "conflict")
     response = client.post(
         f"{API}/rules", headers=headers, json={**ALLOWANCE, "period_id": college.period.id}
     )
-    assert_error(response, 409, "conflict")
+    assert_error(response, 422, "validation_error", ("scope",))
     assert client.get(f"{API}/rules/{rule_id}", headers=headers).get_json()["name"] == (
         "Practice Certificate"
     )
+    # The college rules are not final until the college round is finalized.
+    college_rule = {**ALLOWANCE, "period_id": college.period.id, "scope": "college"}
+    response = client.post(f"{API}/rules", headers=headers, json=college_rule)
+    assert response.status_code == 201, response.get_json()
+    created_id = response.get_json()["id"]
+    response = client.post(
+        f"{API}/rounds", headers=headers, json={"period_id": college.period.id, "scope": "college"}
+    )
+    assert response.status_code == 201, response.get_json()
+    college_round = response.get_json()
+    for award in college_round["awards"]:  # the new rule's award to the teacher
+        client.post(f"{API}/awards/{award['id']}/approve", headers=headers)
+    finalized = client.post(f"{API}/rounds/{college_round['id']}/finalize", headers=headers)
+    assert finalized.status_code == 200, finalized.get_json()
+    response = client.patch(f"{API}/rules/{created_id}", headers=headers, json={"name": "Renamed"})
+    assert_error(response, 409, "conflict")
+    response = client.post(
+        f"{API}/rules", headers=headers, json={**college_rule, "code": "too-late"}
+    )
+    assert_error(response, 409, "conflict")
 
 
 def test_rules_of_a_locked_period_are_final(client, college, as_user):
@@ -829,8 +912,11 @@ def test_described_reward_resources_have_exactly_the_fields_answered(
     doc = _openapi(client)
     head, admin = as_user(college.head), as_user(college.admin)
     round_body = client.get(f"{API}/rounds/{issued['round_id']}", headers=head).get_json()
-    progress = client.get(f"{API}/me/progress", headers=as_user(college.teacher)).get_json()
-    eligibility = client.get(f"{API}/eligibility", headers=head).get_json()
+    # The clock is past the period (to finalize): name it.
+    period = f"period={college.period.id}"
+    progress = client.get(f"{API}/me/progress?{period}", headers=as_user(college.teacher))
+    progress = progress.get_json()
+    eligibility = client.get(f"{API}/eligibility?{period}", headers=head).get_json()
     rule = client.get(f"{API}/rules/{issued['rule_id']}", headers=admin).get_json()
     check = client.get(f"{API}/verify/{issued['verification_code']}").get_json()
     answers = {

@@ -9,6 +9,7 @@ from sqlalchemy import event
 from exchange.extensions import db
 from exchange.rewards import services as rewards
 from exchange.timeutil import college_today
+from tests.conftest import period_end
 
 
 def _page(client) -> str:
@@ -56,16 +57,22 @@ def test_experts_see_each_department_they_taught_in(client, college, make_log, l
     page = _page(client)
     assert college.department.name in page
     assert college.other_department.name in page
-    assert "14 h to go" in page  # 16 h Mentor Certificate, 2 h in Clinical Medicine
-    assert "13 h to go" in page  # and 3 h in Nursing
+    assert "¥400.00 so far" in page  # Teaching Fee for 2 h in Clinical Medicine
+    assert "¥600.00 so far" in page  # and for 3 h in Nursing
+    # The mentor honours are college rules: they count the 5 h of both departments.
+    assert "College-wide" in page
+    assert "11 h to go" in page  # 16 h Mentor Certificate
+    assert "59 h to go" in page  # 64 h Distinguished Mentor
+    assert "14 h to go" not in page  # not per department any more
 
 
-def test_issued_awards_link_to_their_certificates(client, college, make_log, login_as):
+def test_issued_awards_link_to_their_certificates(client, college, make_log, login_as, travel):
     for n in range(5):
         make_log(status="approved", hours="8", work_date=_days_ago(n))
     reward_round = rewards.open_round(college.head, college.department.id, college.period.id)
     for award in reward_round.awards:
         rewards.decide_award(college.head, award, True)
+    travel(period_end(college.period))
     rewards.finalize_round(college.head, reward_round)
     db.session.commit()
     honour = next(a for a in reward_round.awards if a.rule.kind == "honour")

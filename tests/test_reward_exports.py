@@ -170,10 +170,8 @@ def test_payout_csv_lists_issued_bonuses(client, college, finalized, login_as, d
     assert disposition.startswith('attachment; filename="2026-2027-CM-payout.csv"')
     rows = read_csv(response)
     assert rows[0] == PAYOUT_HEADERS
-    cm, year, rnd, on = "Clinical Medicine", "2026-2027", "Clinical Medicine 2026-2027", str(
-        decided_on
-    )
-    hospital = "City People's Hospital"
+    cm, year, hospital = "Clinical Medicine", "2026-2027", "City People's Hospital"
+    rnd, on = "Clinical Medicine 2026-2027", decided_on.isoformat()
     # One row per award, grouped by person (by name) with their total, then the grand total.
     assert rows[1:] == [
         ["", "'@SUM(1)", "Teacher", cm, "", year, "Practice Allowance", "44.00", "50.00",

@@ -272,9 +272,7 @@ def test_finalize_needs_every_award_decided_then_issues_numbers_and_exports(
     assert "/revoke" not in page  # only admins revoke
 
 
-def test_a_finalized_round_refuses_refresh_and_decisions(
-    client, busy, make_log, login_as, travel
-):
+def test_a_finalized_round_refuses_refresh_and_decisions(client, busy, make_log, login_as, travel):
     round_id = services.open_round(busy.head, busy.department.id, busy.period.id).id
     db.session.commit()
     reward_round = issue_all(round_id, busy, travel)

@@ -1069,9 +1069,7 @@ def test_the_public_check_does_not_find_an_award_that_was_not_issued(college, lo
 # --- revoking logs that an issued award counts -----------------------------------------------
 
 
-def test_a_log_counted_by_an_issued_award_cannot_be_revoked(
-    college, log_hours, make_log, travel
-):
+def test_a_log_counted_by_an_issued_award_cannot_be_revoked(college, log_hours, make_log, travel):
     logs = log_hours(college.teacher, 41)
     unrelated = make_log(college.other_teacher, status="approved", hours="3")
     rnd = open_cm(college)

@@ -3,9 +3,10 @@ from datetime import timedelta
 from exchange.extensions import db
 from exchange.rewards import services
 from exchange.timeutil import college_today
+from tests.conftest import period_end
 
 
-def test_round_lifecycle(college, make_log):
+def test_round_lifecycle(college, make_log, travel):
     for n in range(6):
         make_log(status="approved", hours="8", work_date=college_today() - timedelta(days=n))
     make_log(college.expert, status="approved", hours="3")
@@ -25,6 +26,7 @@ def test_round_lifecycle(college, make_log):
     )
     for award in rnd.awards:
         services.decide_award(college.head, award, True)
+    travel(period_end(college.period))
     services.finalize_round(college.head, rnd)
     db.session.commit()
     numbers = sorted(a.certificate_number for a in rnd.awards)
