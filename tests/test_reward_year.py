@@ -680,3 +680,25 @@ def test_eligibility_links_the_round_with_its_true_state(
     db.session.commit()
     text = _text(client.get("/rewards/eligibility").get_data(as_text=True))
     assert "Reward round of Clinical Medicine · 2026-2027 Finalized" in text
+
+
+def test_admins_find_the_period_payout_sheet_on_the_rounds_page(
+    college, log_hours, travel, login_as, client
+):
+    log_hours(college.teacher, 50)
+    reward_round = services.open_round(college.head, college.department.id, college.period.id)
+    _decide_all(college.head, reward_round)
+    login_as(college.admin)
+    assert "Finance exports for a whole period" not in client.get("/rewards/rounds").get_data(
+        as_text=True
+    )
+    travel(period_end(college.period))
+    services.finalize_round(college.head, reward_round)
+    db.session.commit()
+    page = client.get("/rewards/rounds").get_data(as_text=True)
+    link = f"/rewards/periods/{college.period.id}/payout.xlsx"
+    assert link in page
+    assert client.get(link).status_code == 200
+    client.post("/logout")
+    login_as(college.head)
+    assert link not in client.get("/rewards/rounds").get_data(as_text=True)

@@ -512,6 +512,22 @@ def open_round(
     return new_round
 
 
+def periods_with_finalized_rounds() -> list[Period]:
+    """Periods of which at least one round is finalized, newest first: those with a
+    payout sheet for the whole period."""
+    return list(
+        db.session.execute(
+            select(Period)
+            .where(
+                exists().where(
+                    RewardRound.period_id == Period.id, RewardRound.state == RoundState.FINALIZED
+                )
+            )
+            .order_by(Period.starts_on.desc())
+        ).scalars()
+    )
+
+
 def round_of(department_id: int | None, period_id: int) -> RewardRound | None:
     """The department's round of the period; with no department, the college round."""
     where = (

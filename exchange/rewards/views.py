@@ -120,13 +120,15 @@ def _render_rounds(
 ) -> tuple[str, int]:
     page = paginate(services.rounds_query(current_user))
     counts = _round_counts([r.id for r in page.items])
+    is_admin = current_user.role == Role.ADMIN
     html = render_template(
         "rewards/rounds.html",
         page=page,
         counts=counts,
         form=form,
         existing=existing,
-        is_admin=current_user.role == Role.ADMIN,
+        is_admin=is_admin,
+        paid_periods=services.periods_with_finalized_rounds() if is_admin else [],
     )
     return html, status
 

@@ -56,6 +56,7 @@ NOT_PAGES = {
     "dashboard.favicon",
     "logs.evidence",
     "rules.round_export",
+    "rules.period_export",
     "rules.eligibility_export",
     "records.record_xlsx",
 }

@@ -15,9 +15,7 @@ from tests.e2e.conftest import PHONE
 from tests.e2e.test_log_flow import _sign_in
 
 
-def test_open_approve_finalize_print_verify(
-    browser, live_server, phone, college, make_log, travel
-):
+def test_open_approve_finalize_print_verify(browser, live_server, phone, college, make_log, travel):
     for n in range(6):  # 48 h of approved practice: certificate and allowance
         make_log(status="approved", hours="8", work_date=college_today() - timedelta(days=n))
     head = phone
