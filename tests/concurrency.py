@@ -96,6 +96,28 @@ def race(app, work: list[Work]) -> list[Outcome]:
     return outcomes
 
 
+def past_the_check(model: type, action: Callable[[], Any]) -> Work:
+    """Work for ``race`` whose threads all pass the service's own "does it exist yet?"
+    check before any of them adds a ``model`` row: what is left is the database's
+    unique constraint, and the service must turn it into a Conflict."""
+
+    def work(start):
+        session = db.session()
+        add = session.add
+
+        def add_after_everyone_checked(instance, *args, **kwargs):
+            if isinstance(instance, model):
+                start()
+            return add(instance, *args, **kwargs)
+
+        session.add = add_after_everyone_checked
+        value = action()
+        db.session.commit()
+        return value
+
+    return work
+
+
 def in_thread(app, work: Callable[[], Any]) -> tuple[threading.Thread, Outcome]:
     outcome = Outcome()
     thread = threading.Thread(target=in_thread_context, args=(app, outcome, work), daemon=True)

@@ -30,6 +30,7 @@ from tests.concurrency import (
     in_thread,
     join_all,
     no_crashes,
+    past_the_check,
     race,
     report,
 )
@@ -256,22 +257,12 @@ def test_opening_the_same_round_past_the_check_at_once_is_a_conflict(
     db.session.close()
 
     def open_past_the_check(actor_id: int):
-        def work(start):
-            actor = db.session.get(User, actor_id)
-            session = db.session()
-            add = session.add
-
-            def add_after_everyone_checked(instance, *args, **kwargs):
-                if isinstance(instance, RewardRound):
-                    start()
-                return add(instance, *args, **kwargs)
-
-            session.add = add_after_everyone_checked
-            reward_round = services.open_round(actor, department_id, period_id)
-            db.session.commit()
-            return reward_round.id
-
-        return work
+        return past_the_check(
+            RewardRound,
+            lambda: (
+                services.open_round(db.session.get(User, actor_id), department_id, period_id).id
+            ),
+        )
 
     outcomes = race(app, [open_past_the_check(a) for a in actors])
 

@@ -22,7 +22,7 @@ from exchange.org.services import lock_period
 from exchange.rewards import services
 from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule
 from exchange.timeutil import college_today
-from tests.concurrency import no_crashes, race, report
+from tests.concurrency import no_crashes, past_the_check, race, report
 from tests.conftest import period_end
 from tests.test_api_base import API, assert_error
 
@@ -345,22 +345,14 @@ def test_opening_the_college_round_twice_at_once_makes_one(app, college, log_hou
     db.session.close()
 
     def open_past_the_check(actor_id: int):
-        def work(start):
-            actor = db.session.get(User, actor_id)
-            session = db.session()
-            add = session.add
-
-            def add_after_everyone_checked(instance, *args, **kwargs):
-                if isinstance(instance, RewardRound):
-                    start()
-                return add(instance, *args, **kwargs)
-
-            session.add = add_after_everyone_checked
-            opened = services.open_round(actor, None, period_id, scope="college")
-            db.session.commit()
-            return opened.id
-
-        return work
+        return past_the_check(
+            RewardRound,
+            lambda: (
+                services.open_round(
+                    db.session.get(User, actor_id), None, period_id, scope="college"
+                ).id
+            ),
+        )
 
     outcomes = race(app, [open_past_the_check(a) for a in admins])
 

@@ -869,7 +869,11 @@ USER_PATHS: dict[str, Schema] = admin_collection(
     tag="users",
     list_params=[
         query("role", enum(*ROLES), "Only users with this role."),
-        query("q", {"type": "string", "maxLength": 200}, "Part of the e-mail address, name or staff number."),
+        query(
+            "q",
+            {"type": "string", "maxLength": 200},
+            "Part of the e-mail address, name or staff number.",
+        ),
     ],
 )
 

@@ -345,9 +345,16 @@ class Standing:
         return self.scope == engine.Scope.COLLEGE
 
 
-def _specs(period_id: int, scope: engine.Scope | None = None) -> list[engine.Rule]:
-    specs = [rule.spec() for rule in period_rules(period_id)]
-    return specs if scope is None else [spec for spec in specs if spec.scope == scope]
+def _specs(period_id: int) -> list[engine.Rule]:
+    return [rule.spec() for rule in period_rules(period_id)]
+
+
+def _by_scope(specs: list[engine.Rule]) -> tuple[list[engine.Rule], list[engine.Rule]]:
+    """(department rules, college rules)."""
+    return (
+        [r for r in specs if r.scope == engine.Scope.DEPARTMENT],
+        [r for r in specs if r.scope == engine.Scope.COLLEGE],
+    )
 
 
 def eligibility(actor: User, department: Department, period: Period) -> list[Standing]:
@@ -356,8 +363,7 @@ def eligibility(actor: User, department: Department, period: Period) -> list[Sta
     college rules on their hours across the college (in the rules' order)."""
     _require_department(actor, department.id)
     specs = _specs(period.id)
-    department_specs = [r for r in specs if r.scope == engine.Scope.DEPARTMENT]
-    college_specs = [r for r in specs if r.scope == engine.Scope.COLLEGE]
+    department_specs, college_specs = _by_scope(specs)
     here = department_hours(department.id, period.id)
     college: dict[tuple[int, engine.Audience], int] = {}
     if college_specs and here:
@@ -394,9 +400,9 @@ def progress(user: User, period: Period) -> list[Standing]:
     audience = audience_of(user)
     if audience is None:
         return []
-    specs = [spec for spec in _specs(period.id) if spec.audience == audience]
-    department_specs = [r for r in specs if r.scope == engine.Scope.DEPARTMENT]
-    college_specs = [r for r in specs if r.scope == engine.Scope.COLLEGE]
+    department_specs, college_specs = _by_scope(
+        [spec for spec in _specs(period.id) if spec.audience == audience]
+    )
     rows = db.session.execute(
         _sums(
             and_(
@@ -678,12 +684,12 @@ def finalize_round(actor: User, reward_round: RewardRound, early: bool = False) 
     Only once the period is over (or locked): before that the round is a preview. An
     admin may finalize early by saying so (``early``); the round records it."""
     _require_run(actor, reward_round)
+    _require_draft(reward_round)
     is_early = not may_finalize_now(reward_round.period)
     if is_early and not early:
         raise TooEarly(reward_round.period)
     if is_early and actor.role != Role.ADMIN:
         raise PermissionDenied(_l("Only an administrator can finalize a round early."))
-    _require_draft(reward_round)
     # What is issued must match the approved hours of now: hours approved or revoked
     # since the last refresh come back as proposals to decide first.
     undecided_before = any(a.status == AwardStatus.PROPOSED for a in reward_round.awards)
