@@ -134,9 +134,13 @@ def test_sign_in_page_fits_a_phone(phone):
     assert phone.evaluate(LAYOUT_PROBLEMS) == []
 
 
+@pytest.mark.parametrize("locale", ["en", "zh_Hans"])
 @pytest.mark.parametrize("role", ["teacher", "head", "expert", "admin"])
-def test_every_page_of_a_role_fits_a_phone(app, phone, pages_of, role):
+def test_every_page_of_a_role_fits_a_phone(app, phone, pages_of, role, locale):
+    """In both languages: Chinese text breaks and sizes differently from English."""
     users, ids = pages_of
+    users[role].locale = locale
+    db.session.commit()
     _sign_in(phone, users[role])
     pages = _pages_for(app, role, ids[role])
     assert "/" in pages
