@@ -163,6 +163,8 @@ def register_security_headers(app: Flask) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
-        if getattr(g, "no_store", False) or request.path.startswith("/api/"):
+        signed_in_page = response.mimetype == "text/html" and current_user.is_authenticated
+        if signed_in_page or getattr(g, "no_store", False) or request.path.startswith("/api/"):
+            # Nothing of a signed-in person's pages stays in a shared or back-button cache.
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -6,8 +6,10 @@ Every variable read here is documented in the README's configuration table.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production
 
@@ -16,8 +18,22 @@ class ConfigError(RuntimeError):
     """The configuration cannot run safely (raised at start-up)."""
 
 
+# A key an attacker cannot guess offline: 32 characters of ``secrets.token_urlsafe``
+# carry about 190 bits.
+SECRET_KEY_MIN_LENGTH = 32
+
+
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str) -> list[str]:
+    """A comma-separated setting as a list, without empty items."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _optional_int(value: str | None) -> int | None:
+    return int(value) if value and value.strip() else None
 
 
 def normalise_database_url(url: str) -> str:
@@ -34,6 +50,11 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
     config: dict[str, Any] = {
         "EXCHANGE_ENV": env.get("EXCHANGE_ENV", "development"),
         "SECRET_KEY": env.get("SECRET_KEY", ""),
+        # Earlier keys, still accepted (never used to sign): rotating SECRET_KEY keeps
+        # everybody signed in and every link sent out working until they expire.
+        "SECRET_KEY_FALLBACKS": _list(env.get("SECRET_KEY_FALLBACKS", "")),
+        # Where the app is reached: every link sent out (e-mails, QR codes) starts so.
+        "EXCHANGE_BASE_URL": env.get("EXCHANGE_BASE_URL", ""),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             env.get("DATABASE_URL", f"sqlite:///{sqlite_path}")
         ),
@@ -42,6 +63,22 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "EXCHANGE_LOGIN_LIMIT": env.get("EXCHANGE_LOGIN_LIMIT", "10 per minute"),
         "API_TOKEN_DAYS": int(env.get("EXCHANGE_API_TOKEN_DAYS", "30")),
+        # "Forgot password?" requests: per e-mail address (no mailbox is flooded) and
+        # per client address (nobody mails the whole staff list).
+        "EXCHANGE_RESET_EMAIL_LIMIT": env.get("EXCHANGE_RESET_EMAIL_LIMIT", "5 per hour"),
+        "EXCHANGE_RESET_CLIENT_LIMIT": env.get("EXCHANGE_RESET_CLIENT_LIMIT", "30 per hour"),
+        # E-mail (Flask-Mailman). No MAIL_SERVER: messages are written to the outbox
+        # folder instead of being sent (exchange/mail.py).
+        "MAIL_SERVER": env.get("MAIL_SERVER", ""),
+        # None: 465 with SSL, 587 with TLS, else 25 (decided in exchange/mail.py).
+        "MAIL_PORT": _optional_int(env.get("MAIL_PORT")),
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS", "0")),
+        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL", "0")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or None,
+        "MAIL_TIMEOUT": 10,  # seconds: a stalled mail server must not hold a request forever
+        "MAIL_FILE_PATH": str(Path(instance_path) / "outbox"),
         # An embedded SQLite database is created and migrated when the app starts.
         "EXCHANGE_AUTO_MIGRATE": _bool(env.get("EXCHANGE_AUTO_MIGRATE", "1")),
         "PER_PAGE": 25,
@@ -52,6 +89,8 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # "Keep me signed in" for two weeks at most; the session row ends then too.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -70,8 +109,68 @@ def check(config: dict[str, Any]) -> None:
     """Refuse to start with a configuration that is unsafe for its environment."""
     if config["EXCHANGE_ENV"] not in {"development", "production", "testing"}:
         raise ConfigError("EXCHANGE_ENV must be development, production or testing.")
-    if config["EXCHANGE_ENV"] == "production":
-        if not config["SECRET_KEY"] or config["SECRET_KEY"] == DEV_SECRET_KEY:
-            raise ConfigError("SECRET_KEY must be set in production.")
+    production = config["EXCHANGE_ENV"] == "production"
+    fallbacks = config.get("SECRET_KEY_FALLBACKS") or []
+    if isinstance(fallbacks, str):  # given as in the environment
+        fallbacks = _list(fallbacks)
+    config["SECRET_KEY_FALLBACKS"] = list(fallbacks)
+    if production:
+        _check_production_secrets(config["SECRET_KEY"], config["SECRET_KEY_FALLBACKS"])
     elif not config["SECRET_KEY"]:
         config["SECRET_KEY"] = DEV_SECRET_KEY
+    # Flask's session cookie honours the fallbacks itself; a form opened before a key
+    # rotation still posts (Flask-WTF signs with the last key and accepts each of them).
+    config["WTF_CSRF_SECRET_KEY"] = [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
+    config["EXCHANGE_BASE_URL"] = check_base_url(config.get("EXCHANGE_BASE_URL") or "")
+    if production and not config["EXCHANGE_BASE_URL"]:
+        raise ConfigError(
+            "EXCHANGE_BASE_URL must be set in production: the address people open the app at, "
+            "e.g. https://exchange.example.edu. Links in e-mails and QR codes start with it."
+        )
+    if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
+        raise ConfigError(
+            "Set MAIL_USE_TLS (STARTTLS, usually port 587) or MAIL_USE_SSL (usually port 465), "
+            "not both."
+        )
+
+
+def _check_production_secrets(secret_key: str, fallbacks: list[str]) -> None:
+    if not secret_key or secret_key == DEV_SECRET_KEY:
+        raise ConfigError("SECRET_KEY must be set in production.")
+    if len(secret_key) < SECRET_KEY_MIN_LENGTH:
+        raise ConfigError(
+            f"SECRET_KEY is too short for production: {len(secret_key)} characters, at least "
+            f"{SECRET_KEY_MIN_LENGTH} are needed. Make one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))' "
+            "(and put the old key in SECRET_KEY_FALLBACKS to keep people signed in)."
+        )
+    if DEV_SECRET_KEY in fallbacks:
+        # The development key is public: whatever it signs, anybody could have signed.
+        raise ConfigError("SECRET_KEY_FALLBACKS must not contain the development key.")
+
+
+def _valid_port(url: str) -> bool:
+    try:
+        urlsplit(url).port  # noqa: B018 - read for the error it raises on "host:abc"
+    except ValueError:
+        return False
+    return True
+
+
+def check_base_url(url: str) -> str:
+    """``EXCHANGE_BASE_URL`` without its trailing slash ("" when unset), or a clear
+    refusal of an address links cannot start with."""
+    url = url.strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _valid_port(url):
+        raise ConfigError(
+            f"EXCHANGE_BASE_URL must be a full http(s) address such as "
+            f"https://exchange.example.edu (got {url!r})."
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(
+            f"EXCHANGE_BASE_URL must be only scheme, host and an optional path (got {url!r})."
+        )
+    return url.rstrip("/")

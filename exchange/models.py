@@ -1,6 +1,13 @@
 """Every domain's models, imported once so the mapper and Alembic see them all."""
 
-from exchange.accounts.models import ApiToken, Role, User
+from exchange.accounts.models import (
+    AccountEvent,
+    ApiToken,
+    RecoveryCode,
+    Role,
+    User,
+    UserSession,
+)
 from exchange.logs.models import ExchangeLog, LogEvent
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.rewards.models import Award, RewardRound, RewardRule
@@ -18,4 +25,7 @@ __all__ = [
     "RewardRule",
     "Role",
     "User",
+    "UserSession",
+    "RecoveryCode",
+    "AccountEvent",
 ]

@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 
 from exchange.accounts.models import User
-from exchange.extensions import db
+from exchange.accounts.services import user_for_session, user_for_token
+from exchange.db import MAX_ID
 
 
 def configure_login(app: Flask, login_manager: LoginManager) -> None:
@@ -23,13 +24,10 @@ def configure_login(app: Flask, login_manager: LoginManager) -> None:
         # cookie can never be used for a cross-site API call.
         if request.path.startswith("/api/"):
             return None
-        user_id, _, nonce = session_id.partition(":")
-        if not user_id.isdigit():
+        user_id, _, key = session_id.partition(":")
+        if not user_id.isdigit() or not key or int(user_id) > MAX_ID:
             return None
-        user = db.session.get(User, int(user_id))
-        if user is None or not user.active or user.session_nonce != nonce:
-            return None
-        return user
+        return user_for_session(int(user_id), key)
 
     @login_manager.request_loader
     def load_user_from_token(req) -> User | None:  # type: ignore[no-untyped-def]
@@ -38,8 +36,6 @@ def configure_login(app: Flask, login_manager: LoginManager) -> None:
         scheme, _, token = req.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        from exchange.accounts.services import user_for_token
-
         found = user_for_token(token.strip())
         if found is None:
             return None

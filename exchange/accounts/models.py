@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from exchange.db import Base, TimestampMixin
+from exchange.db import Base, TimestampMixin, utcnow
 from exchange.org.models import Department, Enterprise, _in
 
 
@@ -32,10 +31,6 @@ class Role(StrEnum):
 
 # Tests lower the work factor; production keeps werkzeug's default (scrypt).
 PASSWORD_METHOD = "scrypt"  # noqa: S105 - a hashing method, not a password
-
-
-def new_session_nonce() -> str:
-    return secrets.token_hex(8)
 
 
 class User(UserMixin, TimestampMixin, Base):
@@ -63,15 +58,22 @@ class User(UserMixin, TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(10))
-    # Part of the session identity: changing it signs the user out everywhere.
-    session_nonce: Mapped[str] = mapped_column(String(32), default=new_session_nonce)
+    # Two-factor sign-in (TOTP): the shared secret once enrolment is confirmed, and the
+    # last time step used, so that a code cannot be used twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     department: Mapped[Department | None] = relationship()
     enterprise: Mapped[Enterprise | None] = relationship()
 
+    # The key of the session this object was loaded for (set by the login machinery,
+    # never stored): Flask-Login keeps ``get_id()`` in the session and the remember
+    # cookie, so both name the session row, and ending the row ends both.
+    session_key = None  # type: str | None
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
-        self.session_nonce = new_session_nonce()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -81,7 +83,11 @@ class User(UserMixin, TimestampMixin, Base):
         return self.active
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_nonce}"
+        return f"{self.id}:{self.session_key or ''}"
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
 
     @property
     def is_admin(self) -> bool:
@@ -102,3 +108,40 @@ class ApiToken(TimestampMixin, Base):
     expires_at: Mapped[datetime]
 
     user: Mapped[User] = relationship()
+
+
+class UserSession(TimestampMixin, Base):
+    """One signed-in browser (SPEC §1): its cookie carries a random key, of which only
+    the SHA-256 digest is stored. Signing out, a password change or reset and a change
+    of role or affiliation delete rows, and the cookies naming them stop working."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    expires_at: Mapped[datetime]
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the second factor (a lost phone); hashed."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
+
+
+class AccountEvent(Base):
+    """The audit trail of an account's security: second factor enrolled or reset, …"""
+
+    __tablename__ = "account_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,11 +12,11 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from exchange.accounts.models import ApiToken, Role, User
+from exchange.accounts.models import ApiToken, Role, User, UserSession
 from exchange.db import utcnow
 from exchange.errors import PermissionDenied, ValidationError
 from exchange.extensions import db
@@ -224,11 +224,20 @@ def update_user(actor: User, user: User, data: UserInput) -> User:
     errors.raise_if_any()
 
     def write() -> None:
+        before = _standing(user)
         _apply(user, data)
         set_active(actor, user, data.active)
+        if data.password or _standing(user) != before:
+            # A reset password, or rights that follow the role and affiliation: what
+            # was signed in or issued under the old ones must not carry on.
+            end_sessions(user)
 
     _store(user.id, data, write)
     return user
+
+
+def _standing(user: User) -> tuple[str, int | None, int | None]:
+    return user.role, user.department_id, user.enterprise_id
 
 
 def set_active(actor: User, user: User, active: bool) -> None:
@@ -237,8 +246,7 @@ def set_active(actor: User, user: User, active: bool) -> None:
     if user.id == actor.id and not active:
         raise ValidationError(fields={"active": _l("You cannot deactivate your own account.")})
     if user.active and not active:
-        revoke_all_tokens(user)
-        user.session_nonce = secrets.token_hex(8)
+        end_sessions(user)
     user.active = active
 
 
@@ -250,7 +258,8 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     if "new_password" not in errors and new != confirm:
         errors.add("confirm_password", _l("The two passwords differ."))
     errors.raise_if_any()
-    user.set_password(new)  # rotates the session nonce: other sessions end
+    user.set_password(new)
+    end_sessions(user, keep=user.session_key)  # a stolen cookie or token ends here
     db.session.flush()
 
 
@@ -290,6 +299,66 @@ def user_for_token(token: str) -> tuple[User, ApiToken] | None:
 def revoke_token(token: ApiToken) -> None:
     db.session.delete(token)
     db.session.flush()
+
+
+# --- sessions ------------------------------------------------------------------
+
+# "Keep me signed in" lasts at most this long; so does any other session (SPEC §1).
+SESSION_DAYS = 14
+
+
+def start_session(user: User, remember: bool) -> str:
+    """A new signed-in session for ``user``: its key goes into the cookies (through
+    ``user.get_id()``), its digest into the database."""
+    key = secrets.token_urlsafe(32)
+    db.session.add(
+        UserSession(
+            user_id=user.id,
+            key_hash=_digest(key),
+            remember=remember,
+            expires_at=utcnow() + timedelta(days=SESSION_DAYS),
+        )
+    )
+    db.session.flush()
+    user.session_key = key
+    return key
+
+
+def user_for_session(user_id: int, key: str) -> User | None:
+    """The active user whose live session ``key`` names, or None."""
+    row = db.session.execute(
+        select(UserSession).where(
+            UserSession.key_hash == _digest(key), UserSession.user_id == user_id
+        )
+    ).scalar_one_or_none()
+    if row is None or row.expires_at <= utcnow():
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    user.session_key = key
+    return user
+
+
+def end_session(user: User) -> None:
+    """Sign out: the session's cookies (session and remember-me) stop working, on
+    every device they were copied to."""
+    if user.session_key:
+        db.session.execute(
+            delete(UserSession).where(UserSession.key_hash == _digest(user.session_key))
+        )
+        user.session_key = None
+
+
+def end_sessions(user: User, keep: str | None = None) -> None:
+    """End every session of ``user`` (but the one ``keep`` names) and revoke every API
+    token: after a password change or reset, deactivation, or a change of role,
+    department or enterprise, nothing issued before is usable."""
+    stmt = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep:
+        stmt = stmt.where(UserSession.key_hash != _digest(keep))
+    db.session.execute(stmt)
+    revoke_all_tokens(user)
 
 
 def revoke_all_tokens(user: User) -> None:

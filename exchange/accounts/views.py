@@ -50,7 +50,10 @@ def login():
         if user is None:
             form.password.errors = [_("The e-mail address or password is not right.")]
         else:
-            login_user(user, remember=bool(form.remember.data))
+            remember = bool(form.remember.data)
+            services.start_session(user, remember)
+            db.session.commit()
+            login_user(user, remember=remember)
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
     return render_template("accounts/login.html", form=form)
 
@@ -58,6 +61,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():
+    if current_user.is_authenticated:
+        services.end_session(current_user)
+        db.session.commit()
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("accounts.login"))
@@ -71,6 +77,7 @@ def account():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @allow()
+@limiter.limit(_login_limit, methods=["POST"])  # a stolen session must not guess the password
 def change_password():
     form = ChangePasswordForm()
     done = run_form(
@@ -86,9 +93,7 @@ def change_password():
         ),
     )
     if done:
-        db.session.commit()
-        # Keep this session; the new nonce has ended the others.
-        login_user(current_user._get_current_object())
+        db.session.commit()  # this session stays; every other one has ended
         flash(_("Your password has been changed."), "success")
         return redirect(url_for("dashboard.index"))
     return render_template("accounts/password.html", form=form)
@@ -103,7 +108,14 @@ def set_language(code: str):
         services.set_locale(current_user, code)
         db.session.commit()
     response = redirect(safe_next(request.form.get("next")) or url_for("dashboard.index"))
-    response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    response.set_cookie(
+        "lang",
+        code,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        httponly=True,
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+    )
     return response
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from exchange import signing
 from exchange.accounts.models import Role, User
 from exchange.db import utcnow
 from exchange.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
@@ -182,7 +183,7 @@ def _serialise_owner(owner_id: int) -> None:
     a transaction that has read and only then writes cannot start writing once
     another connection has committed in between ("database is locked")."""
     db.session.execute(
-        update(User).where(User.id == owner_id).values(session_nonce=User.session_nonce)
+        update(User).where(User.id == owner_id).values(locale=User.locale)
     )
 
 
@@ -580,7 +581,9 @@ def _counted_by_issued_award(log: ExchangeLog) -> bool:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRMATION_SALT)
+    # Accepts links signed with a SECRET_KEY_FALLBACKS key too: rotating the key
+    # keeps the QR codes already shown working.
+    return signing.serializer(CONFIRMATION_SALT)
 
 
 def can_issue_confirmation(actor: User, log: ExchangeLog) -> bool:
