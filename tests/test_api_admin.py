@@ -641,9 +641,9 @@ def test_ids_and_hashes_in_a_body_are_ignored(client, as_admin, make_user, make_
     client.patch(
         f"{API}/users/{victim.id}",
         headers=as_admin,
-        json={"id": 1, "password_hash": "x", "session_nonce": "y"},
+        json={"id": 1, "password_hash": "x", "totp_secret": "JBSWY3DPEHPK3PXP"},
     )
     db.session.expire_all()
     user = db.session.get(User, victim.id)
     assert user.check_password(PASSWORD)
-    assert user.session_nonce != "y"
+    assert user.totp_secret is None
