@@ -36,6 +36,20 @@ def _optional_int(value: str | None) -> int | None:
     return int(value) if value and value.strip() else None
 
 
+ROLES = frozenset({"teacher", "expert", "head", "admin"})
+
+
+def _roles(value: str | frozenset[str] | set[str] | list[str] | tuple[str, ...]) -> frozenset[str]:
+    """A comma-separated list of roles ("admin,head"), checked: a misspelt role would
+    silently require nothing."""
+    parts = value.split(",") if isinstance(value, str) else value
+    roles = frozenset(part.strip() for part in parts if part.strip())
+    if roles - ROLES:
+        unknown = ", ".join(sorted(roles - ROLES))
+        raise ConfigError(f"EXCHANGE_REQUIRE_2FA_FOR names unknown roles: {unknown}.")
+    return roles
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the common ``postgres://`` spellings and use the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
@@ -62,6 +76,9 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "EXCHANGE_INSTITUTION": env.get("EXCHANGE_INSTITUTION", "Exchange Medical College"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "EXCHANGE_LOGIN_LIMIT": env.get("EXCHANGE_LOGIN_LIMIT", "10 per minute"),
+        # Roles that must sign in with a second factor, e.g. "admin" or "admin,head".
+        "EXCHANGE_REQUIRE_2FA_FOR": env.get("EXCHANGE_REQUIRE_2FA_FOR", ""),
+        "EXCHANGE_TWO_FACTOR_LIMIT": env.get("EXCHANGE_TWO_FACTOR_LIMIT", "5 per minute"),
         "API_TOKEN_DAYS": int(env.get("EXCHANGE_API_TOKEN_DAYS", "30")),
         # "Forgot password?" requests: per e-mail address (no mailbox is flooded) and
         # per client address (nobody mails the whole staff list).
@@ -107,6 +124,7 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
 
 def check(config: dict[str, Any]) -> None:
     """Refuse to start with a configuration that is unsafe for its environment."""
+    config["EXCHANGE_REQUIRE_2FA_FOR"] = _roles(config["EXCHANGE_REQUIRE_2FA_FOR"])
     if config["EXCHANGE_ENV"] not in {"development", "production", "testing"}:
         raise ConfigError("EXCHANGE_ENV must be development, production or testing.")
     production = config["EXCHANGE_ENV"] == "production"

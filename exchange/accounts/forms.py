@@ -18,6 +18,16 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in"))
 
 
+class CodeForm(FlaskForm):
+    """The 6-digit code of an authenticator app (or a recovery code)."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
+
+
+class DisableTwoFactorForm(FlaskForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(_l("New password"), validators=[DataRequired()])
@@ -29,6 +39,12 @@ ROLE_LABELS = {
     Role.EXPERT: _l("Enterprise expert"),
     Role.HEAD: _l("Department head"),
     Role.ADMIN: _l("Administrator"),
+}
+ACCOUNT_EVENT_LABELS = {
+    "two_factor_enrolled": _l("Two-factor sign-in turned on"),
+    "two_factor_disabled": _l("Two-factor sign-in turned off"),
+    "two_factor_reset": _l("Second factor removed by an administrator"),
+    "recovery_code_used": _l("Signed in with a recovery code"),
 }
 LOCALE_LABELS = {"": _l("Browser default"), "en": "English", "zh_Hans": "简体中文"}
 

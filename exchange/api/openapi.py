@@ -361,7 +361,17 @@ SCHEMAS: dict[str, Schema] = {
         ["error"],
     ),
     "TokenRequest": obj(
-        {"email": {"type": "string"}, "password": {"type": "string"}}, ["email", "password"]
+        {
+            "email": {"type": "string"},
+            "password": {"type": "string"},
+            "code": {
+                "type": "string",
+                "maxLength": 40,
+                "description": "For accounts with two-factor sign-in: the current 6-digit "
+                "code of the authenticator app, or a recovery code.",
+            },
+        },
+        ["email", "password"],
     ),
     "Token": obj({"token": {"type": "string"}}, ["token"]),
     "User": _resource(_USER_FIELDS),
@@ -814,9 +824,12 @@ AUTH_PATHS: dict[str, Schema] = {
             "Get a bearer token",
             tag="auth",
             who="public",
-            description="Send it as `Authorization: Bearer <token>`. Rate limited.",
+            description="Send it as `Authorization: Bearer <token>`. Rate limited. An "
+            "account with two-factor sign-in also sends `code` (401 naming `code` when it "
+            "is missing or wrong); a role that must use a second factor and has not set "
+            "it up gets 403.",
             body=ref("TokenRequest"),
-            responses=responses(201, ref("Token"), "A new token.", 400, 401, 422, 429),
+            responses=responses(201, ref("Token"), "A new token.", 400, 401, 403, 422, 429),
         )
     },
     "/tokens/current": {

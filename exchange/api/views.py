@@ -7,9 +7,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from exchange.accounts import services as accounts
+from exchange.accounts import two_factor
 from exchange.api import bp, serialise
 from exchange.api.helpers import Fields, json_body
-from exchange.errors import DomainError
+from exchange.errors import DomainError, PermissionDenied
 from exchange.extensions import db, limiter
 from exchange.permissions import allow, public
 
@@ -28,11 +29,19 @@ def _login_limit() -> str:
 @limiter.limit(_login_limit)
 def create_token():
     fields = Fields(json_body())
-    email, password = fields.str("email"), fields.str("password")
+    email, password, code = fields.str("email"), fields.str("password"), fields.str("code")
     fields.check()
     user = accounts.authenticate(email, password)
     if user is None:
         raise InvalidCredentials(_l("The e-mail address or password is not right."))
+    if user.has_two_factor and not two_factor.verify(user, code):
+        db.session.commit()  # a code used now stays used
+        raise InvalidCredentials(
+            _l("This account signs in with a second factor: give its current code."),
+            fields={"code": two_factor.WRONG_CODE},
+        )
+    if two_factor.must_enrol(user):
+        raise PermissionDenied(_l("Your role signs in with a second factor: set it up first."))
     token = accounts.issue_token(user)
     db.session.commit()
     return jsonify(token=token), 201

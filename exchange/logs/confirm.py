@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import segno
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import StringField, TextAreaField
 
 from exchange.errors import Conflict
 from exchange.extensions import db, limiter
+from exchange.links import external_url
 from exchange.logs import services
 from exchange.permissions import allow, public
+from exchange.presentation import qr_svg
 from exchange.timeutil import college_zone
 from exchange.web import is_post, run_form
 
@@ -43,17 +43,6 @@ def keep_the_token_private(response: Response) -> Response:
 # --- the owner's QR code -----------------------------------------------------------
 
 
-def _qr_svg(url: str) -> Markup:
-    """The link as an inline SVG QR code, drawn here (no request leaves the page).
-
-    Safe to mark as markup: segno writes only its own elements and path data,
-    and no text of ours (no title, no description) goes into it.
-    """
-    code = segno.make(url, error="m")
-    # Without a size the drawing fills its box (viewBox only), on any phone width.
-    return Markup(code.svg_inline(scale=4, dark="#000", light="#fff", omitsize=True))  # noqa: S704
-
-
 @bp.route("/logs/<id:log_id>/confirmation", methods=["POST"])
 @allow()
 def issue(log_id: int):
@@ -65,12 +54,12 @@ def issue(log_id: int):
         flash(str(error.message), "warning")
         return redirect(url_for("logs.detail", log_id=log_id))
     db.session.commit()
-    url = url_for("confirm.page", token=token, _external=True)
+    url = external_url("confirm.page", token=token)
     return render_template(
         "logs/confirm_issued.html",
         log=log,
         url=url,
-        qr=_qr_svg(url),
+        qr=qr_svg(url),
         expires=expires_at.astimezone(college_zone()).strftime("%Y-%m-%d %H:%M"),
         zone=str(college_zone()),
     )

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-import segno
 from flask import (
     Blueprint,
     flash,
@@ -23,7 +22,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import contains_eager
 from werkzeug.wrappers import Response
@@ -32,10 +30,11 @@ from exchange.accounts.models import Role, User
 from exchange.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from exchange.extensions import db, limiter
 from exchange.forms import choices
+from exchange.links import external_url
 from exchange.org.models import Department, Period
 from exchange.org.services import period_for
 from exchange.permissions import allow, public
-from exchange.presentation import local_name
+from exchange.presentation import local_name, qr_svg
 from exchange.rewards import services
 from exchange.rewards.forms import OpenRoundForm, template_globals
 from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule
@@ -351,32 +350,20 @@ def award_revoke(award_id: int):
 def certificate(award_id: int):
     award = services.certificate_award(current_user, award_id)
     g.no_store = True  # the page carries the verification code
-    url = url_for("rewards.verify", code=award.verification_code, _external=True)
+    url = external_url("rewards.verify", code=award.verification_code)
     is_manager = services.may_run(current_user, award.round)
     return render_template(
         "rewards/certificate.html",
         award=award,
         check=services.certificate_check(award),  # what the public check shows too
         verify_url=url,
-        qr=_qr(url),
+        qr=qr_svg(url, millimetres=True),
         back_url=(
             url_for("rewards.round_detail", round_id=award.round_id, _anchor=f"award-{award.id}")
             if is_manager
             else url_for("dashboard.index")
         ),
     )
-
-
-def _qr(url: str) -> Markup:
-    """The verification address as an inline SVG QR code (no request leaves the page).
-
-    One module a millimetre: about 4 cm wide on screen and on paper, and with a
-    viewBox, so the print style can size it. Safe to mark as markup: segno writes
-    only its own elements and path data, no text of ours.
-    """
-    code = segno.make(url, error="m")
-    svg = code.svg_inline(scale=1, unit="mm", dark="#000", light="#fff", svgclass="qr-code")
-    return Markup(svg)  # noqa: S704
 
 
 # --- the public check ------------------------------------------------------------------------
