@@ -91,6 +91,9 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    from exchange import mail
+
+    mail.init_app(app)
 
     @app.context_processor
     def locale_context() -> dict[str, str]:
@@ -117,6 +120,9 @@ def select_locale() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
+    # The import's routes join the users blueprint, which must know them before it registers.
+    from exchange.accounts import import_views  # noqa: F401
+    from exchange.accounts.reset import bp as reset_bp
     from exchange.accounts.views import admin_bp as users_admin_bp
     from exchange.accounts.views import bp as accounts_bp
     from exchange.api import bp as api_bp
@@ -131,6 +137,7 @@ def register_blueprints(app: Flask) -> None:
 
     blueprints = (
         accounts_bp,
+        reset_bp,
         users_admin_bp,
         org_bp,
         dashboard_bp,

@@ -322,11 +322,11 @@ def college(make_department, make_enterprise, make_agreement, make_period, make_
     other_enterprise = make_enterprise(code="PHX", name="Phoenix Pharma", kind="pharma")
     make_agreement(enterprise, None, scope="both")
     make_agreement(other_enterprise, other_department, scope="practice")
-    # Ends two weeks from today: a test moves the clock past it (``travel``) to
-    # finalize reward rounds, well within the life of its sessions and API tokens.
+    # Ends ten days from today: a test moves the clock past it (``travel``) to
+    # finalize reward rounds, within the life of its sessions (14 days) and tokens.
     today = college_today()
     period = make_period(
-        name="2026-2027", starts_on=today - timedelta(days=100), ends_on=today + timedelta(days=14)
+        name="2026-2027", starts_on=today - timedelta(days=100), ends_on=today + timedelta(days=10)
     )
     seed_rules(period)  # the default reward rules, as a new period gets them
     db.session.commit()

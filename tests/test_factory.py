@@ -61,7 +61,8 @@ def test_production_refuses_to_start_without_a_secret_key(instance, monkeypatch)
 
 def test_production_uses_secure_cookies_and_hsts(instance, monkeypatch):
     monkeypatch.setenv("EXCHANGE_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "a-long-random-production-secret")
+    monkeypatch.setenv("SECRET_KEY", "a-long-random-production-secret-key")
+    monkeypatch.setenv("EXCHANGE_BASE_URL", "https://exchange.example.edu")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True

@@ -13,7 +13,11 @@ from exchange.extensions import db
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "exchange/translations/zh_Hans/LC_MESSAGES/messages.po"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
-METHOD_MAP = [("exchange/**.py", "python"), ("templates/**.html", "jinja2")]
+METHOD_MAP = [
+    ("exchange/**.py", "python"),
+    ("templates/**.html", "jinja2"),
+    ("templates/**.txt", "jinja2"),  # e-mails
+]
 
 
 def _marked_strings() -> set[str]:

@@ -45,6 +45,7 @@ ACCOUNT_EVENT_LABELS = {
     "two_factor_disabled": _l("Two-factor sign-in turned off"),
     "two_factor_reset": _l("Second factor removed by an administrator"),
     "recovery_code_used": _l("Signed in with a recovery code"),
+    "password_set_by_link": _l("Password set with an e-mailed link"),
 }
 LOCALE_LABELS = {"": _l("Browser default"), "en": "English", "zh_Hans": "简体中文"}
 

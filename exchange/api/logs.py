@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, url_for
+from flask import jsonify
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from exchange.api.helpers import (
 )
 from exchange.errors import Conflict
 from exchange.extensions import db
+from exchange.links import external_url
 from exchange.logs import services
 from exchange.logs.models import ExchangeLog, LogKind
 from exchange.logs.workflow import Action, Status
@@ -189,6 +190,22 @@ def revoke_log(log_id: int):
     return _transition(log_id, Action.REVOKE, _reason())
 
 
+@bp.post("/logs/<id:log_id>/verifier")
+@allow()
+def change_log_verifier(log_id: int):
+    """Name another verifier for a submitted log (``null``: on-site confirmation),
+    e.g. when the one named has moved to another enterprise or department."""
+    log = services.get_log(current_user, log_id)
+    fields = Fields(json_body())
+    if not fields.has("verifier_id"):
+        fields.errors["verifier_id"] = _l("This field is required.")
+    verifier_id = fields.int("verifier_id")
+    fields.check()
+    services.change_verifier(current_user, log, verifier_id)
+    db.session.commit()
+    return _answer(log)
+
+
 @bp.post("/logs/approve")
 @allow(Role.HEAD, Role.ADMIN)
 def approve_logs():
@@ -229,7 +246,7 @@ def create_confirmation_link(log_id: int):
     token, expires_at = services.issue_confirmation_link(current_user, log)
     db.session.commit()
     body = {
-        "url": url_for("confirm.page", token=token, _external=True),
+        "url": external_url("confirm.page", token=token),
         "expires_at": iso_utc(expires_at),
     }
     return created(body, "confirm.page", token=token)

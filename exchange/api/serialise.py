@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import url_for
-
 from exchange.accounts.models import User
+from exchange.links import external_url
 from exchange.logs.models import ExchangeLog, LogEvent
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.rewards import rules as engine
@@ -89,7 +88,7 @@ def log(entry: ExchangeLog, *, history: bool = False) -> dict[str, Any]:
         "status": entry.status,
         "client_id": entry.client_id,
         "period_id": entry.period_id,
-        "url": url_for("logs.detail", log_id=entry.id, _external=True),
+        "url": external_url("logs.detail", log_id=entry.id),
         "version": entry.version,
         "evidence": evidence(entry),
     }
@@ -105,7 +104,7 @@ def evidence(entry: ExchangeLog) -> dict[str, Any] | None:
         "name": entry.evidence_name,
         "type": entry.evidence_type,
         "size": entry.evidence_size,
-        "url": url_for("logs.evidence", log_id=entry.id, _external=True),
+        "url": external_url("logs.evidence", log_id=entry.id),
     }
 
 
@@ -180,8 +179,8 @@ def reward_round(r: RewardRound) -> dict[str, Any]:
     exports = None
     if not r.is_draft:
         exports = {
-            f"{sheet}_{fmt}": url_for(
-                "rules.round_export", round_id=r.id, sheet=sheet, fmt=fmt, _external=True
+            f"{sheet}_{fmt}": external_url(
+                "rules.round_export", round_id=r.id, sheet=sheet, fmt=fmt
             )
             for sheet in EXPORT_SHEETS
             for fmt in EXPORT_FORMATS

@@ -24,6 +24,7 @@ from exchange.accounts.models import Role
 from exchange.db import MAX_ID
 from exchange.errors import Conflict
 from exchange.extensions import db
+from exchange.links import external_url
 from exchange.logs.forms import hours
 from exchange.org.models import Department, Period
 from exchange.org.services import period_for
@@ -413,7 +414,7 @@ def _honour_list(awards: list[Award]) -> tuple[list[object], list[list[exports.C
             award.round.period.name,
             award.certificate_number,
             _local_date(award.issued_at),
-            url_for("rewards.verify", code=award.verification_code, _external=True),
+            external_url("rewards.verify", code=award.verification_code),
         ]
         for award in awards
     ]
