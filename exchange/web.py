@@ -49,13 +49,30 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def page_number() -> int:
+    """The ``?page=`` a person asked for: whole numbers from 1 (at most ``MAX_ID``, so
+    that no offset overflows the database); anything else is the first page."""
+    raw = request.args.get("page", "")
+    if not (raw.isascii() and raw.isdigit()):
+        return 1
+    # More digits than any id: as far beyond the last page as a page can be.
+    number = int(raw) if len(raw) <= 10 else MAX_ID
+    return min(max(number, 1), MAX_ID)
+
+
 def paginate(stmt: Select[Any]) -> Any:
-    return db.paginate(
-        stmt,
-        per_page=int(current_app.config["PER_PAGE"]),
-        max_per_page=100,
-        error_out=False,
-    )
+    """One page of ``stmt`` for a list page (SPEC §7: never a 500 for bad input).
+
+    A page beyond the last shows the last page (a bookmarked page 3 of a queue
+    that has shrunk since); a page that is no number shows the first. The page
+    size is the app's: pages take no ``?per_page=``.
+    """
+    per_page = min(int(current_app.config["PER_PAGE"]), 100)
+    page = page_number()
+    result = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    if page > 1 and page > result.pages:
+        result = db.paginate(stmt, page=max(result.pages, 1), per_page=per_page, error_out=False)
+    return result
 
 
 def run_form(form: FlaskForm, action: Callable[[], T]) -> T | None:

@@ -181,7 +181,8 @@ def _whole_number(name: str, default: int) -> int:
     if raw is None:
         return default
     if len(raw) > 10 or not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
-        raise MalformedRequest(_l("%(name)s must be a whole number, 1 or more.", name=name))
+        message = _l("%(name)s must be a whole number, 1 or more.", name=name)
+        raise MalformedRequest(message, fields={name: message})
     return int(raw)
 
 

@@ -480,6 +480,19 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "Reason": obj({"reason": text(500, minLength=1)}, ["reason"]),
+    "VerifierChoice": obj(
+        {
+            "verifier_id": nullable(
+                {
+                    **ID,
+                    "description": "An active expert of the log's enterprise (practice) or "
+                    "teacher or head of its department (teaching), not the owner; null: "
+                    "on-site confirmation.",
+                }
+            )
+        },
+        ["verifier_id"],
+    ),
     "BulkApproval": obj(
         {
             "ids": {
@@ -951,7 +964,8 @@ LOG_PATHS: dict[str, Schema] = {
             tag="logs",
             who="any",
             description="`mine` (default): the caller's own logs; `verify`: submitted logs "
-            "naming the caller as verifier; `approve`: verified logs the caller may approve; "
+            "naming the caller as verifier (while the caller is still of the log's enterprise "
+            "or department); `approve`: verified logs the caller may approve; "
             "`department`: every log a head or an admin may see (others: 403). "
             "Newest date first. Without `history`.",
             parameters=[
@@ -991,7 +1005,8 @@ LOG_PATHS: dict[str, Schema] = {
             "One log with its history",
             tag="logs",
             who="the owner, the named verifier, heads of its department, admin",
-            description="Anyone else gets 404.",
+            description="Anyone else gets 404, also a verifier who has since moved to "
+            "another enterprise or department.",
             responses=responses(200, ref("LogDetail"), "The log.", 401, 404),
         ),
         "patch": operation(
@@ -1017,6 +1032,25 @@ LOG_PATHS: dict[str, Schema] = {
         ),
     },
     **{f"/logs/{{log_id}}/{action}": _transition(action) for action in _TRANSITIONS},
+    "/logs/{log_id}/verifier": {
+        "parameters": [path_id("log_id")],
+        "post": operation(
+            "change_log_verifier",
+            "Name another verifier",
+            tag="logs",
+            who="the owner, heads of its department, admin",
+            description="For a submitted log, e.g. when the verifier named has moved to "
+            "another enterprise or department (verifier rights follow the person's current "
+            "one). The history records it as an `edit` that leaves the status. 409 when the "
+            "log is not submitted or its period is locked; 422 names `verifier_id` for "
+            "someone who may not verify this log. The named verifier and anyone else get "
+            "403 or 404.",
+            body=ref("VerifierChoice"),
+            responses=responses(
+                200, ref("LogDetail"), "The log as saved.", 400, 401, 403, 404, 409, 422
+            ),
+        ),
+    },
     "/logs/approve": {
         "post": operation(
             "approve_logs",

@@ -23,7 +23,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Select, event, func, select, update
+from sqlalchemy import Select, event, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -47,6 +47,8 @@ from exchange.logs.workflow import (
     TransitionRefused,
     allowed_actions,
     decide,
+    decide_reassign,
+    may_reassign,
     minutes_are_valid,
 )
 from exchange.org.models import Department, Enterprise, Period
@@ -64,7 +66,13 @@ def relations(actor: User, log: ExchangeLog) -> frozenset[Relation]:
     held = set()
     if log.owner_id == actor.id:
         held.add(Relation.OWNER)
-    if log.verifier_id == actor.id:
+    # The named verifier, while their current enterprise or department lets them verify
+    # the log. (An owner named as their own verifier, which the services never store,
+    # keeps the relation so as to be told that it is their own record.)
+    if log.verifier_id == actor.id and (
+        log.owner_id == actor.id
+        or may_verify_at(actor, log.kind, log.enterprise_id, log.department_id)
+    ):
         held.add(Relation.VERIFIER)
     if actor.role == Role.HEAD and actor.department_id == log.department_id:
         held.add(Relation.DEPARTMENT_HEAD)
@@ -73,11 +81,55 @@ def relations(actor: User, log: ExchangeLog) -> frozenset[Relation]:
     return frozenset(held)
 
 
+def may_verify_at(
+    person: User, kind: str, enterprise_id: int | None, department_id: int | None
+) -> bool:
+    """Whether ``person`` may verify a log of ``kind`` at this place, as things are now:
+    a practice log by an expert of its enterprise, a teaching log by a teacher or
+    head of its department (SPEC §3). Rights follow the person's current enterprise
+    or department: someone who has moved verifies nothing of the old one (SPEC §1).
+    ``verifies`` is the same rule in SQL."""
+    if not person.active:
+        return False
+    if kind == LogKind.PRACTICE:
+        return person.role == Role.EXPERT and person.enterprise_id == enterprise_id
+    return person.role in (Role.TEACHER, Role.HEAD) and person.department_id == department_id
+
+
+def verifies(actor: User) -> Any:
+    """SQL condition: logs naming ``actor`` as verifier that ``actor`` may verify now
+    (``may_verify_at`` in SQL)."""
+    named = ExchangeLog.verifier_id == actor.id
+    if actor.role == Role.EXPERT and actor.enterprise_id is not None:
+        return (
+            named
+            & (ExchangeLog.kind == LogKind.PRACTICE)
+            & (ExchangeLog.enterprise_id == actor.enterprise_id)
+        )
+    if actor.role in (Role.TEACHER, Role.HEAD) and actor.department_id is not None:
+        return (
+            named
+            & (ExchangeLog.kind == LogKind.TEACHING)
+            & (ExchangeLog.department_id == actor.department_id)
+        )
+    return false()
+
+
+def needs_new_verifier(log: ExchangeLog) -> bool:
+    """A submitted log whose named verifier can no longer verify it (moved, deactivated):
+    it waits until its owner or a head names another one."""
+    return (
+        log.status_enum is Status.SUBMITTED
+        and log.verifier is not None
+        and not may_verify_at(log.verifier, log.kind, log.enterprise_id, log.department_id)
+    )
+
+
 def visible_to(actor: User) -> Any:
     """SQL condition: the logs ``actor`` may see (owner, named verifier, own heads, admin)."""
     if actor.role == Role.ADMIN:
         return True
-    condition = (ExchangeLog.owner_id == actor.id) | (ExchangeLog.verifier_id == actor.id)
+    condition = (ExchangeLog.owner_id == actor.id) | verifies(actor)
     if actor.role == Role.HEAD:
         condition = condition | (ExchangeLog.department_id == actor.department_id)
     return condition
@@ -182,9 +234,7 @@ def _serialise_owner(owner_id: int) -> None:
     On SQLite it also makes the transaction a writing one from its first statement:
     a transaction that has read and only then writes cannot start writing once
     another connection has committed in between ("database is locked")."""
-    db.session.execute(
-        update(User).where(User.id == owner_id).values(locale=User.locale)
-    )
+    db.session.execute(update(User).where(User.id == owner_id).values(locale=User.locale))
 
 
 def _checked_fields(owner: User, data: LogInput, log: ExchangeLog | None) -> dict[str, Any]:
@@ -281,19 +331,11 @@ def _can_verify(
     enterprise: Enterprise | None,
     department: Department | None,
 ) -> bool:
-    if verifier.id == owner.id or not verifier.active:
+    if verifier.id == owner.id:
         return False
     if kind == LogKind.PRACTICE:
-        return (
-            verifier.role == Role.EXPERT
-            and enterprise is not None
-            and (verifier.enterprise_id == enterprise.id)
-        )
-    return (
-        verifier.role in (Role.TEACHER, Role.HEAD)
-        and department is not None
-        and (verifier.department_id == department.id)
-    )
+        return enterprise is not None and may_verify_at(verifier, kind, enterprise.id, None)
+    return department is not None and may_verify_at(verifier, kind, None, department.id)
 
 
 def verifier_candidates(owner: User, kind: str, place_id: int | None) -> Select[User]:
@@ -571,6 +613,44 @@ def bulk_approve(actor: User, log_ids: Iterable[int]) -> list[BulkOutcome]:
     return outcomes
 
 
+def can_change_verifier(actor: User, log: ExchangeLog) -> bool:
+    """Whether to offer ``actor`` to name another verifier for ``log`` (its owner or
+    heads, an admin; a submitted log in an open period)."""
+    return may_reassign(log.status_enum, relations(actor, log), period_open=log.period.is_open)
+
+
+def change_verifier(actor: User, log: ExchangeLog, verifier_id: int | None) -> ExchangeLog:
+    """Name another verifier (``None``: on-site confirmation) for a submitted log, e.g.
+    when the one named has moved to another enterprise or department.
+
+    The audit trail has no action of its own for this: it is written as an edit
+    that leaves the status as it is, with who was named before and after.
+    """
+    try:
+        decide_reassign(log.status_enum, relations(actor, log), period_open=log.period.is_open)
+    except TransitionRefused as refused:
+        raise _refused(refused.refusal) from None
+    verifier = None
+    if verifier_id is not None:
+        errors = FieldErrors()
+        verifier = errors.record("verifier_id", User, verifier_id)
+        if verifier is not None and not _can_verify(
+            verifier, log.owner, log.kind, log.enterprise, log.department
+        ):
+            errors.add("verifier_id", _l("Choose one of the offered verifiers."))
+        errors.raise_if_any()
+    if verifier == log.verifier:
+        return log
+    onsite = str(_l("On-site confirmation"))
+    change = (
+        f"{log.verifier.name if log.verifier else onsite} → {verifier.name if verifier else onsite}"
+    )
+    log.verifier = verifier
+    _record(log, Action.EDIT, log.status_enum, log.status_enum, actor=actor, reason=change)
+    _flush_or_conflict()
+    return log
+
+
 def _counted_by_issued_award(log: ExchangeLog) -> bool:
     from exchange.rewards.services import counted_by_issued_award
 
@@ -709,9 +789,7 @@ def logs_query(
     if scope == "mine":
         stmt = stmt.where(ExchangeLog.owner_id == actor.id)
     elif scope == "verify":
-        stmt = stmt.where(
-            ExchangeLog.verifier_id == actor.id, ExchangeLog.status == Status.SUBMITTED.value
-        )
+        stmt = stmt.where(verifies(actor), ExchangeLog.status == Status.SUBMITTED.value)
     elif scope == "approve":
         stmt = stmt.where(ExchangeLog.status == Status.VERIFIED.value, approvable_by(actor))
     elif scope == "department":
@@ -731,6 +809,26 @@ def logs_query(
     if department_id:
         stmt = stmt.where(ExchangeLog.department_id == department_id)
     return _listing(stmt)
+
+
+def list_owner(actor: User, owner_id: int) -> User:
+    """The person whose logs a head or an admin lists (the logs behind a round's hours).
+
+    A head sees only people of their department: its members, and those with a log
+    the head may see (experts who taught there). Anyone else is not found (404),
+    so that an id does not tell a head the name of a stranger (SPEC §1).
+    """
+    owner = db.session.get(User, owner_id)
+    if owner is None or actor.role not in (Role.HEAD, Role.ADMIN):
+        raise NotFound()
+    if actor.role == Role.ADMIN or owner.department_id == actor.department_id:
+        return owner
+    has_visible_log = db.session.execute(
+        select(ExchangeLog.id).where(ExchangeLog.owner_id == owner.id, visible_to(actor)).limit(1)
+    ).first()
+    if has_visible_log is None:
+        raise NotFound()
+    return owner
 
 
 def in_open_period() -> Any:
@@ -755,9 +853,7 @@ class QueueCounts:
 
 def queue_counts(actor: User) -> QueueCounts:
     """How many logs wait for this person (the numbers in the navigation), in one query."""
-    to_verify = func.count().filter(
-        ExchangeLog.verifier_id == actor.id, ExchangeLog.status == Status.SUBMITTED.value
-    )
+    to_verify = func.count().filter(verifies(actor), ExchangeLog.status == Status.SUBMITTED.value)
     to_approve = func.count().filter(
         ExchangeLog.status == Status.VERIFIED.value, approvable_by(actor)
     )
@@ -789,11 +885,16 @@ def defaults_for(actor: User) -> LogDefaults:
     ).scalar_one_or_none()
     if last is None:
         return LogDefaults(college_today(), None, None, None, None, None)
+    # Not someone who has moved away since: they are no longer offered.
+    verifier = last.verifier
+    still_there = verifier is not None and may_verify_at(
+        verifier, last.kind, last.enterprise_id, last.department_id
+    )
     return LogDefaults(
         college_today(),
         last.hours,
         last.category,
         last.enterprise_id if last.kind == LogKind.PRACTICE else None,
         last.department_id if last.kind == LogKind.TEACHING else None,
-        last.verifier_id,
+        last.verifier_id if still_there else None,
     )

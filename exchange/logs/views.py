@@ -31,7 +31,7 @@ from exchange.accounts.models import Role, User
 from exchange.db import MAX_ID
 from exchange.errors import Conflict, ValidationError
 from exchange.extensions import db
-from exchange.forms import choices
+from exchange.forms import choices, optional_int
 from exchange.logs import evidence as evidence_rules
 from exchange.logs import services
 from exchange.logs.forms import (
@@ -101,7 +101,9 @@ def _todo() -> Todo | None:
 @bp.record_once
 def _register_labels(state: Any) -> None:
     # Jinja globals, so that macros imported without context can use them too.
-    state.app.jinja_env.globals.update(template_globals())
+    state.app.jinja_env.globals.update(
+        template_globals(), needs_new_verifier=services.needs_new_verifier
+    )
 
 
 @bp.app_context_processor
@@ -143,11 +145,10 @@ def _places(kind: str, owner: User) -> list[Any]:
     return list(db.session.execute(stmt).scalars())
 
 
-def _verifier_choices(
-    kind: str, owner: User, places: list[Any], current: User | None
-) -> list[SelectChoice]:
+def _verifier_choices(kind: str, owner: User, places: list[Any]) -> list[SelectChoice]:
     """On-site confirmation first, then the possible verifiers grouped by place (one query:
-    the service's candidate rule with the place's id column instead of one id)."""
+    the service's candidate rule with the place's id column instead of one id). Only
+    people there now: someone named before who has moved away is not offered."""
     options = [SelectChoice("", _("On-site confirmation (no account needed)"))]
     if places:
         place = Enterprise if kind == LogKind.PRACTICE else Department
@@ -162,9 +163,16 @@ def _verifier_choices(
             SelectChoice(user.id, user.name, optgroup=group)
             for user, group in db.session.execute(stmt)
         ]
-    if current is not None and current.id not in {option.value for option in options}:
-        options.append(SelectChoice(current.id, current.name))
     return options
+
+
+def _gone_message(log: ExchangeLog) -> str:
+    """What the owner and the heads read when the named verifier has moved away."""
+    assert log.verifier is not None  # noqa: S101 - only asked for such logs
+    return _(
+        "%(name)s can no longer confirm this log: choose another verifier.",
+        name=log.verifier.name,
+    )
 
 
 def _log_form(kind: str, owner: User, log: ExchangeLog | None = None) -> LogForm:
@@ -181,9 +189,7 @@ def _log_form(kind: str, owner: User, log: ExchangeLog | None = None) -> LogForm
         places.append(current_place)
     place_field = form.enterprise_id if kind == LogKind.PRACTICE else form.department_id  # type: ignore[attr-defined]
     place_field.choices = choices(placeholder + [(p.id, p.name) for p in places])
-    form.verifier_id.choices = _verifier_choices(
-        kind, owner, places, log.verifier if log is not None else None
-    )
+    form.verifier_id.choices = _verifier_choices(kind, owner, places)
     if form.is_submitted():
         return form
     if log is None:
@@ -204,6 +210,11 @@ def _log_form(kind: str, owner: User, log: ExchangeLog | None = None) -> LogForm
         form.category.data = log.category
         form.description.data = log.description
         form.verifier_id.data = log.verifier_id
+        if log.verifier is not None and not services.may_verify_at(
+            log.verifier, log.kind, log.enterprise_id, log.department_id
+        ):
+            form.verifier_id.data = None
+            form.verifier_id.errors = [_gone_message(log)]
         place_field.data = log.enterprise_id if kind == LogKind.PRACTICE else log.department_id
         if kind == LogKind.TEACHING:
             form.course.data = log.course  # type: ignore[attr-defined]
@@ -381,7 +392,7 @@ def department():
         "department",
         owner_id=owner_id,
         department_id=_id_arg("department"),
-        owner=db.session.get(User, owner_id) if owner_id else None,
+        owner=services.list_owner(current_user, owner_id) if owner_id else None,
     )
 
 
@@ -394,9 +405,15 @@ def detail(log_id: int):
     log = services.get_log(current_user, log_id)
     offered = services.offered_actions(current_user, log)
     is_owner = log.owner_id == current_user.id
+    can_change_verifier = services.can_change_verifier(current_user, log)
+    place = log.enterprise if log.kind == LogKind.PRACTICE else log.department
     return render_template(
         "logs/detail.html",
         log=log,
+        verifier_gone=_gone_message(log) if services.needs_new_verifier(log) else None,
+        verifier_choices=_verifier_choices(log.kind, log.owner, [place])
+        if can_change_verifier
+        else None,
         transitions=[action.value for action in TRANSITIONS if action in offered],
         can_edit=Action.EDIT in offered,
         can_delete=Action.DELETE in offered,
@@ -446,6 +463,29 @@ def act(log_id: int, action: str):
         return _conflict(log_id, error)
     db.session.commit()
     flash(_done_message(Action(action)), "success")
+    return redirect(back)
+
+
+@bp.route("/<id:log_id>/verifier", methods=["POST"])
+@allow()
+def change_verifier(log_id: int):
+    """Name another verifier for a submitted log (its owner, its heads, an admin)."""
+    log = services.get_log(current_user, log_id)
+    back = url_for("logs.detail", log_id=log.id)
+    try:
+        verifier_id = optional_int(request.form.get("verifier_id"))
+    except ValueError:
+        verifier_id = 0  # names no one: the service says to choose an offered verifier
+    try:
+        services.change_verifier(current_user, log, verifier_id)
+    except ValidationError as error:
+        db.session.rollback()
+        flash(str(error.fields.get("verifier_id") or error.message), "error")
+        return redirect(back)
+    except Conflict as error:
+        return _conflict(log_id, error)
+    db.session.commit()
+    flash(_("Verifier changed."), "success")
     return redirect(back)
 
 

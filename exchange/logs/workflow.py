@@ -144,6 +144,37 @@ def allowed_actions(
     return frozenset(offered)
 
 
+# Naming another verifier for a submitted log: the one named may have left the
+# enterprise or department, and verifier rights follow the person's current one
+# (SPEC §1). The owner or the log's heads choose again. Not a transition (the
+# status stays), so it sits beside the table rather than in it.
+REASSIGN_FROM = S.SUBMITTED
+REASSIGN_BY = _by(R.OWNER, R.DEPARTMENT_HEAD, R.ADMIN)
+
+
+def decide_reassign(
+    status: Status, relations: Iterable[Relation], *, period_open: bool = True
+) -> None:
+    """Nothing if these relations may name another verifier now, else :class:`TransitionRefused`
+    (checked in the order :func:`decide` uses)."""
+    if not REASSIGN_BY & frozenset(relations):
+        raise TransitionRefused(Refusal.FORBIDDEN)
+    if not period_open:
+        raise TransitionRefused(Refusal.PERIOD_LOCKED)
+    if status is not REASSIGN_FROM:
+        raise TransitionRefused(Refusal.WRONG_STATE)
+
+
+def may_reassign(
+    status: Status, relations: Iterable[Relation], *, period_open: bool = True
+) -> bool:
+    try:
+        decide_reassign(status, relations, period_open=period_open)
+    except TransitionRefused:
+        return False
+    return True
+
+
 # Hours are entered in quarter hours from a quarter to twelve (SPEC §3).
 MINUTES_STEP = 15
 MINUTES_MIN = 15
