@@ -49,8 +49,9 @@ messages: install ## Extract marked strings and update the catalogues
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o exchange/translations/messages.pot .
 	$(BIN)/pybabel -q update -i exchange/translations/messages.pot -d exchange/translations
 
-bench: install ## Time the busiest lists on a seeded database (LOGS=20000)
+bench: install ## Time the busiest lists (LOGS=20000) and a staff import (PEOPLE=2000)
 	$(BIN)/python bench/lists.py
+	$(BIN)/python bench/import_users.py
 
 e2e: install browser ## Only the browser tests (phone-sized Chromium)
 	$(BIN)/pytest tests/e2e

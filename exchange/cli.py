@@ -1,4 +1,4 @@
-"""Command line: ``flask --app exchange create-user | seed-demo | backup``.
+"""Command line: ``flask --app exchange create-user | seed-demo | backup | import-users``.
 
 Commands are thin: they parse options, call a service, commit once and print.
 Every expected failure ends in a one-line ``Error: …`` and a non-zero exit
@@ -22,6 +22,8 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
+from exchange.accounts import import_services, importing
+from exchange.accounts.import_services import RowStatus
 from exchange.accounts.models import Role
 from exchange.accounts.services import UserInput, create_user
 from exchange.errors import DomainError
@@ -44,6 +46,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(backup_command)
+    app.cli.add_command(import_users_command)
 
 
 @contextlib.contextmanager
@@ -294,3 +297,68 @@ def backup_command(path: Path, force: bool) -> None:
     except (OSError, sqlite3.Error) as error:
         raise click.ClickException(f"The backup failed: {error}") from None
     click.echo(f"Backed up {source} to {path} ({_size(target.stat().st_size)}).")
+
+
+# --- import-users ------------------------------------------------------------------------
+
+
+@click.command("import-users")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--dry-run", is_flag=True, help="Check the file and print what would change; write nothing."
+)
+def import_users_command(file: Path, dry_run: bool) -> None:
+    """Create and update accounts from a staff list FILE (CSV or XLSX).
+
+    Columns: email, name, role, department (code), enterprise (code) and the optional
+    staff_number and language (en, zh_Hans), in English or Chinese (邮箱, 姓名, 角色,
+    部门, 企业, 工号, 语言). The same
+    rules as the page /admin/users/import: people are matched by e-mail address, every
+    valid row is written in one transaction, every invalid row is listed with its
+    reason, and new people are e-mailed a link to set their password. Running it again
+    changes nothing. Exits with 1 when a row was refused.
+    """
+    require_schema()
+    with file.open("rb") as handle:
+        data = handle.read(importing.MAX_FILE_BYTES + 1)
+    try:
+        sheet = importing.read_sheet(data)
+    except importing.SheetError as error:
+        raise click.ClickException(str(import_services.file_message(error))) from None
+    with command_errors():
+        plan = import_services.plan_import(None, sheet)
+        created = []
+        if not dry_run:
+            created = import_services.run_import(None, plan).created
+            db.session.commit()
+    for row in plan.rows:
+        email = row.cells["email"]
+        if row.status is RowStatus.NEW:
+            click.echo(f"Row {row.number}: new {email} ({row.cells['name']})")
+        elif row.status is RowStatus.CHANGED:
+            changes = "; ".join(
+                f"{sheet.column(c.column)} {c.before or '-'} -> {c.after or '-'}"
+                for c in row.changes
+            )
+            click.echo(f"Row {row.number}: changed {email}: {changes}")
+        for column, message in row.errors.items():
+            click.echo(f"Row {row.number}: error in {sheet.column(column)}: {message}")
+    counts = plan.counts
+    click.echo(
+        f"{counts[RowStatus.NEW]} new, {counts[RowStatus.CHANGED]} changed, "
+        f"{counts[RowStatus.UNCHANGED]} unchanged, {counts[RowStatus.ERROR]} with errors."
+    )
+    if dry_run:
+        click.echo("Dry run: nothing was written.")
+    elif plan.to_write:
+        click.echo(f"Wrote {len(plan.to_write)} people in one transaction.")
+        invitations = import_services.send_invitations(created)
+        if created:
+            click.echo(f"Sent {invitations.sent} set-password e-mails.")
+        for email in invitations.failed:
+            click.echo(f"Could not send the set-password e-mail to {email} (see the log).")
+    else:
+        click.echo("Nothing to write.")
+    if counts[RowStatus.ERROR]:
+        raise SystemExit(1)

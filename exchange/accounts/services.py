@@ -7,7 +7,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from flask import current_app
@@ -364,3 +364,31 @@ def end_sessions(user: User, keep: str | None = None) -> None:
 def revoke_all_tokens(user: User) -> None:
     for token in db.session.execute(select(ApiToken).where(ApiToken.user_id == user.id)).scalars():
         db.session.delete(token)
+
+
+# --- accounts made by the staff import ---------------------------------------------------
+
+
+def unusable_password_hash() -> str:
+    """A stored password that no password matches ("!" names no hashing method, so
+    werkzeug's check says no at once), random so that no two accounts share it."""
+    return "!" + secrets.token_urlsafe(24)
+
+
+def create_invited_user(actor: User | None, data: UserInput) -> User:
+    """Create an account that waits for its owner to set a password through the e-mailed
+    link (staff import, SPEC §8): the checks of ``create_user`` but the password's, and
+    an unusable password until then. ``data.password`` is not used.
+
+    No password is hashed: an import of two thousand people must not spend two thousand
+    slow hashes on passwords nobody will ever type."""
+    if actor is not None:
+        require_admin(actor)
+    errors = _check_user(data, existing=None)
+    errors.fields.pop("password", None)
+    errors.raise_if_any()
+    user = User(active=data.active)
+    _apply(user, replace(data, password=None))
+    user.password_hash = unusable_password_hash()
+    _store(None, data, lambda: db.session.add(user))
+    return user

@@ -59,6 +59,7 @@ NOT_PAGES = {
     "rules.period_export",
     "rules.eligibility_export",
     "records.record_xlsx",
+    "users.import_template",
 }
 OWNER_ONLY = {"logs.edit"}
 
