@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -676,3 +676,39 @@ def test_the_command_line_refuses_a_file_that_is_no_staff_list(college, runner, 
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)
     assert "Error: The file has no column for: email, name, role." in result.output
+
+
+def _statements_of(work) -> int:
+    """How many SQL statements ``work()`` sends to the database."""
+    count = 0
+
+    def counted(*_args, **_kwargs):
+        nonlocal count
+        count += 1
+
+    event.listen(db.engine, "before_cursor_execute", counted)
+    try:
+        work()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counted)
+    return count
+
+
+def test_checking_a_file_costs_the_same_queries_for_10_or_200_rows(college):
+    """The per-person checks read accounts looked up once for the whole file, so a
+    province's staff list is checked as fast as a department's."""
+
+    def rows(n: int):
+        people = [
+            [f"p{i}@example.com", f"Person {i}", "teacher", "CM", "", f"T{i:05d}"]
+            for i in range(n)
+        ]
+        return importing.read_sheet(csv_bytes(people))
+
+    small, large = rows(10), rows(200)
+    import_services.plan_import(college.admin, rows(1))  # load what every plan loads once
+    counts = [
+        _statements_of(lambda sheet=sheet: import_services.plan_import(college.admin, sheet))
+        for sheet in (small, large)
+    ]
+    assert counts[0] == counts[1], counts

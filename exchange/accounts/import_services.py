@@ -169,15 +169,13 @@ OWN_ACCOUNT = _l("Change your own account on its form, not by an import.")
 # --- planning ------------------------------------------------------------------------------
 
 
-def _by_email(emails: Iterable[str]) -> dict[str, User]:
-    """The people these addresses name, in a few queries whatever the file's size."""
-    wanted = sorted({e for e in emails if e})
-    found: dict[str, User] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        for user in db.session.execute(select(User).where(User.email.in_(chunk))).scalars():
-            found[user.email] = user
-    return found
+def _known(rows: Iterable[SheetRow]) -> services.KnownUsers:
+    """The accounts the file's addresses and staff numbers name, in a few queries
+    whatever the file's size: the per-person checks then ask no more of the database."""
+    rows = list(rows)
+    return services.KnownUsers.load(
+        (row.cells["email"] for row in rows), (row.cells["staff_number"] for row in rows)
+    )
 
 
 def _departments() -> dict[str, Department]:
@@ -202,7 +200,7 @@ def plan_import(actor: User | None, sheet: Sheet) -> ImportPlan:
         services.require_admin(actor)
     departments = _departments()
     enterprises = _enterprises()
-    people = _by_email(row.cells["email"].lower() for row in sheet.rows)
+    known = _known(sheet.rows)
     twice = {
         "email": importing.repeated(sheet.rows, "email", str.lower),
         "staff_number": importing.repeated(
@@ -210,7 +208,7 @@ def plan_import(actor: User | None, sheet: Sheet) -> ImportPlan:
         ),
     }
     rows = [
-        _plan_row(actor, sheet, row, departments, enterprises, people, twice) for row in sheet.rows
+        _plan_row(actor, sheet, row, departments, enterprises, known, twice) for row in sheet.rows
     ]
     return ImportPlan(sheet, rows)
 
@@ -221,7 +219,7 @@ def _plan_row(
     row: SheetRow,
     departments: dict[str, Department],
     enterprises: dict[str, Enterprise],
-    people: dict[str, User],
+    known: services.KnownUsers,
     twice: dict[str, dict[int, tuple[int, ...]]],
 ) -> RowPlan:
     cells = row.cells
@@ -240,7 +238,7 @@ def _plan_row(
     if cells["enterprise"] and enterprise is None:
         errors.setdefault("enterprise", UNKNOWN_ENTERPRISE)
 
-    user = people.get(cells["email"].lower())
+    user = known.email(cells["email"])
     role = importing.parse_role(cells["role"]) or cells["role"]
     data = services.UserInput(
         email=cells["email"],
@@ -254,7 +252,7 @@ def _plan_row(
         # An empty cell (or no such column) keeps the number a person already has.
         staff_number=cells["staff_number"] or (user.staff_number if user else None),
     )
-    for name, message in check_person(data, user).items():
+    for name, message in check_person(data, user, known).items():
         errors.setdefault(COLUMN_FOR_FIELD.get(name, name), message)
 
     if errors:
@@ -272,10 +270,12 @@ def _plan_row(
     return RowPlan(row.number, cells, RowStatus.CHANGED, changes, user=user, data=data)
 
 
-def check_person(data: services.UserInput, user: User | None) -> dict[str, Any]:
+def check_person(
+    data: services.UserInput, user: User | None, known: services.KnownUsers | None = None
+) -> dict[str, Any]:
     """The user form's checks of ``data`` (for ``user``, or a new account), but for the
     password, which an imported account does not have yet."""
-    errors = services._check_user(data, existing=user)
+    errors = services._check_user(data, existing=user, known=known)
     errors.fields.pop("password", None)
     return errors.fields
 
@@ -341,13 +341,14 @@ def run_import(actor: User | None, plan: ImportPlan) -> ImportResult:
     # user service looks each row's department or enterprise up again.
     _held = (_departments(), _enterprises())
     _begin_writing()
+    known = _known(plan.sheet.rows)
     for row in plan.to_write:
         assert row.data is not None  # noqa: S101 - new and changed rows carry their data
         if row.status is RowStatus.NEW:
-            result.created.append(services.create_invited_user(actor, row.data))
+            result.created.append(services.create_invited_user(actor, row.data, known))
         else:
             assert row.user is not None  # noqa: S101
-            result.updated.append(services.update_user(changer, row.user, row.data))
+            result.updated.append(services.update_user(changer, row.user, row.data, known))
     db.session.flush()
     return result
 

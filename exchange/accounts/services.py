@@ -6,7 +6,7 @@ import functools
 import hashlib
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -108,7 +108,43 @@ EMAIL_TAKEN = _l("Another account already uses this e-mail address.")
 STAFF_NUMBER_TAKEN = _l("Another account already has this staff number.")
 
 
-def _check_staff_number(errors: FieldErrors, value: str | None, existing: User | None) -> None:
+@dataclass(frozen=True)
+class KnownUsers:
+    """Accounts looked up once for the checks of many people (a staff import), by
+    e-mail address and staff number: two queries instead of two for every person."""
+
+    by_email: dict[str, User]
+    by_staff_number: dict[str, User]
+
+    @classmethod
+    def load(cls, emails: Iterable[str], staff_numbers: Iterable[str | None]) -> KnownUsers:
+        wanted_emails = sorted({e.strip().lower() for e in emails if e})
+        wanted_numbers = sorted({n for n in map(normalise_staff_number, staff_numbers) if n})
+        by_email: dict[str, User] = {}
+        by_number: dict[str, User] = {}
+        for chunk in _chunks(wanted_emails):
+            for user in db.session.execute(select(User).where(User.email.in_(chunk))).scalars():
+                by_email[user.email] = user
+        for chunk in _chunks(wanted_numbers):
+            found = db.session.execute(select(User).where(User.staff_number.in_(chunk)))
+            for user in found.scalars():
+                by_number[user.staff_number or ""] = user
+        return cls(by_email, by_number)
+
+    def email(self, email: str) -> User | None:
+        return self.by_email.get(email.strip().lower())
+
+    def staff_number(self, staff_number: str) -> User | None:
+        return self.by_staff_number.get(staff_number)
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
+    return (values[start : start + size] for start in range(0, len(values), size))
+
+
+def _check_staff_number(
+    errors: FieldErrors, value: str | None, existing: User | None, known: KnownUsers | None
+) -> None:
     staff_number = normalise_staff_number(value)
     if staff_number is None:
         return
@@ -122,21 +158,23 @@ def _check_staff_number(errors: FieldErrors, value: str | None, existing: User |
                "or digit."),
         )  # fmt: skip
     else:
-        other = find_user_by_staff_number(staff_number)
+        other = (known.staff_number if known else find_user_by_staff_number)(staff_number)
         if other is not None and other is not existing:
             errors.add("staff_number", STAFF_NUMBER_TAKEN)
 
 
-def _check_user(data: UserInput, *, existing: User | None) -> FieldErrors:
+def _check_user(
+    data: UserInput, *, existing: User | None, known: KnownUsers | None = None
+) -> FieldErrors:
     errors = FieldErrors()
     email = errors.email("email", data.email)
     errors.text("name", data.name, max_length=120)
     role = errors.choice("role", data.role, [r.value for r in Role])
     if "email" not in errors:
-        other = find_user_by_email(email)
+        other = (known.email if known else find_user_by_email)(email)
         if other is not None and other is not existing:
             errors.add("email", EMAIL_TAKEN)
-    _check_staff_number(errors, data.staff_number, existing)
+    _check_staff_number(errors, data.staff_number, existing, known)
     if existing is None or data.password:
         errors.password("password", data.password)
     if data.locale not in (None, "", *LOCALES):
@@ -213,9 +251,10 @@ def create_user(actor: User | None, data: UserInput) -> User:
     return user
 
 
-def update_user(actor: User, user: User, data: UserInput) -> User:
+def update_user(actor: User, user: User, data: UserInput, known: KnownUsers | None = None) -> User:
+    """``known``: accounts already looked up for a batch of changes (an import)."""
     require_admin(actor)
-    errors = _check_user(data, existing=user)
+    errors = _check_user(data, existing=user, known=known)
     if user.id == actor.id and (data.role != Role.ADMIN or not data.active):
         errors.add(
             "role" if data.role != Role.ADMIN else "active",
@@ -375,7 +414,9 @@ def unusable_password_hash() -> str:
     return "!" + secrets.token_urlsafe(24)
 
 
-def create_invited_user(actor: User | None, data: UserInput) -> User:
+def create_invited_user(
+    actor: User | None, data: UserInput, known: KnownUsers | None = None
+) -> User:
     """Create an account that waits for its owner to set a password through the e-mailed
     link (staff import, SPEC §8): the checks of ``create_user`` but the password's, and
     an unusable password until then. ``data.password`` is not used.
@@ -384,7 +425,7 @@ def create_invited_user(actor: User | None, data: UserInput) -> User:
     slow hashes on passwords nobody will ever type."""
     if actor is not None:
         require_admin(actor)
-    errors = _check_user(data, existing=None)
+    errors = _check_user(data, existing=None, known=known)
     errors.fields.pop("password", None)
     errors.raise_if_any()
     user = User(active=data.active)
