@@ -34,9 +34,10 @@ test: install browser ## Run the whole test suite (set TEST_DATABASE_URL for Pos
 browser: ## Make sure Debian's Chromium is there for the browser tests
 	@./scripts/ensure-chromium
 
-lint: install ## ruff check and format check
+lint: install ## ruff check, format check and the import contract (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 fmt: install ## Format the code
 	$(BIN)/ruff check --fix .

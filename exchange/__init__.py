@@ -27,13 +27,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_module.load(app.instance_path, config))
 
     register_extensions(app)
+    connect_receivers()
     from exchange.web import IdConverter
 
     app.url_map.converters["id"] = IdConverter
     register_blueprints(app)
-    from exchange import presentation
+    from exchange.logs import views as log_views
+    from exchange.presentation import templates
 
-    presentation.register(app)
+    templates.register(
+        app, helpers=log_views.TEMPLATE_HELPERS, per_request={"nav_todo": log_views.nav_todo}
+    )
     register_security_headers(app)
     from exchange.errors import register_error_handlers
 
@@ -95,15 +99,17 @@ def register_extensions(app: Flask) -> None:
 
     mail.init_app(app)
 
-    @app.context_processor
-    def locale_context() -> dict[str, str]:
-        from flask_babel import get_locale
-
-        return {"locale": str(get_locale())}
-
     from exchange.accounts.auth import configure_login
 
     configure_login(app, login_manager)
+
+
+def connect_receivers() -> None:
+    """The domains that react to others' changes connect their receivers (see
+    ``exchange.signals``) when imported: here, so the web, the commands and the
+    tests all have them, whichever pages they load."""
+    import exchange.logs.services
+    import exchange.rewards.services  # noqa: F401
 
 
 def select_locale() -> str:

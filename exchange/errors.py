@@ -65,6 +65,15 @@ class Conflict(DomainError):
     default_message: Any = _l("This record has changed in the meantime. Reload and try again.")
 
 
+def flush_or_conflict() -> None:
+    """Write now; someone else's change in between is a Conflict. The caller's
+    error handling rolls back (the whole request, or one savepoint of a bulk)."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict() from None
+
+
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",

@@ -20,21 +20,28 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.utils import formataddr
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from babel.dates import format_date, format_time
 from flask import Flask, current_app, render_template
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from flask_mailman import EmailMessage, EmailMultiAlternatives
 from flask_mailman.backends.base import BaseEmailBackend
 from jinja2 import TemplateNotFound
 
 from exchange.extensions import mailman
-from exchange.timeutil import college_zone
 
-if TYPE_CHECKING:
-    from exchange.accounts.models import User
+
+class Recipient(Protocol):
+    """Whom a message goes to (an account; mail knows nothing else of accounts)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def locale(self) -> str | None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +95,6 @@ def init_app(app: Flask) -> None:
             465 if config.get("MAIL_USE_SSL") else 587 if config.get("MAIL_USE_TLS") else 25
         )
     state.default_sender = config.get("MAIL_DEFAULT_SENDER") or _default_sender(app)
-    app.jinja_env.globals["local_datetime"] = local_datetime
     if config["EXCHANGE_ENV"] == "production" and state.backend == OUTBOX_BACKEND:
         app.logger.warning(
             "MAIL_SERVER is not set: e-mails (password resets, invitations) are written to "
@@ -103,22 +109,14 @@ def _default_sender(app: Flask) -> str:
     return formataddr((str(app.config["EXCHANGE_INSTITUTION"]), f"noreply@{host}"))
 
 
-def local_datetime(moment: datetime) -> str:
-    """An instant as its reader reads it: in the college's time zone, in the language in
-    force (in a message, the recipient's), e.g. "2026年3月2日 17:05 (Asia/Shanghai)"."""
-    zone = college_zone()
-    locale = str(get_locale() or "en")
-    day = format_date(moment.astimezone(zone), format="long", locale=locale)
-    clock = format_time(moment, format="short", tzinfo=zone, locale=locale)
-    return f"{day} {clock} ({zone.key})"
-
-
 def outbox_folder() -> Path:
     """Where messages go when no mail server is configured."""
     return Path(current_app.extensions["mailman"].file_path)
 
 
-def message_to(user: User, template: str, subject: Any, **context: Any) -> EmailMultiAlternatives:
+def message_to(
+    user: Recipient, template: str, subject: Any, **context: Any
+) -> EmailMultiAlternatives:
     """A message to ``user`` rendered in their language (English when they chose none).
 
     ``subject`` is usually a lazy string (``_l("…")``): it is translated here, in the
@@ -185,7 +183,7 @@ def send(
 
 
 def send_to_user(
-    user: User,
+    user: Recipient,
     template: str,
     subject: Any,
     *,

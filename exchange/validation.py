@@ -15,6 +15,24 @@ from exchange.extensions import db
 
 T = TypeVar("T")
 
+# The longest reason (of a rejection, a revocation) the audit trails keep.
+REASON_MAX = 500
+
+
+def reason_missing() -> ValidationError:
+    return ValidationError(fields={"reason": _l("Give a reason.")})
+
+
+def check_reason(value: str | None, *, required: bool) -> str | None:
+    """A reason as typed (trimmed at the ends), or None when none is given;
+    ``required`` (a rejection, a revocation) refuses none. Too long is refused, never cut."""
+    cleaned = (value or "").strip()
+    if required and not cleaned:
+        raise reason_missing()
+    if len(cleaned) > REASON_MAX:
+        raise ValidationError(fields={"reason": _l("At most %(max)d characters.", max=REASON_MAX)})
+    return cleaned or None
+
 
 class FieldErrors:
     """Collects one message per field, then raises them all at once."""

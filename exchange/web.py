@@ -6,13 +6,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import current_app, flash, redirect, request
 from flask_wtf import FlaskForm
 from sqlalchemy import Select
 from werkzeug.routing import BaseConverter
+from werkzeug.wrappers import Response
 
 from exchange.db import MAX_ID
-from exchange.errors import ValidationError
+from exchange.errors import Conflict, ValidationError
 from exchange.extensions import db
 
 T = TypeVar("T")
@@ -98,3 +99,17 @@ def run_form(form: FlaskForm, action: Callable[[], T]) -> T | None:
 
 def is_post() -> bool:
     return request.method == "POST"
+
+
+def conflict_redirect(
+    error: Conflict, to: str, *, changed: Any = None, category: str = "warning"
+) -> Response:
+    """The page's answer to a refused change (someone else changed the record first, its
+    period is locked, the round is final): undo the request's changes, say why, and
+    show the record as it stands now. ``changed`` is what to say when the conflict
+    gives no reason of its own (the page's "this … has changed in the meantime"): a lazy
+    string, as nothing that may read the database can run before the rollback."""
+    db.session.rollback()
+    message = changed if error.generic and changed is not None else error.message
+    flash(str(message), category)
+    return redirect(to)

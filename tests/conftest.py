@@ -16,9 +16,9 @@ from datetime import date, datetime, time, timedelta
 import flask_migrate
 import pytest
 import time_machine
-from flask import has_app_context
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 import exchange.accounts.models as account_models
 from exchange import create_app
@@ -393,3 +393,68 @@ def make_log(app_ctx, college):
         return log
 
     return make
+
+
+# --- the demo college, seeded once ---------------------------------------------------
+
+
+@dataclass
+class DemoCollege:
+    """The college `flask seed-demo` builds, in a database of its own."""
+
+    app: Flask
+    output: str  # what the command printed
+
+
+@pytest.fixture(scope="session")
+def seeded_demo(app, tmp_path_factory: pytest.TempPathFactory):
+    """One database seeded with the demo college for the tests that only read it.
+
+    Seeding takes seconds, so it happens once per run, in a database beside the
+    test database (another SQLite file, or another PostgreSQL database) that the
+    per-test emptying does not touch.
+    """
+    config = test_config(tmp_path_factory)
+    url = make_url(str(config["SQLALCHEMY_DATABASE_URI"]))
+    if url.get_backend_name() == "postgresql":
+        name = f"{url.database}_demo"
+        with app.app_context(), db.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = url.set(database=name)
+    else:
+        url = url.set(database=str(tmp_path_factory.mktemp("demo") / "demo.db"))
+    demo = create_app({**config, "SQLALCHEMY_DATABASE_URI": url.render_as_string(False)})
+    with demo.app_context():
+        flask_migrate.upgrade()
+    result = demo.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    yield DemoCollege(demo, result.output)
+    with demo.app_context():
+        db.engine.dispose()
+    if url.get_backend_name() == "postgresql":
+        with app.app_context(), db.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}"'))
+
+
+@pytest.fixture
+def demo_college(seeded_demo):
+    """The seeded demo college's app context, for reading it (never change it)."""
+    with seeded_demo.app.app_context():
+        yield seeded_demo
+        db.session.rollback()
+        db.session.remove()
+
+
+@pytest.fixture
+def sign_in(client, login_as):
+    """Sign in as ``user``, signing out whoever was signed in before (the sign-in page
+    sends a signed-in visitor on without changing who they are)."""
+
+    def sign_in(user: User):
+        client.post("/logout")
+        return login_as(user)
+
+    return sign_in

@@ -7,74 +7,19 @@ lists that page and stay as fast with thirty rows as with three.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date, timedelta
-from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from exchange.extensions import db
 from exchange.org import services
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.timeutil import college_today
+from tests.helpers import FormPage, refused, sql_statements
 
 
-class Page(HTMLParser):
-    """A rendered form as the user sees it: each field's value and its error, by id."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.html = html
-        self.values: dict[str, object] = {}
-        self.errors: dict[str, str] = {}
-        self._select: str | None = None
-        self._textarea: str | None = None
-        self._error: str | None = None
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        ident = a.get("id") or ""
-        if tag == "input" and ident:
-            self.values[ident] = "checked" in a if a.get("type") == "checkbox" else a.get("value")
-        elif tag == "select":
-            self._select = ident
-            self.values[ident] = None
-        elif tag == "option" and self._select and "selected" in a:
-            self.values[self._select] = a.get("value")
-        elif tag == "textarea":
-            self._textarea = ident
-            self.values[ident] = ""
-        elif tag == "p" and a.get("class") == "error" and ident.endswith("-error"):
-            self._error = ident.removesuffix("-error")
-            self.errors[self._error] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-        elif tag == "p":
-            self._error = None
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea:
-            self.values[self._textarea] = (str(self.values[self._textarea]) + data).lstrip("\r\n")
-        if self._error:
-            self.errors[self._error] += data
-
-
-def refused(client, url: str, data: dict[str, str]) -> Page:
-    """Post a form the service refuses: the same page comes back, not a redirect or a 500."""
-    response = client.post(url, data=data)
-    assert response.status_code == 200, response.status_code
-    page = Page(response.get_data(as_text=True))
-    assert "Please correct the highlighted fields." in page.html
-    return page
-
-
-def assert_kept(page: Page, data: dict[str, str], skip: tuple[str, ...] = ()) -> None:
+def assert_kept(page: FormPage, data: dict[str, str], skip: tuple[str, ...] = ()) -> None:
     for name, typed in data.items():
         if name not in skip:
             assert page.values[name] == typed, name
@@ -82,20 +27,6 @@ def assert_kept(page: Page, data: dict[str, str], skip: tuple[str, ...] = ()) ->
 
 def count(model) -> int:
     return db.session.execute(select(func.count()).select_from(model)).scalar_one()
-
-
-@contextmanager
-def sql_statements():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
@@ -138,7 +69,7 @@ def test_admin_creates_a_department(client, admin):
 
 def test_admin_edits_a_department_keeping_its_code(client, admin, make_department):
     department = make_department(code="NU", name="Nursing")
-    page = Page(client.get(f"/admin/departments/{department.id}").get_data(as_text=True))
+    page = FormPage(client.get(f"/admin/departments/{department.id}").get_data(as_text=True))
     assert page.values["code"] == "NU"
     assert page.values["name"] == "Nursing"
 
@@ -231,7 +162,7 @@ def test_admin_creates_an_enterprise(client, admin):
 
 def test_admin_edits_an_enterprise(client, admin, make_enterprise):
     enterprise = make_enterprise(code="RH", name="Renmin")
-    page = Page(client.get(f"/admin/enterprises/{enterprise.id}").get_data(as_text=True))
+    page = FormPage(client.get(f"/admin/enterprises/{enterprise.id}").get_data(as_text=True))
     assert page.values["kind"] == "hospital"
     response = client.post(
         f"/admin/enterprises/{enterprise.id}",
@@ -383,7 +314,7 @@ def test_new_agreement_from_an_enterprise_is_preselected_and_returns_there(
     enterprise = make_enterprise()
     department = make_department()
     url = f"/admin/agreements/new?enterprise_id={enterprise.id}"
-    page = Page(client.get(url).get_data(as_text=True))
+    page = FormPage(client.get(url).get_data(as_text=True))
     assert page.values["enterprise_id"] == str(enterprise.id)
     assert page.values["department_id"] == ""  # "All departments"
     assert "All departments" in page.html
@@ -404,7 +335,7 @@ def test_admin_edits_an_agreement(client, admin, make_enterprise, make_agreement
     enterprise = make_enterprise()
     agreement = make_agreement(enterprise)
     department = make_department()
-    page = Page(client.get(f"/admin/agreements/{agreement.id}").get_data(as_text=True))
+    page = FormPage(client.get(f"/admin/agreements/{agreement.id}").get_data(as_text=True))
     assert page.values["reference"] == agreement.reference
     assert page.values["starts_on"] == agreement.starts_on.isoformat()
 
@@ -582,7 +513,7 @@ def test_period_may_keep_its_own_dates_on_edit(client, admin, make_period):
 
 def test_admin_locks_a_period_after_confirming(client, admin, make_period):
     period = make_period()
-    page = Page(client.get(f"/admin/periods/{period.id}").get_data(as_text=True))
+    page = FormPage(client.get(f"/admin/periods/{period.id}").get_data(as_text=True))
     assert page.values["confirm"] is False
     assert f'action="/admin/periods/{period.id}/lock"' in page.html
 

@@ -7,60 +7,13 @@ person signed out at once and unable to sign in again.
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
 from sqlalchemy import func, select
 
 from exchange.accounts.models import User
 from exchange.extensions import db
 from tests.conftest import PASSWORD
-
-
-class Page(HTMLParser):
-    """A rendered form as the user sees it: each field's value and its error, by id."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.html = html
-        self.values: dict[str, object] = {}
-        self.errors: dict[str, str] = {}
-        self._select: str | None = None
-        self._error: str | None = None
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        ident = a.get("id") or ""
-        if tag == "input" and ident:
-            self.values[ident] = "checked" in a if a.get("type") == "checkbox" else a.get("value")
-        elif tag == "select":
-            self._select = ident
-            self.values[ident] = None
-        elif tag == "option" and self._select and "selected" in a:
-            self.values[self._select] = a.get("value")
-        elif tag == "p" and a.get("class") == "error" and ident.endswith("-error"):
-            self._error = ident.removesuffix("-error")
-            self.errors[self._error] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select":
-            self._select = None
-        elif tag == "p":
-            self._error = None
-
-    def handle_data(self, data: str) -> None:
-        if self._error:
-            self.errors[self._error] += data
-
-
-def refused(client, url: str, data: dict[str, str]) -> Page:
-    """Post a form the service refuses: the same page comes back, not a redirect or a 500."""
-    response = client.post(url, data=data)
-    assert response.status_code == 200, response.status_code
-    page = Page(response.get_data(as_text=True))
-    assert "Please correct the highlighted fields." in page.html
-    return page
+from tests.helpers import FormPage, refused
 
 
 def user_count() -> int:
@@ -162,7 +115,7 @@ def test_user_form_shows_the_refusal(
 def test_admin_edits_another_user(client, admin, make_user, make_enterprise):
     teacher = make_user("teacher", name="Li Wei")
     enterprise = make_enterprise()
-    page = Page(client.get(f"/admin/users/{teacher.id}").get_data(as_text=True))
+    page = FormPage(client.get(f"/admin/users/{teacher.id}").get_data(as_text=True))
     assert page.values["email"] == teacher.email
     assert page.values["role"] == "teacher"
 

@@ -9,7 +9,7 @@ from exchange.accounts.models import User
 from exchange.extensions import db
 from exchange.org.models import Period
 from tests.conftest import PASSWORD
-from tests.test_api_base import API, assert_error
+from tests.helpers import API, assert_error
 
 
 @pytest.fixture

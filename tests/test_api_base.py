@@ -7,33 +7,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from exchange.accounts.models import ApiToken
 from exchange.db import utcnow
 from exchange.extensions import db
 from tests.conftest import PASSWORD
-
-API = "/api/v1"
-
-
-def assert_error(response, status: int, code: str, fields: tuple[str, ...] = ()):
-    """The SPEC §7 error body: {"error": {"code", "message", "fields"}}."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert set(body) == {"error"}
-    error = body["error"]
-    # "details" only where the error carries facts to act on (e.g. a date).
-    assert set(error) - {"details"} == {"code", "message", "fields"}
-    assert error["code"] == code
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    assert isinstance(error["fields"], dict)
-    for name in fields:
-        assert name in error["fields"], error
-        assert isinstance(error["fields"][name], str)
-    return error
+from tests.helpers import API, assert_error, openapi_document, required_fields, sql_statements
 
 
 def bearer(headers: dict[str, str]) -> str:
@@ -419,16 +399,8 @@ def test_listing_enterprises_runs_the_same_queries_for_3_or_30(
             make_agreement(enterprise, department, scope="teaching")
 
     def queries_for_the_list(expected: int) -> int:
-        statements: list[str] = []
-
-        def count(_conn, _cursor, statement, *_args):
-            statements.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with sql_statements() as statements:
             body = client.get(f"{API}/enterprises?per_page=100", headers=headers).get_json()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
         assert len(body["items"]) == expected
         assert all(len(e["agreements"]) == 2 for e in body["items"])
         return len(statements)
@@ -445,12 +417,6 @@ def test_listing_enterprises_runs_the_same_queries_for_3_or_30(
 NOT_DESCRIBED = {"/openapi.json"}  # the description does not describe itself
 
 
-def _openapi(client) -> dict:
-    response = client.get(f"{API}/openapi.json")
-    assert response.status_code == 200
-    return response.get_json()
-
-
 def _api_rules(app):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(f"{API}/"):
@@ -461,7 +427,7 @@ def _api_rules(app):
 
 
 def test_the_openapi_description_is_public_and_names_bearer_auth(client):
-    doc = _openapi(client)
+    doc = openapi_document(client)
     assert doc["openapi"].startswith("3.")
     assert doc["servers"] == [{"url": API}]
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
@@ -475,7 +441,7 @@ def test_the_openapi_description_is_public_and_names_bearer_auth(client):
 
 
 def test_every_api_route_is_described_with_its_methods(app, client):
-    paths = _openapi(client)["paths"]
+    paths = openapi_document(client)["paths"]
     missing = []
     for rule, path in _api_rules(app):
         for method in rule.methods - {"HEAD", "OPTIONS"}:
@@ -486,11 +452,11 @@ def test_every_api_route_is_described_with_its_methods(app, client):
 
 def test_the_description_has_no_paths_that_do_not_exist(app, client):
     routes = {path for _rule, path in _api_rules(app)}
-    assert set(_openapi(client)["paths"]) - routes == set()
+    assert set(openapi_document(client)["paths"]) - routes == set()
 
 
 def test_every_reference_in_the_description_resolves(client):
-    doc = _openapi(client)
+    doc = openapi_document(client)
 
     def walk(node):
         if isinstance(node, dict):
@@ -513,7 +479,7 @@ def test_every_reference_in_the_description_resolves(client):
 def test_public_operations_are_marked_and_the_others_document_401(app, client):
     from exchange.permissions import PUBLIC, permission_of
 
-    paths = _openapi(client)["paths"]
+    paths = openapi_document(client)["paths"]
     for rule, path in _api_rules(app):
         is_public = permission_of(app.view_functions[rule.endpoint]) == PUBLIC
         for method in rule.methods - {"HEAD", "OPTIONS"}:
@@ -524,20 +490,6 @@ def test_public_operations_are_marked_and_the_others_document_401(app, client):
                 assert "401" in operation["responses"], (method, path)
 
 
-def _required(doc: dict, name: str) -> set[str]:
-    schema = doc["components"]["schemas"][name]
-    if "allOf" in schema:
-        return set().union(
-            *(
-                _required(doc, part["$ref"].rsplit("/", 1)[1])
-                if "$ref" in part
-                else set(part["required"])
-                for part in schema["allOf"]
-            )
-        )
-    return set(schema["required"])
-
-
 def test_described_resources_have_exactly_the_fields_answered(
     client, make_user, make_department, make_enterprise, make_agreement, make_period, api_token
 ):
@@ -546,7 +498,7 @@ def test_described_resources_have_exactly_the_fields_answered(
     enterprise = make_enterprise()
     agreement = make_agreement(enterprise, make_department())
     period = make_period()
-    doc = _openapi(client)
+    doc = openapi_document(client)
     answers = {
         "Me": f"{API}/me",
         "User": f"{API}/users/{admin.id}",
@@ -557,4 +509,4 @@ def test_described_resources_have_exactly_the_fields_answered(
     }
     for schema, url in answers.items():
         body = client.get(url, headers=headers).get_json()
-        assert set(body) == _required(doc, schema), schema
+        assert set(body) == required_fields(doc, schema), schema

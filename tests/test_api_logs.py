@@ -8,14 +8,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from exchange.extensions import db
 from exchange.logs import services
 from exchange.logs.models import ExchangeLog
 from exchange.org import services as org_services
 from exchange.timeutil import college_today
-from tests.test_api_base import API, _required, assert_error
+from tests.helpers import API, assert_error, required_fields, sql_statements
 
 ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 
@@ -499,16 +499,8 @@ def test_listing_logs_runs_the_same_queries_for_3_or_30(client, college, as_user
             )
 
     def queries_for_the_list(expected: int) -> int:
-        statements: list[str] = []
-
-        def count(_conn, _cursor, statement, *_args):
-            statements.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with sql_statements() as statements:
             response = client.get(f"{API}/logs?scope=department&per_page=100", headers=headers)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
         assert len(response.get_json()["items"]) == expected
         return len(statements)
 
@@ -1035,12 +1027,12 @@ def test_the_described_log_has_exactly_the_fields_answered(client, college, as_u
     headers = as_user(college.teacher)
     doc = client.get(f"{API}/openapi.json").get_json()
     single = client.get(f"{API}/logs/{log.id}", headers=headers).get_json()
-    assert set(single) == _required(doc, "LogDetail")
+    assert set(single) == required_fields(doc, "LogDetail")
     listed = client.get(f"{API}/logs", headers=headers).get_json()["items"][0]
-    assert set(listed) == _required(doc, "Log")
-    assert set(single["history"][0]) == _required(doc, "HistoryEntry")
+    assert set(listed) == required_fields(doc, "Log")
+    assert set(single["history"][0]) == required_fields(doc, "HistoryEntry")
     link = client.post(f"{API}/logs/{log.id}/confirmation-link", headers=headers).get_json()
-    assert set(link) == _required(doc, "ConfirmationLink")
+    assert set(link) == required_fields(doc, "ConfirmationLink")
 
 
 def test_evidence_is_described_not_served_inline(client, college, as_user, make_log,

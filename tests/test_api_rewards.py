@@ -8,13 +8,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event
 
 from exchange.extensions import db, limiter
 from exchange.rewards import services
 from exchange.timeutil import college_today
 from tests.conftest import period_end
-from tests.test_api_base import API, _openapi, _required, assert_error
+from tests.helpers import API, assert_error, openapi_document, required_fields, sql_statements
 
 
 @pytest.fixture(autouse=True)
@@ -248,9 +247,18 @@ def test_progress_of_an_unknown_or_malformed_period(client, college, as_user):
     assert_error(client.get(f"{API}/me/progress?period=x", headers=headers), 400, "bad_request")
 
 
-def test_progress_without_a_period_today_is_a_clear_404(client, make_user, make_period, api_token):
+def test_progress_without_a_period_today_is_of_the_latest_period(
+    client, make_user, make_period, api_token
+):
+    # The default the pages choose too (org.queries.default_period).
     today = college_today()
-    make_period(starts_on=today - timedelta(days=400), ends_on=today - timedelta(days=30))
+    make_period(starts_on=today - timedelta(days=800), ends_on=today - timedelta(days=401))
+    latest = make_period(starts_on=today - timedelta(days=400), ends_on=today - timedelta(days=30))
+    body = client.get(f"{API}/me/progress", headers=api_token(make_user("teacher"))).get_json()
+    assert body["period_id"] == latest.id
+
+
+def test_progress_without_any_period_is_a_clear_404(client, make_user, api_token):
     response = client.get(f"{API}/me/progress", headers=api_token(make_user("teacher")))
     error = assert_error(response, 404, "not_found")
     assert "?period=" in error["message"]
@@ -591,16 +599,8 @@ def test_listing_rounds_runs_the_same_queries_for_few_or_many_awards(
     headers = as_user(college.admin)
 
     def queries() -> int:
-        statements: list[str] = []
-
-        def count(_conn, _cursor, statement, *_args):
-            statements.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with sql_statements() as statements:
             assert client.get(f"{API}/rounds", headers=headers).status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
         return len(statements)
 
     spend(college.teacher, "41")
@@ -909,7 +909,7 @@ def test_only_admins_manage_rules(client, college, as_user, method, path):
 def test_described_reward_resources_have_exactly_the_fields_answered(
     client, college, as_user, issued
 ):
-    doc = _openapi(client)
+    doc = openapi_document(client)
     head, admin = as_user(college.head), as_user(college.admin)
     round_body = client.get(f"{API}/rounds/{issued['round_id']}", headers=head).get_json()
     # The clock is past the period (to finalize): name it.
@@ -932,6 +932,6 @@ def test_described_reward_resources_have_exactly_the_fields_answered(
         "Verification": check,
     }
     for schema, body in answers.items():
-        assert set(body) == _required(doc, schema), schema
+        assert set(body) == required_fields(doc, schema), schema
     exports = doc["components"]["schemas"]["Round"]["properties"]["exports"]["anyOf"][0]
     assert set(round_body["exports"]) == set(exports["required"])

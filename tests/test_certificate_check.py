@@ -15,7 +15,7 @@ import pytest
 
 from exchange.errors import NotFound
 from exchange.extensions import db, limiter
-from exchange.rewards import services
+from exchange.rewards import queries, services
 from exchange.rewards.models import Award, AwardStatus, RewardRound
 from exchange.timeutil import college_today
 from tests.conftest import period_end
@@ -218,7 +218,7 @@ def test_a_chinese_reader_sees_both_names(client, practice_cert, headers, cookie
 
 
 def test_without_a_chinese_name_only_the_english_one_shows(client, college, issue):
-    rule = next(r for r in services.period_rules(college.period.id) if r.code == "practice-cert")
+    rule = next(r for r in queries.period_rules(college.period.id) if r.code == "practice-cert")
     rule.name_zh = ""
     db.session.commit()
     award = award_of(issue(), "practice-cert")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import event
-
 from exchange.extensions import db
 from exchange.rewards import services as rewards
 from exchange.timeutil import college_today
 from tests.conftest import period_end
+from tests.helpers import sql_statements
 
 
 def _page(client) -> str:
@@ -92,13 +91,8 @@ def test_waiting_work_is_counted_for_heads(client, college, make_log, login_as):
 
 def test_the_dashboard_runs_a_bounded_number_of_queries(client, college, make_log, login_as):
     def count_for_requests() -> int:
-        statements: list[str] = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with sql_statements() as statements:
             assert client.get("/").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
         return len(statements)
 
     make_log(status="approved", hours="2", work_date=_days_ago(1))

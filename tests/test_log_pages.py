@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import re
 import uuid
-from contextlib import contextmanager
 from datetime import timedelta
 from io import BytesIO
 from itertools import chain
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from exchange.extensions import db
 from exchange.logs import services
-from exchange.logs.forms import ACTION_LABELS, CATEGORY_LABELS, STATUS_LABELS
 from exchange.logs.models import CATEGORIES, ExchangeLog
 from exchange.logs.workflow import Action, Status
+from exchange.presentation.logs import ACTION_LABELS, CATEGORY_LABELS, STATUS_LABELS
 from exchange.timeutil import college_today
+from tests.helpers import sql_statements
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
@@ -74,31 +74,6 @@ def _field_error(html: str, field_id: str) -> str:
     found = re.search(rf'<p class="error" id="{field_id}-error">([^<]*)</p>', html)
     assert found, f"no error on {field_id}"
     return found.group(1)
-
-
-@pytest.fixture
-def sign_in(client, login_as):
-    """Sign in as ``user``, signing out whoever was signed in before."""
-
-    def sign_in(user):
-        client.post("/logout")
-        return login_as(user)
-
-    return sign_in
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 # --- log hours ---------------------------------------------------------------------------
@@ -666,10 +641,10 @@ def test_my_logs_runs_the_same_queries_for_3_or_30_logs(client, college, sign_in
     sign_in(college.teacher)
     _make_many(make_log, 3)
     client.get("/logs/")
-    with count_queries() as few:
+    with sql_statements() as few:
         assert client.get("/logs/").status_code == 200
     _make_many(make_log, 27)
-    with count_queries() as many:
+    with sql_statements() as many:
         html = _text(client.get("/logs/"))
     assert html.count('class="row logrow"') == 25  # one page
     assert len(few) == len(many)
@@ -685,9 +660,9 @@ def test_the_log_page_runs_the_same_queries_for_few_or_many_events(
     db.session.commit()
     sign_in(college.teacher)
     client.get(f"/logs/{quiet.id}")
-    with count_queries() as few:
+    with sql_statements() as few:
         client.get(f"/logs/{quiet.id}")
-    with count_queries() as many:
+    with sql_statements() as many:
         html = _text(client.get(f"/logs/{busy.id}"))
     assert html.count("Withdrawn") == 10
     assert len(few) == len(many)
@@ -737,7 +712,7 @@ def test_the_navigation_offers_log_hours_to_those_who_log(client, college, sign_
 def test_the_queue_count_is_asked_once_per_page(client, college, sign_in, make_log):
     make_log(status="submitted")
     sign_in(college.expert)
-    with count_queries() as statements:
+    with sql_statements() as statements:
         client.get("/logs/")
     assert sum("FILTER" in s.upper() for s in statements) == 1
 

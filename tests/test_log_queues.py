@@ -9,21 +9,21 @@ as with three.
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
 from flask import current_app
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from exchange.extensions import db
-from exchange.logs import services
+from exchange.logs import queries, services
 from exchange.logs.models import ExchangeLog, LogEvent
 from exchange.logs.workflow import Action
 from exchange.timeutil import college_today
 from tests.conftest import PASSWORD
+from tests.helpers import sql_statements
 
 
 def verify_ids(html: str) -> set[int]:
@@ -63,20 +63,6 @@ def signed_in(user):
 def status_of(log: ExchangeLog) -> str:
     db.session.expire_all()
     return db.session.get(ExchangeLog, log.id).status
-
-
-@contextmanager
-def counted_queries():
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
@@ -338,7 +324,7 @@ def _spread_logs(make_log, college, status: str, count: int, start: int) -> None
 
 
 def _queries_for(client, path: str) -> int:
-    with counted_queries() as statements:
+    with sql_statements() as statements:
         response = client.get(path)
     assert response.status_code == 200
     return len(statements)
@@ -369,11 +355,11 @@ def test_queue_pages_run_a_bounded_number_of_queries(
 def test_work_in_a_locked_period_leaves_the_queues(client, college, make_log, login_as):
     make_log(status="verified")
     make_log(status="submitted")
-    assert services.queue_counts(college.head).to_approve == 1
-    assert services.queue_counts(college.expert).to_verify == 1
+    assert queries.queue_counts(college.head).to_approve == 1
+    assert queries.queue_counts(college.expert).to_verify == 1
     college.period.state = "locked"
     db.session.commit()
-    assert services.queue_counts(college.head) == services.QueueCounts(0, 0)
-    assert services.queue_counts(college.expert) == services.QueueCounts(0, 0)
+    assert queries.queue_counts(college.head) == queries.QueueCounts(0, 0)
+    assert queries.queue_counts(college.expert) == queries.QueueCounts(0, 0)
     login_as(college.head)
     assert "Ward rounds" not in client.get("/logs/approve").get_data(as_text=True)

@@ -1,5 +1,5 @@
 from exchange.extensions import db
-from exchange.logs import services
+from exchange.logs import queries, services
 
 
 def test_every_status_can_be_reached(make_log):
@@ -19,9 +19,9 @@ def test_expert_logs_teaching(college, make_log):
 def test_queue_counts(college, make_log):
     make_log(status="submitted")
     make_log(status="verified")
-    assert services.queue_counts(college.expert).to_verify == 1
-    assert services.queue_counts(college.head).to_approve == 1
-    assert services.queue_counts(college.foreign_head).to_approve == 0
+    assert queries.queue_counts(college.expert).to_verify == 1
+    assert queries.queue_counts(college.head).to_approve == 1
+    assert queries.queue_counts(college.foreign_head).to_approve == 0
 
 
 def test_bulk(college, make_log):

@@ -15,7 +15,7 @@ from html import unescape
 import pytest
 
 from exchange.extensions import db
-from exchange.logs import services
+from exchange.logs import queries
 from exchange.logs.models import ExchangeLog
 from exchange.logs.workflow import Status
 
@@ -80,7 +80,7 @@ def test_a_moved_verifier_can_no_longer_open_or_verify_the_log(
     listed = client.get("/api/v1/logs?scope=verify", headers=headers).get_json()
     assert listed["items"] == []
     assert listed["total"] == 0
-    assert services.queue_counts(person).to_verify == 0
+    assert queries.queue_counts(person).to_verify == 0
 
 
 def test_a_verifier_moved_back_verifies_again(client, college, moved_expert, login_as):

@@ -16,7 +16,6 @@ from datetime import time, timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import event
 
 from exchange.accounts.models import User
 from exchange.extensions import db
@@ -24,6 +23,7 @@ from exchange.rewards import services
 from exchange.rewards.models import RewardRound
 from exchange.timeutil import college_today
 from tests.conftest import period_end
+from tests.helpers import sql_statements
 
 BOM = b"\xef\xbb\xbf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -58,18 +58,6 @@ def decide_all(actor: User, reward_round: RewardRound) -> None:
     for award in reward_round.awards:
         services.decide_award(actor, award, True)
     db.session.commit()
-
-
-@pytest.fixture
-def sign_in(client, login_as):
-    """Sign in as ``person``, signing out whoever was signed in before (the sign-in page
-    sends a signed-in visitor on without changing who they are)."""
-
-    def sign_in(person: User):
-        client.post("/logout")
-        return login_as(person)
-
-    return sign_in
 
 
 def read_csv(response) -> list[list[str]]:
@@ -406,16 +394,8 @@ def test_only_admins_get_a_periods_sheet(client, college, year, sign_in):
 
 
 def _queries(client, url: str) -> int:
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with sql_statements() as statements:
         response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     return len(statements)
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import event
 
 from exchange.extensions import db
 from exchange.logs import services as log_services
@@ -26,6 +25,7 @@ from exchange.rewards import exports
 from exchange.rewards import services as rewards
 from exchange.timeutil import college_today
 from tests.conftest import period_end
+from tests.helpers import sql_statements
 
 ROOT = Path(__file__).resolve().parent.parent
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -409,16 +409,8 @@ def test_workbook_helpers_write_several_sheets_the_same_way():
 
 
 def _queries_of(client, path: str) -> int:
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with sql_statements() as statements:
         response = client.get(path)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert response.status_code == 200
     return len(statements)
 

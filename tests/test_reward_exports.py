@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
+from exchange import units
 from exchange.extensions import db
 from exchange.rewards import exports, services
 from exchange.timeutil import college_today
@@ -60,9 +61,9 @@ def test_xlsx_has_a_bold_header_numbers_as_numbers_and_neutralised_text():
 
 
 def test_helpers_for_hours_money_and_file_names():
-    assert exports.hours_value(90) == Decimal("1.50")
-    assert exports.hours_value(20) == Decimal("0.33")
-    assert exports.money_value(800000) == Decimal("8000.00")
+    assert units.hours_value(90) == Decimal("1.50")
+    assert units.hours_value(20) == Decimal("0.33")
+    assert units.minor_to_major(800000) == Decimal("8000.00")
     assert exports.neutralise("Li Na") == "Li Na"
     assert exports.neutralise("=1") == "'=1"
     assert exports.file_name("2026/2027", "CM", "payout") == "2026-2027-CM-payout"

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from exchange.extensions import db, limiter
 from exchange.presentation import money
@@ -14,6 +14,7 @@ from exchange.rewards import services
 from exchange.rewards.models import Award, AwardStatus, RewardRound, RoundState
 from exchange.timeutil import college_today
 from tests.conftest import period_end
+from tests.helpers import sql_statements
 
 
 @pytest.fixture(autouse=True)
@@ -442,16 +443,8 @@ def test_money_is_written_as_people_read_it(app_ctx):
 
 
 def _queries_of_round_page(app, client, round_id: int) -> int:
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with sql_statements() as statements:
         response = client.get(f"/rewards/rounds/{round_id}")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert response.status_code == 200
     return len(statements)
 

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from exchange.extensions import db
 from exchange.rewards import services
 from exchange.rewards.models import RewardRule
 from exchange.timeutil import college_today
 from tests.conftest import period_end
-
-
-@contextmanager
-def sql_statements():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+from tests.helpers import sql_statements
 
 
 def rule_by_code(period, code: str) -> RewardRule:

@@ -18,8 +18,8 @@ from exchange.extensions import db
 from exchange.logs import services as log_services
 from exchange.logs.workflow import Action
 from exchange.org.services import PeriodInput, save_period
+from exchange.rewards import queries, services
 from exchange.rewards import rules as engine
-from exchange.rewards import services
 from exchange.rewards.models import Award, RewardRound, RewardRule
 from exchange.rewards.services import RuleInput
 from exchange.timeutil import college_today
@@ -126,12 +126,12 @@ def bonus_input(**overrides) -> RuleInput:
 
 
 def rule_of(period, code: str) -> RewardRule:
-    [rule] = [r for r in services.period_rules(period.id) if r.code == code]
+    [rule] = [r for r in queries.period_rules(period.id) if r.code == code]
     return rule
 
 
 def rule_specs(period) -> set[engine.Rule]:
-    return {r.spec() for r in services.period_rules(period.id)}
+    return {r.spec() for r in queries.period_rules(period.id)}
 
 
 def field_errors(excinfo) -> set[str]:
@@ -326,7 +326,7 @@ def test_a_new_period_copies_the_edited_rules_of_the_period_before(college, make
     db.session.commit()
     assert rule_specs(next_year) == edited
     # The copies are rows of their own: editing them leaves the old period alone.
-    assert {r.period_id for r in services.period_rules(next_year.id)} == {next_year.id}
+    assert {r.period_id for r in queries.period_rules(next_year.id)} == {next_year.id}
 
 
 def test_seeding_copies_the_latest_earlier_period_not_an_older_one(college, make_period):
@@ -337,7 +337,7 @@ def test_seeding_copies_the_latest_earlier_period_not_an_older_one(college, make
     db.session.commit()
     next_year = make_period(name="2027-2028", starts_on=day(-101), ends_on=day(-465))
     services.seed_rules(next_year)
-    codes = {r.code for r in services.period_rules(next_year.id)}
+    codes = {r.code for r in queries.period_rules(next_year.id)}
     assert "new-only" in codes
     assert "old-only" not in codes
 
@@ -347,7 +347,7 @@ def test_a_period_created_by_an_admin_starts_with_the_previous_rules(college):
     period = save_period(college.admin, PeriodInput("2027-2028", day(-101), day(-465)))
     db.session.commit()
     assert rule_specs(period) == rule_specs(college.period)
-    assert "carried-over" in {r.code for r in services.period_rules(period.id)}
+    assert "carried-over" in {r.code for r in queries.period_rules(period.id)}
 
 
 def test_save_rule_creates_a_rule_with_clean_values(college):

@@ -24,7 +24,7 @@ from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule
 from exchange.timeutil import college_today
 from tests.concurrency import no_crashes, past_the_check, race, report
 from tests.conftest import period_end
-from tests.test_api_base import API, assert_error
+from tests.helpers import API, assert_error
 
 
 @pytest.fixture

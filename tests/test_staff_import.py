@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -33,6 +33,7 @@ from exchange.errors import ValidationError
 from exchange.extensions import db
 from exchange.timeutil import college_today
 from tests.conftest import PASSWORD
+from tests.helpers import sql_statements
 from tests.smtp import smtp_server  # noqa: F401  (the fixture)
 
 HEADER = ["email", "name", "role", "department", "enterprise", "staff_number"]
@@ -680,18 +681,9 @@ def test_the_command_line_refuses_a_file_that_is_no_staff_list(college, runner, 
 
 def _statements_of(work) -> int:
     """How many SQL statements ``work()`` sends to the database."""
-    count = 0
-
-    def counted(*_args, **_kwargs):
-        nonlocal count
-        count += 1
-
-    event.listen(db.engine, "before_cursor_execute", counted)
-    try:
+    with sql_statements() as statements:
         work()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", counted)
-    return count
+    return len(statements)
 
 
 def test_checking_a_file_costs_the_same_queries_for_10_or_200_rows(college):
@@ -700,8 +692,7 @@ def test_checking_a_file_costs_the_same_queries_for_10_or_200_rows(college):
 
     def rows(n: int):
         people = [
-            [f"p{i}@example.com", f"Person {i}", "teacher", "CM", "", f"T{i:05d}"]
-            for i in range(n)
+            [f"p{i}@example.com", f"Person {i}", "teacher", "CM", "", f"T{i:05d}"] for i in range(n)
         ]
         return importing.read_sheet(csv_bytes(people))
 

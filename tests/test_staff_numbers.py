@@ -15,8 +15,8 @@ from exchange.accounts.models import User
 from exchange.errors import ValidationError
 from exchange.extensions import db
 from tests.concurrency import no_crashes, race, report
-from tests.test_admin_users_pages import Page, form_data, refused
-from tests.test_api_base import API
+from tests.helpers import API, FormPage, refused
+from tests.test_admin_users_pages import form_data
 
 TAKEN = "Another account already has this staff number."
 FORMAT = "Use Latin letters, digits, - and / only, starting and ending with a letter or digit."
@@ -69,7 +69,7 @@ def test_the_form_shows_the_number_and_an_empty_field_clears_it(client, admin, l
     teacher.staff_number = "T2019034"
     db.session.commit()
     login_as(admin)
-    page = Page(client.get(f"/admin/users/{teacher.id}").get_data(as_text=True))
+    page = FormPage(client.get(f"/admin/users/{teacher.id}").get_data(as_text=True))
     assert page.values["staff_number"] == "T2019034"
 
     # Saving unchanged keeps it: one's own number is not "taken".
@@ -377,9 +377,7 @@ def test_create_user_takes_a_staff_number(runner, app_ctx, make_department):
     )
 
 
-def test_the_demo_college_has_believable_staff_numbers(runner, app_ctx):
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
+def test_the_demo_college_has_believable_staff_numbers(demo_college):
     people = db.session.execute(select(User)).scalars().all()
     numbers = [u.staff_number for u in people if u.staff_number]
     assert len(numbers) == len(set(numbers))

@@ -7,9 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from exchange.accounts.models import Role
 from exchange.accounts.services import LOCALES
 from exchange.forms import choices, optional_int
+from exchange.presentation.accounts import ROLE_LABELS
 
 
 class LoginForm(FlaskForm):
@@ -34,19 +34,6 @@ class ChangePasswordForm(FlaskForm):
     confirm_password = PasswordField(_l("Repeat the new password"), validators=[DataRequired()])
 
 
-ROLE_LABELS = {
-    Role.TEACHER: _l("Teacher"),
-    Role.EXPERT: _l("Enterprise expert"),
-    Role.HEAD: _l("Department head"),
-    Role.ADMIN: _l("Administrator"),
-}
-ACCOUNT_EVENT_LABELS = {
-    "two_factor_enrolled": _l("Two-factor sign-in turned on"),
-    "two_factor_disabled": _l("Two-factor sign-in turned off"),
-    "two_factor_reset": _l("Second factor removed by an administrator"),
-    "recovery_code_used": _l("Signed in with a recovery code"),
-    "password_set_by_link": _l("Password set with an e-mailed link"),
-}
 LOCALE_LABELS = {"": _l("Browser default"), "en": "English", "zh_Hans": "简体中文"}
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -55,23 +55,6 @@ def normalise_staff_number(value: str | None) -> str | None:
     are one number for the unique constraint); empty means none."""
     cleaned = (value or "").strip().upper()
     return cleaned or None
-
-
-def users_query(role: str | None = None, search: str | None = None) -> Select[User]:
-    """Users by name, optionally of one role and matching ``search`` in e-mail, name or
-    staff number."""
-    stmt = select(User).order_by(User.name, User.id)
-    if role:
-        stmt = stmt.where(User.role == role)
-    if search:
-        stmt = stmt.where(
-            or_(
-                User.email.contains(search.lower(), autoescape=True),
-                User.name.icontains(search, autoescape=True),
-                User.staff_number.contains(search.upper(), autoescape=True),
-            )
-        )
-    return stmt
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -18,14 +18,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from exchange.accounts import services, two_factor
+from exchange.accounts import queries, services, two_factor
 from exchange.accounts.forms import (
-    ACCOUNT_EVENT_LABELS,
-    ROLE_LABELS,
     ChangePasswordForm,
     CodeForm,
     DisableTwoFactorForm,
@@ -36,21 +32,13 @@ from exchange.accounts.models import Role, User
 from exchange.errors import Conflict, PermissionDenied
 from exchange.extensions import db, limiter
 from exchange.forms import choices
-from exchange.org.models import Department, Enterprise
+from exchange.org import queries as org_queries
 from exchange.permissions import allow, public
 from exchange.presentation import qr_svg
 from exchange.web import paginate, run_form, safe_next
 
 bp = Blueprint("accounts", __name__)
 admin_bp = Blueprint("users", __name__, url_prefix="/admin/users")
-
-
-@bp.app_context_processor
-def role_labels() -> dict[str, object]:
-    return {
-        "role_label": lambda role: ROLE_LABELS.get(Role(role), role),
-        "account_event_label": lambda action: ACCOUNT_EVENT_LABELS.get(action, action),
-    }
 
 
 def _login_limit() -> str:
@@ -98,7 +86,7 @@ def _pending_user() -> tuple[User, bool] | None:
     if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
         session.pop(PENDING, None)
         return None
-    user = db.session.get(User, int(pending.get("user", 0)))
+    user = queries.user_by_id(int(pending.get("user", 0)))
     if user is None or not user.active or not user.has_two_factor:
         return None
     return user, bool(pending.get("remember"))
@@ -270,8 +258,8 @@ def set_language(code: str):
 
 def _user_form(user: User | None = None) -> UserForm:
     form = UserForm(obj=user)
-    departments = db.session.execute(select(Department).order_by(Department.name)).scalars()
-    enterprises = db.session.execute(select(Enterprise).order_by(Enterprise.name)).scalars()
+    departments = org_queries.departments_by_name()
+    enterprises = org_queries.enterprises_by_name()
     form.department_id.choices = choices([("", "—")] + [(d.id, d.name) for d in departments])
     form.enterprise_id.choices = choices([("", "—")] + [(e.id, e.name) for e in enterprises])
     if user is not None and not form.is_submitted():
@@ -300,9 +288,7 @@ def index():
     role = request.args.get("role", "")
     if role not in {r.value for r in Role}:
         role = ""
-    stmt = services.users_query(role, query).options(
-        selectinload(User.department), selectinload(User.enterprise)
-    )
+    stmt = queries.users_query(role, query, with_places=True)
     return render_template("admin/users.html", page=paginate(stmt), q=query, role=role)
 
 

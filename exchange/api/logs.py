@@ -13,7 +13,6 @@ from typing import Any
 from flask import jsonify
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from exchange.accounts.models import Role
 from exchange.api import bp, serialise
@@ -30,7 +29,7 @@ from exchange.api.helpers import (
 from exchange.errors import Conflict
 from exchange.extensions import db
 from exchange.links import external_url
-from exchange.logs import services
+from exchange.logs import queries, services
 from exchange.logs.models import ExchangeLog, LogKind
 from exchange.logs.workflow import Action, Status
 from exchange.permissions import allow
@@ -49,7 +48,7 @@ def _log_input(fields: Fields, kind: str | None) -> services.LogInput:
     if "kind" not in fields.errors and given_kind != kind:
         if not given_kind:
             fields.errors["kind"] = _l("This field is required.")
-        elif given_kind not in LogKind.ALL:
+        elif given_kind not in tuple(LogKind):
             fields.errors["kind"] = _l("Choose one of the offered values.")
         else:
             fields.errors["kind"] = _l("Teachers and heads log practice; experts log teaching.")
@@ -95,11 +94,11 @@ def create_log():
 @bp.get("/logs")
 @allow()
 def list_logs():
-    stmt = services.logs_query(
+    stmt = queries.logs_query(
         current_user,
-        query_choice("scope", services.LIST_SCOPES) or "mine",
+        query_choice("scope", queries.LIST_SCOPES) or "mine",
         status=query_choice("status", STATUSES),
-        kind=query_choice("kind", LogKind.ALL),
+        kind=query_choice("kind", LogKind),
         period_id=query_int("period"),
     )
     return jsonify(paginated(stmt, serialise.log))
@@ -217,11 +216,7 @@ def approve_logs():
     outcomes = services.bulk_approve(current_user, ids)
     db.session.commit()
     # One query reloads every approved log (the commit expired them).
-    approved_ids = [outcome.log_id for outcome in outcomes if outcome.ok]
-    approved: dict[int, ExchangeLog] = {}
-    if approved_ids:
-        stmt = select(ExchangeLog).where(ExchangeLog.id.in_(approved_ids))
-        approved = {log.id: log for log in db.session.scalars(stmt)}
+    approved = queries.logs_by_id(outcome.log_id for outcome in outcomes if outcome.ok)
     results = [
         {"id": outcome.log_id, "ok": True, "log": serialise.log(approved[outcome.log_id])}
         if outcome.ok

@@ -1082,7 +1082,9 @@ LOG_PATHS: dict[str, Schema] = {
 }
 
 _PERIOD_QUERY = query(
-    "period", ID, "The period; default: the one today falls in (404 when there is none)."
+    "period",
+    ID,
+    "The period; default: the open one today falls in, else the latest (404 when there is none).",
 )
 
 

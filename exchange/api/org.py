@@ -12,8 +12,6 @@ from typing import Any
 from flask import jsonify
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from exchange.accounts.models import Role
 from exchange.api import bp, serialise
@@ -28,7 +26,7 @@ from exchange.api.helpers import (
 )
 from exchange.errors import ValidationError
 from exchange.extensions import db
-from exchange.org import services
+from exchange.org import queries, services
 from exchange.org.models import Agreement, Department, Enterprise, Period, PeriodState
 from exchange.permissions import allow
 
@@ -45,8 +43,7 @@ def _department_input(data: dict[str, Any]) -> services.DepartmentInput:
 @bp.get("/departments")
 @allow()
 def list_departments():
-    stmt = select(Department).order_by(Department.code, Department.id)
-    return jsonify(paginated(stmt, serialise.department))
+    return jsonify(paginated(queries.departments(), serialise.department))
 
 
 @bp.post("/departments")
@@ -95,12 +92,7 @@ def _enterprise_input(data: dict[str, Any]) -> services.EnterpriseInput:
 @bp.get("/enterprises")
 @allow()
 def list_enterprises():
-    stmt = (
-        select(Enterprise)
-        .options(selectinload(Enterprise.agreements))
-        .order_by(Enterprise.name, Enterprise.id)
-    )
-    return jsonify(paginated(stmt, serialise.enterprise))
+    return jsonify(paginated(queries.enterprises(with_agreements=True), serialise.enterprise))
 
 
 @bp.post("/enterprises")
@@ -149,10 +141,7 @@ def _agreement_input(data: dict[str, Any]) -> services.AgreementInput:
 @bp.get("/agreements")
 @allow(Role.ADMIN)
 def list_agreements():
-    stmt = select(Agreement).order_by(Agreement.starts_on.desc(), Agreement.id)
-    enterprise_id = query_int("enterprise")
-    if enterprise_id is not None:
-        stmt = stmt.where(Agreement.enterprise_id == enterprise_id)
+    stmt = queries.agreements(query_int("enterprise"))
     return jsonify(paginated(stmt, serialise.agreement))
 
 
@@ -202,8 +191,7 @@ def _period_input(data: dict[str, Any]) -> tuple[services.PeriodInput, str | Non
 @bp.get("/periods")
 @allow()
 def list_periods():
-    stmt = select(Period).order_by(Period.starts_on.desc(), Period.id)
-    return jsonify(paginated(stmt, serialise.period))
+    return jsonify(paginated(queries.periods_query(), serialise.period))
 
 
 @bp.post("/periods")

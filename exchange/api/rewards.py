@@ -14,8 +14,6 @@ from typing import Any
 from flask import jsonify
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from exchange.accounts.models import Role
 from exchange.api import bp, serialise
@@ -32,24 +30,24 @@ from exchange.api.helpers import (
 )
 from exchange.errors import NotFound, ValidationError
 from exchange.extensions import db, limiter
+from exchange.org import queries as org_queries
 from exchange.org.models import Department, Period
-from exchange.org.services import period_for
 from exchange.permissions import allow, public
-from exchange.rewards import services
-from exchange.rewards.models import Award, RewardRound, RewardRule
+from exchange.rewards import queries, services
+from exchange.rewards.models import RewardRule
 from exchange.rewards.rules import Scope
-from exchange.timeutil import college_today
 
 # Enough for people scanning certificates; too few to try codes by the thousand.
 VERIFY_LIMIT = "30 per minute"
 
 
 def _period() -> Period:
-    """The period named by ``?period=``, else the one today falls in."""
+    """The period named by ``?period=``, else the default one, as the pages choose it
+    (org.queries.default_period): the open one today falls in, else the latest."""
     period_id = query_int("period")
     if period_id is not None:
         return get_or_404(Period, period_id)
-    period = period_for(college_today())
+    period = org_queries.default_period()
     if period is None:
         raise NotFound(_l("No period includes today; name one with ?period=."))
     return period
@@ -97,36 +95,21 @@ def eligibility():
 
 # --- rounds -----------------------------------------------------------------------
 
-_ROUND_DETAIL = (
-    selectinload(RewardRound.awards).selectinload(Award.holder),
-    selectinload(RewardRound.awards).selectinload(Award.rule),
-)
-
-
-def _load_round(round_id: int) -> RewardRound:
-    """A round with its awards, their holders and rules, in a fixed number of queries."""
-    return db.session.execute(
-        select(RewardRound)
-        .where(RewardRound.id == round_id)
-        .options(*_ROUND_DETAIL)
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-
 
 def _round_answer(round_id: int) -> Any:
-    return jsonify(serialise.reward_round(_load_round(round_id)))
+    return jsonify(serialise.reward_round(queries.round_detail(round_id)))
 
 
 @bp.get("/rounds")
 @allow(Role.HEAD, Role.ADMIN)
 def list_rounds():
     """The rounds the caller runs (a head: their department's), newest first."""
-    stmt = services.rounds_query(current_user).options(*_ROUND_DETAIL)
-    period_id, department_id = query_int("period"), query_int("department")
-    if period_id is not None:
-        stmt = stmt.where(RewardRound.period_id == period_id)
-    if department_id is not None:
-        stmt = stmt.where(RewardRound.department_id == department_id)
+    stmt = queries.rounds_query(
+        current_user,
+        period_id=query_int("period"),
+        department_id=query_int("department"),
+        with_awards=True,
+    )
     return jsonify(paginated(stmt, serialise.reward_round))
 
 
@@ -139,7 +122,7 @@ def open_round():
     fields.check()
     reward_round = services.open_round(current_user, department_id, period_id, scope)
     db.session.commit()
-    body = serialise.reward_round(_load_round(reward_round.id))
+    body = serialise.reward_round(queries.round_detail(reward_round.id))
     return created(body, "api.get_round", round_id=reward_round.id)
 
 
@@ -245,7 +228,7 @@ def _rule_input(fields: Fields) -> services.RuleInput:
 @allow(Role.ADMIN)
 def list_rules():
     """The rules of ``?period=`` (every period's without it), as the period lists them."""
-    return jsonify(paginated(services.rules_query(query_int("period")), serialise.rule))
+    return jsonify(paginated(queries.rules_query(query_int("period")), serialise.rule))
 
 
 @bp.post("/rules")

@@ -7,7 +7,7 @@ from typing import Any
 from flask import jsonify
 from flask_login import current_user
 
-from exchange.accounts import services
+from exchange.accounts import queries, services
 from exchange.accounts.models import Role, User
 from exchange.api import bp, serialise
 from exchange.api.helpers import (
@@ -48,7 +48,7 @@ def _user_input(data: dict[str, Any]) -> services.UserInput:
 def list_users():
     """All users by name; ``?role=`` keeps one role, ``?q=`` searches e-mail and name."""
     role = query_choice("role", (r.value for r in Role))
-    stmt = services.users_query(role, query_text("q"))
+    stmt = queries.users_query(role, query_text("q"))
     return jsonify(paginated(stmt, serialise.user))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,7 +24,7 @@ from exchange.logs import services
 from exchange.permissions import allow, public
 from exchange.presentation import qr_svg
 from exchange.timeutil import college_zone
-from exchange.web import is_post, run_form
+from exchange.web import conflict_redirect, is_post, run_form
 
 bp = Blueprint("confirm", __name__)
 
@@ -50,9 +50,7 @@ def issue(log_id: int):
     try:
         token, expires_at = services.issue_confirmation_link(current_user, log)
     except Conflict as error:
-        db.session.rollback()
-        flash(str(error.message), "warning")
-        return redirect(url_for("logs.detail", log_id=log_id))
+        return conflict_redirect(error, url_for("logs.detail", log_id=log_id))
     db.session.commit()
     url = external_url("confirm.page", token=token)
     return render_template(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -14,10 +15,9 @@ from exchange.logs.workflow import Action, Status
 from exchange.org.models import Department, Enterprise, Period, _in
 
 
-class LogKind:
+class LogKind(StrEnum):
     PRACTICE = "practice"  # a teacher's hours inside a partner enterprise
     TEACHING = "teaching"  # an enterprise expert's hours in a college classroom
-    ALL = (PRACTICE, TEACHING)
 
 
 PRACTICE_CATEGORIES = (
@@ -29,7 +29,10 @@ PRACTICE_CATEGORIES = (
     "other",
 )
 TEACHING_CATEGORIES = ("lecture", "lab", "workshop", "clinical_teaching", "mentoring", "other")
-CATEGORIES = {LogKind.PRACTICE: PRACTICE_CATEGORIES, LogKind.TEACHING: TEACHING_CATEGORIES}
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    LogKind.PRACTICE: PRACTICE_CATEGORIES,
+    LogKind.TEACHING: TEACHING_CATEGORIES,
+}
 
 
 class ExchangeLog(TimestampMixin, Base):
@@ -37,7 +40,7 @@ class ExchangeLog(TimestampMixin, Base):
 
     __tablename__ = "exchange_log"
     __table_args__ = (
-        CheckConstraint("kind IN ('practice', 'teaching')", name="kind"),
+        CheckConstraint(_in("kind", LogKind), name="kind"),
         CheckConstraint(_in("status", Status), name="status"),
         CheckConstraint("minutes BETWEEN 15 AND 720 AND minutes % 15 = 0", name="minutes"),
         CheckConstraint("students IS NULL OR students BETWEEN 1 AND 1000", name="students"),

@@ -1,6 +1,6 @@
 """Work waiting for someone: logs to verify, logs to approve (with bulk approval).
 
-Thin: the lists are the services' queries, one page at a time; a single verify or
+Thin: the lists are the domain's queries, one page at a time; a single verify or
 reject goes to ``logs.act``; bulk approval hands the ticked ids to
 ``services.bulk_approve`` and tells the head what became of them.
 """
@@ -18,9 +18,9 @@ from werkzeug.wrappers import Response
 
 from exchange.accounts.models import Role
 from exchange.db import MAX_ID
-from exchange.errors import Conflict
+from exchange.errors import Conflict, NotFound
 from exchange.extensions import db
-from exchange.logs import services
+from exchange.logs import queries, services
 from exchange.permissions import allow
 from exchange.web import is_post, paginate
 
@@ -38,7 +38,7 @@ def _here() -> str:
 @bp.route("/verify")
 @allow()
 def verify():
-    page = paginate(services.logs_query(current_user, "verify"))
+    page = paginate(queries.logs_query(current_user, "verify"))
     return render_template("logs/queue_verify.html", page=page, here=_here())
 
 
@@ -47,7 +47,7 @@ def verify():
 def approve():
     if is_post():
         return _bulk_approve(request.form.getlist("ids"))
-    page = paginate(services.logs_query(current_user, "approve"))
+    page = paginate(queries.logs_query(current_user, "approve"))
     return render_template("logs/queue_approve.html", page=page, here=_here())
 
 
@@ -84,9 +84,14 @@ def _bulk_approve(values: list[str]) -> Response:
 def _summary(outcomes: list[services.BulkOutcome], unreadable: int) -> tuple[str, str]:
     """One sentence per kind of outcome: "3 logs approved. 1 had changed in the meantime …"."""
     approved = sum(1 for outcome in outcomes if outcome.ok)
-    not_found = unreadable + sum(1 for o in outcomes if not o.ok and o.status == 404)
-    refused = Counter(o.message for o in outcomes if not o.ok and o.status != 404)
-    changed = refused.pop(str(Conflict.default_message), 0)
+    errors = [o.error for o in outcomes if o.error is not None]
+    # A Conflict that says nothing more than its kind: the log changed in the meantime.
+    stale = [e for e in errors if isinstance(e, Conflict) and e.generic]
+    changed = len(stale)
+    not_found = unreadable + sum(1 for e in errors if isinstance(e, NotFound))
+    refused = Counter(
+        str(e.message) for e in errors if not isinstance(e, NotFound) and e not in stale
+    )
 
     parts = []
     if approved:

@@ -16,30 +16,34 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Select, event, false, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import Session
 
-from exchange import signing
+from exchange import signals, signing, units
 from exchange.accounts.models import Role, User
 from exchange.db import utcnow
-from exchange.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from exchange.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+    flush_or_conflict,
+)
 from exchange.extensions import db
 from exchange.logs import evidence as evidence_rules
 from exchange.logs.models import CATEGORIES, ExchangeLog, LogEvent, LogKind
 from exchange.logs.workflow import (
     COUNTS_FOR_DAY,
     DAILY_MINUTES_MAX,
-    PENDING,
-    REASON_MAX,
     Action,
     Refusal,
     Relation,
@@ -54,7 +58,7 @@ from exchange.logs.workflow import (
 from exchange.org.models import Department, Enterprise, Period
 from exchange.org.services import agreements_in_force, period_for
 from exchange.timeutil import college_today
-from exchange.validation import FieldErrors
+from exchange.validation import REASON_MAX, FieldErrors, check_reason, reason_missing
 
 CONFIRMATION_DAYS = 7
 CONFIRMATION_SALT = "exchange-onsite-confirmation"
@@ -147,7 +151,7 @@ def offered_actions(actor: User, log: ExchangeLog) -> frozenset[Action]:
     return allowed_actions(log.status_enum, relations(actor, log), period_open=log.period.is_open)
 
 
-def log_kind_for(role: str) -> str | None:
+def log_kind_for(role: str) -> LogKind | None:
     """Teachers and heads log practice; experts log teaching; admins log nothing."""
     if role in (Role.TEACHER, Role.HEAD):
         return LogKind.PRACTICE
@@ -186,23 +190,19 @@ class LogInput:
 
 def parse_minutes(errors: FieldErrors, hours: object) -> int:
     """Hours as entered (0.25 to 12 in quarter hours) to whole minutes."""
-    if hours is None or (isinstance(hours, str) and not hours.strip()):
-        errors.add("hours", _l("This field is required."))
-        return 0
     try:
-        if isinstance(hours, bool):
-            raise InvalidOperation
-        value = Decimal(str(hours).strip().replace(",", "."))
-        if not value.is_finite():
-            raise InvalidOperation
-        minutes = value * 60
-    except ArithmeticError:  # not a number, or one too large to compute with
+        minutes = units.typed_minutes(hours)
+    except ValueError:  # not a number, or one too large to compute with
         errors.add("hours", _l("Enter the hours as a number, e.g. 1.5."))
         return 0
-    if minutes != minutes.to_integral_value() or not minutes_are_valid(int(minutes)):
+    if minutes is None:
+        errors.add("hours", _l("This field is required."))
+        return 0
+    whole = units.whole_minutes(minutes)
+    if whole is None or not minutes_are_valid(whole):
         errors.add("hours", _l("Between 0.25 and 12 hours, in steps of a quarter hour."))
         return 0
-    return int(minutes)
+    return whole
 
 
 def _check_client_id(errors: FieldErrors, client_id: str | None) -> str | None:
@@ -237,13 +237,31 @@ def _serialise_owner(owner_id: int) -> None:
     db.session.execute(update(User).where(User.id == owner_id).values(locale=User.locale))
 
 
-def _checked_fields(owner: User, data: LogInput, log: ExchangeLog | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CheckedLog:
+    """The fields of a log once every check of SPEC §3 has passed: what is stored."""
+
+    kind: LogKind
+    work_date: date
+    period: Period
+    minutes: int
+    category: str
+    description: str
+    enterprise: Enterprise
+    department: Department
+    course: str | None
+    cohort: str | None
+    students: int | None
+    verifier: User | None
+    evidence: tuple[str, str, bytes] | None  # name, media type, content: a new file
+
+
+def _checked_fields(owner: User, data: LogInput, log: ExchangeLog | None) -> CheckedLog:
     """Validate everything SPEC §3 asks of a log; the values to store, or ValidationError."""
-    kind = log.kind if log else log_kind_for(owner.role)
+    kind = LogKind(log.kind) if log else log_kind_for(owner.role)
     if kind is None:
         raise PermissionDenied(_l("Administrators do not log hours."))
     errors = FieldErrors()
-    values: dict[str, Any] = {"kind": kind}
 
     today = college_today()
     day = data.work_date
@@ -260,28 +278,27 @@ def _checked_fields(owner: User, data: LogInput, log: ExchangeLog | None) -> dic
             errors.add(
                 "date", _l("This date lies in the locked period %(name)s.", name=period.name)
             )
-    values["work_date"], values["period"] = day, period
 
     minutes = parse_minutes(errors, data.hours)
-    values["minutes"] = minutes
-    values["category"] = errors.choice("category", data.category, CATEGORIES[kind])
-    values["description"] = errors.text("description", data.description, max_length=2000)
+    category = errors.choice("category", data.category, CATEGORIES[kind])
+    description = errors.text("description", data.description, max_length=2000)
+    course: str | None = None
+    cohort: str | None = None
+    students: int | None = None
 
     if kind == LogKind.PRACTICE:
         enterprise = errors.record("enterprise_id", Enterprise, data.enterprise_id)
         department = owner.department
-        values.update(course=None, cohort=None, students=None)
     else:
         enterprise = owner.enterprise
         department = errors.record("department_id", Department, data.department_id)
-        values["course"] = errors.text("course", data.course, max_length=120)
-        values["cohort"] = errors.text("cohort", data.cohort, max_length=60, required=False) or None
+        course = errors.text("course", data.course, max_length=120)
+        cohort = errors.text("cohort", data.cohort, max_length=60, required=False) or None
         if data.students is None:
             errors.add("students", _l("This field is required."))
         elif not 1 <= data.students <= 1000:
             errors.add("students", _l("Between 1 and 1000 students."))
-        values["students"] = data.students
-    values["enterprise"], values["department"] = enterprise, department
+        students = data.students
 
     if enterprise and department and period and "date" not in errors:
         in_force = db.session.execute(
@@ -297,12 +314,11 @@ def _checked_fields(owner: User, data: LogInput, log: ExchangeLog | None) -> dic
                 ),
             )
 
-    values["verifier"] = None
+    verifier = None
     if data.verifier_id is not None:
         verifier = errors.record("verifier_id", User, data.verifier_id)
         if verifier is not None and not _can_verify(verifier, owner, kind, enterprise, department):
             errors.add("verifier_id", _l("Choose one of the offered verifiers."))
-        values["verifier"] = verifier if "verifier_id" not in errors else None
 
     if day and minutes and "date" not in errors:
         _serialise_owner(owner.id)
@@ -311,17 +327,30 @@ def _checked_fields(owner: User, data: LogInput, log: ExchangeLog | None) -> dic
             left = max(DAILY_MINUTES_MAX - used, 0)
             errors.add(
                 "hours",
-                _l("At most 12 hours a day: %(left)s h left on this date.", left=_hours(left)),
+                _l(
+                    "At most 12 hours a day: %(left)s h left on this date.",
+                    left=units.hours_number(left),
+                ),
             )
 
-    if data.evidence is not None:
-        values["evidence"] = _checked_evidence(errors, data.evidence)
+    evidence = _checked_evidence(errors, data.evidence) if data.evidence is not None else None
     errors.raise_if_any()
-    return values
-
-
-def _hours(minutes: int) -> str:
-    return f"{Decimal(minutes) / 60:.2f}".rstrip("0").rstrip(".")
+    # Past raise_if_any, every required value is there.
+    return CheckedLog(
+        kind=kind,
+        work_date=cast(date, day),
+        period=cast(Period, period),
+        minutes=minutes,
+        category=category,
+        description=description,
+        enterprise=cast(Enterprise, enterprise),
+        department=cast(Department, department),
+        course=course,
+        cohort=cohort,
+        students=students,
+        verifier=verifier,
+        evidence=evidence,
+    )
 
 
 def _can_verify(
@@ -411,18 +440,18 @@ def _clear_evidence(log: ExchangeLog) -> None:
     log.evidence_size = None
 
 
-def _apply(log: ExchangeLog, values: dict[str, Any]) -> None:
-    log.work_date = values["work_date"]
-    log.period = values["period"]
-    log.minutes = values["minutes"]
-    log.category = values["category"]
-    log.description = values["description"]
-    log.enterprise = values["enterprise"]
-    log.department = values["department"]
-    log.course, log.cohort, log.students = values["course"], values["cohort"], values["students"]
-    log.verifier = values["verifier"]
-    if values.get("evidence"):
-        _store_evidence(log, values["evidence"])
+def _apply(log: ExchangeLog, values: CheckedLog) -> None:
+    log.work_date = values.work_date
+    log.period = values.period
+    log.minutes = values.minutes
+    log.category = values.category
+    log.description = values.description
+    log.enterprise = values.enterprise
+    log.department = values.department
+    log.course, log.cohort, log.students = values.course, values.cohort, values.students
+    log.verifier = values.verifier
+    if values.evidence:
+        _store_evidence(log, values.evidence)
 
 
 # --- audit ----------------------------------------------------------------------
@@ -439,7 +468,7 @@ def _record(
     reason: str | None = None,
 ) -> None:
     # No autoflush while the trail loads: the pending change must reach the
-    # database only in _flush_or_conflict, where a lost race becomes a Conflict.
+    # database only in flush_or_conflict, where a lost race becomes a Conflict.
     with db.session.no_autoflush:
         log.events.append(
             LogEvent(
@@ -453,15 +482,6 @@ def _record(
         )
 
 
-def _flush_or_conflict() -> None:
-    """Write now; someone else's change in between is a Conflict. The caller's
-    error handling rolls back (the whole request, or one savepoint of a bulk)."""
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise Conflict() from None
-
-
 def _refused(refusal: Refusal) -> Exception:
     messages = {
         Refusal.FORBIDDEN: PermissionDenied(),
@@ -470,7 +490,7 @@ def _refused(refusal: Refusal) -> Exception:
         Refusal.PERIOD_LOCKED: Conflict(
             _l("The period of this log is locked: nothing in it changes any more.")
         ),
-        Refusal.REASON_REQUIRED: ValidationError(fields={"reason": _l("Give a reason.")}),
+        Refusal.REASON_REQUIRED: reason_missing(),
     }
     return messages[refusal]
 
@@ -485,13 +505,6 @@ def _decide(
         return decide(log.status_enum, action, held, period_open=log.period.is_open, reason=reason)
     except TransitionRefused as refused:
         raise _refused(refused.refusal) from None
-
-
-def _reason(reason: str | None) -> str | None:
-    cleaned = (reason or "").strip()
-    if len(cleaned) > REASON_MAX:
-        raise ValidationError(fields={"reason": _l("At most %(max)d characters.", max=REASON_MAX)})
-    return cleaned or None
 
 
 # --- create, edit, delete ------------------------------------------------------------
@@ -518,7 +531,7 @@ def create_log(actor: User, data: LogInput, *, submit: bool = False) -> tuple[Ex
         if earlier is None:
             raise
         return earlier, False
-    log = ExchangeLog(kind=values["kind"], owner=actor, client_id=client_id)
+    log = ExchangeLog(kind=values.kind, owner=actor, client_id=client_id)
     _apply(log, values)
     _record(log, Action.CREATE, None, Status.DRAFT, actor=actor)
     try:
@@ -548,12 +561,12 @@ def update_log(actor: User, log: ExchangeLog, data: LogInput) -> ExchangeLog:
     before = log.status_enum
     after = _decide(log, Action.EDIT, relations(actor, log))
     values = _checked_fields(actor, data, log)
-    if data.remove_evidence and not values.get("evidence"):
+    if data.remove_evidence and not values.evidence:
         _clear_evidence(log)
     _apply(log, values)
     log.status = after.value
     _record(log, Action.EDIT, before, after, actor=actor)
-    _flush_or_conflict()
+    flush_or_conflict()
     return log
 
 
@@ -562,7 +575,7 @@ def delete_log(actor: User, log: ExchangeLog) -> None:
     _decide(log, Action.DELETE, relations(actor, log))
     _clear_evidence(log)
     db.session.delete(log)
-    _flush_or_conflict()
+    flush_or_conflict()
 
 
 # --- transitions ---------------------------------------------------------------------
@@ -572,28 +585,42 @@ def transition(
     actor: User, log: ExchangeLog, action: Action, reason: str | None = None
 ) -> ExchangeLog:
     """Submit, withdraw, verify, reject, approve or revoke, as the workflow allows."""
-    reason = _reason(reason)
+    reason = check_reason(reason, required=False)  # the workflow says when one is needed
     before = log.status_enum
     after = _decide(log, action, relations(actor, log), reason)
-    if action is Action.REVOKE and _counted_by_issued_award(log):
-        raise Conflict(_l("An issued reward counts this log: revoke the award first."))
+    if action is Action.REVOKE:
+        signals.log_revoking.send(log)  # rewards refuse while an issued award counts it
     log.status = after.value
     if action in (Action.VERIFY, Action.REJECT, Action.WITHDRAW):
         log.confirmation_nonce = None  # an on-site link dies with the submission
     _record(log, action, before, after, actor=actor, reason=reason)
-    _flush_or_conflict()
+    flush_or_conflict()
     return log
 
 
 @dataclass(frozen=True)
 class BulkOutcome:
-    """One id of a bulk approval: approved, or the error it met (code, message, status)."""
+    """One id of a bulk approval: approved, or the error it met. Callers tell the
+    outcomes apart by the error's kind (its class), never by its message."""
 
     log_id: int
-    ok: bool
-    code: str = ""
-    message: str = ""
-    status: int = 200
+    error: DomainError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def code(self) -> str:
+        return self.error.code if self.error else ""
+
+    @property
+    def message(self) -> str:
+        return str(self.error.message) if self.error else ""
+
+    @property
+    def status(self) -> int:
+        return self.error.status if self.error else 200
 
 
 def bulk_approve(actor: User, log_ids: Iterable[int]) -> list[BulkOutcome]:
@@ -605,11 +632,9 @@ def bulk_approve(actor: User, log_ids: Iterable[int]) -> list[BulkOutcome]:
             with db.session.begin_nested():
                 log = get_log(actor, log_id)
                 transition(actor, log, Action.APPROVE)
-            outcomes.append(BulkOutcome(log_id, True))
+            outcomes.append(BulkOutcome(log_id))
         except DomainError as error:
-            outcomes.append(
-                BulkOutcome(log_id, False, error.code, str(error.message), error.status)
-            )
+            outcomes.append(BulkOutcome(log_id, error))
     return outcomes
 
 
@@ -647,14 +672,21 @@ def change_verifier(actor: User, log: ExchangeLog, verifier_id: int | None) -> E
     )
     log.verifier = verifier
     _record(log, Action.EDIT, log.status_enum, log.status_enum, actor=actor, reason=change)
-    _flush_or_conflict()
+    flush_or_conflict()
     return log
 
 
-def _counted_by_issued_award(log: ExchangeLog) -> bool:
-    from exchange.rewards.services import counted_by_issued_award
-
-    return counted_by_issued_award(log)
+@signals.period_locked.connect
+def _bump_versions_of_locked_period(period: Period, **_: Any) -> None:
+    """Every log of a period that was just locked changes version, so a step on one of
+    them that was decided while the period was still open fails as a conflict when it
+    writes."""
+    db.session.execute(
+        update(ExchangeLog)
+        .where(ExchangeLog.period_id == period.id)
+        .values(version=ExchangeLog.version + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --- on-site confirmation ------------------------------------------------------------
@@ -680,7 +712,7 @@ def issue_confirmation_link(actor: User, log: ExchangeLog) -> tuple[str, datetim
     if log.status_enum is not Status.SUBMITTED:
         raise Conflict(_l("Only a submitted log can be confirmed on site."))
     log.confirmation_nonce = secrets.token_hex(16)
-    _flush_or_conflict()
+    flush_or_conflict()
     token = _serializer().dumps({"log": log.id, "nonce": log.confirmation_nonce})
     return token, utcnow() + timedelta(days=CONFIRMATION_DAYS)
 
@@ -752,63 +784,11 @@ def confirm_onsite(token: str, decision: OnsiteDecision, viewer: User | None = N
     log.status = after.value
     log.confirmation_nonce = None
     _record(log, action, before, after, actor=None, actor_name=f"{name} ({title})", reason=reason)
-    _flush_or_conflict()
+    flush_or_conflict()
     return log
 
 
 # --- lists -----------------------------------------------------------------------------
-
-
-def _listing(stmt: Select[ExchangeLog]) -> Select[ExchangeLog]:
-    return stmt.options(
-        selectinload(ExchangeLog.owner),
-        selectinload(ExchangeLog.enterprise),
-        selectinload(ExchangeLog.department),
-        selectinload(ExchangeLog.verifier),
-    ).order_by(ExchangeLog.work_date.desc(), ExchangeLog.id.desc())
-
-
-LIST_SCOPES = ("mine", "verify", "approve", "department")
-
-
-def logs_query(
-    actor: User,
-    scope: str = "mine",
-    *,
-    status: str | None = None,
-    kind: str | None = None,
-    period_id: int | None = None,
-    owner_id: int | None = None,
-    department_id: int | None = None,
-) -> Select[ExchangeLog]:
-    """The logs of one list: ``mine``, ``verify`` (waiting for me), ``approve`` (waiting
-    for my approval) or ``department`` (everything I may see as head or admin)."""
-    stmt = select(ExchangeLog)
-    if scope in ("verify", "approve"):
-        stmt = stmt.where(in_open_period())
-    if scope == "mine":
-        stmt = stmt.where(ExchangeLog.owner_id == actor.id)
-    elif scope == "verify":
-        stmt = stmt.where(verifies(actor), ExchangeLog.status == Status.SUBMITTED.value)
-    elif scope == "approve":
-        stmt = stmt.where(ExchangeLog.status == Status.VERIFIED.value, approvable_by(actor))
-    elif scope == "department":
-        if actor.role not in (Role.HEAD, Role.ADMIN):
-            raise PermissionDenied()
-        stmt = stmt.where(visible_to(actor))
-    else:
-        raise ValidationError(fields={"scope": _l("Choose one of the offered values.")})
-    if status:
-        stmt = stmt.where(ExchangeLog.status == status)
-    if kind:
-        stmt = stmt.where(ExchangeLog.kind == kind)
-    if period_id:
-        stmt = stmt.where(ExchangeLog.period_id == period_id)
-    if owner_id:
-        stmt = stmt.where(ExchangeLog.owner_id == owner_id)
-    if department_id:
-        stmt = stmt.where(ExchangeLog.department_id == department_id)
-    return _listing(stmt)
 
 
 def list_owner(actor: User, owner_id: int) -> User:
@@ -843,26 +823,6 @@ def approvable_by(actor: User) -> Any:
     if actor.role != Role.HEAD:
         return False
     return (ExchangeLog.department_id == actor.department_id) & (ExchangeLog.owner_id != actor.id)
-
-
-@dataclass(frozen=True)
-class QueueCounts:
-    to_verify: int
-    to_approve: int
-
-
-def queue_counts(actor: User) -> QueueCounts:
-    """How many logs wait for this person (the numbers in the navigation), in one query."""
-    to_verify = func.count().filter(verifies(actor), ExchangeLog.status == Status.SUBMITTED.value)
-    to_approve = func.count().filter(
-        ExchangeLog.status == Status.VERIFIED.value, approvable_by(actor)
-    )
-    row = db.session.execute(
-        select(to_verify, to_approve).where(
-            ExchangeLog.status.in_([s.value for s in PENDING]), in_open_period()
-        )
-    ).one()
-    return QueueCounts(int(row[0]), int(row[1]))
 
 
 @dataclass(frozen=True)

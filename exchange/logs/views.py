@@ -23,8 +23,8 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import Select, select
 from wtforms import SelectChoice
 
 from exchange.accounts.models import Role, User
@@ -33,22 +33,16 @@ from exchange.errors import Conflict, ValidationError
 from exchange.extensions import db
 from exchange.forms import choices, optional_int
 from exchange.logs import evidence as evidence_rules
-from exchange.logs import services
-from exchange.logs.forms import (
-    CATEGORY_LABELS,
-    FORMS,
-    QUICK_HOURS,
-    LogForm,
-    hours_number,
-    template_globals,
-)
+from exchange.logs import queries, services
+from exchange.logs.forms import FORMS, QUICK_HOURS, LogForm
 from exchange.logs.models import CATEGORIES, ExchangeLog, LogKind
 from exchange.logs.workflow import Action, Status
-from exchange.org.models import Department, Enterprise, Period
-from exchange.org.services import agreements_in_force
+from exchange.org import queries as org_queries
 from exchange.permissions import allow
+from exchange.presentation.logs import CATEGORY_LABELS
 from exchange.timeutil import college_today
-from exchange.web import paginate, run_form, safe_next
+from exchange.units import hours_number
+from exchange.web import conflict_redirect, paginate, run_form, safe_next
 
 bp = Blueprint("logs", __name__, url_prefix="/logs")
 
@@ -77,13 +71,16 @@ class Todo:
     count: int
 
 
-def _todo() -> Todo | None:
-    """Counted once per request, however many templates a request renders."""
+def nav_todo() -> Todo | None:
+    """Counted once per request, however many templates a request renders; none
+    outside a request (an e-mail rendered by a command)."""
+    if not has_request_context():
+        return None
     if "exchange_todo" in g:
         return g.exchange_todo  # type: ignore[no-any-return]
     todo = None
     if current_user.is_authenticated:
-        counts = services.queue_counts(current_user)
+        counts = queries.queue_counts(current_user)
         if current_user.role in (Role.TEACHER, Role.EXPERT):
             todo = Todo("queues.verify", counts.to_verify)
         else:
@@ -98,21 +95,9 @@ def _todo() -> Todo | None:
     return todo
 
 
-@bp.record_once
-def _register_labels(state: Any) -> None:
-    # Jinja globals, so that macros imported without context can use them too.
-    state.app.jinja_env.globals.update(
-        template_globals(), needs_new_verifier=services.needs_new_verifier
-    )
-
-
-@bp.app_context_processor
-def log_context() -> dict[str, object]:
-    # The labels again as context: the admin pages' context processor also defines
-    # ``kind_label``, and context wins over globals; this one runs after it.
-    context = template_globals()
-    context["nav_todo"] = _todo() if has_request_context() else None
-    return context
+# What the log templates ask of a log; create_app hands these and ``nav_todo`` to
+# exchange.presentation.templates.register, with the labels.
+TEMPLATE_HELPERS = {"needs_new_verifier": services.needs_new_verifier}
 
 
 @bp.teardown_request
@@ -127,42 +112,13 @@ def _close_uploads(_error: BaseException | None) -> None:
 # --- the form ------------------------------------------------------------------------
 
 
-def _places(kind: str, owner: User) -> list[Any]:
-    """Where the work can take place today: partner enterprises with an agreement in
-    force for the teacher's department (practice), or departments with an agreement
-    in force with the expert's enterprise (teaching). The agreement rule itself stays
-    in org.services: the place's id column is handed to it so one query asks it for
-    every place at once."""
-    today = college_today()
-    stmt: Select[Any]
-    if kind == LogKind.PRACTICE:
-        department_id = owner.department_id or 0
-        in_force = agreements_in_force(today, kind, department_id, Enterprise.id)  # type: ignore[arg-type]
-        stmt = select(Enterprise).where(in_force.exists()).order_by(Enterprise.name)
-    else:
-        in_force = agreements_in_force(today, kind, Department.id, owner.enterprise_id)  # type: ignore[arg-type]
-        stmt = select(Department).where(in_force.exists()).order_by(Department.name)
-    return list(db.session.execute(stmt).scalars())
-
-
 def _verifier_choices(kind: str, owner: User, places: list[Any]) -> list[SelectChoice]:
-    """On-site confirmation first, then the possible verifiers grouped by place (one query:
-    the service's candidate rule with the place's id column instead of one id). Only
-    people there now: someone named before who has moved away is not offered."""
+    """On-site confirmation first, then the possible verifiers grouped by place."""
     options = [SelectChoice("", _("On-site confirmation (no account needed)"))]
-    if places:
-        place = Enterprise if kind == LogKind.PRACTICE else Department
-        stmt = (
-            services.verifier_candidates(owner, kind, place.id)  # type: ignore[arg-type]
-            .where(place.id.in_([p.id for p in places]))
-            .add_columns(place.name)
-            .order_by(None)
-            .order_by(place.name, User.name, User.id)
-        )
-        options += [
-            SelectChoice(user.id, user.name, optgroup=group)
-            for user, group in db.session.execute(stmt)
-        ]
+    options += [
+        SelectChoice(user.id, user.name, optgroup=group)
+        for user, group in queries.verifiers_by_place(kind, owner, [p.id for p in places])
+    ]
     return options
 
 
@@ -181,7 +137,7 @@ def _log_form(kind: str, owner: User, log: ExchangeLog | None = None) -> LogForm
     form.category.choices = choices(
         placeholder + [(code, CATEGORY_LABELS[code]) for code in CATEGORIES[kind]]
     )
-    places = _places(kind, owner)
+    places = queries.places(kind, owner)
     current_place = None
     if log is not None:
         current_place = log.enterprise if kind == LogKind.PRACTICE else log.department
@@ -354,7 +310,7 @@ def _render_list(
     if status not in {s.value for s in Status}:
         status = ""
     period_id = _id_arg("period")
-    stmt = services.logs_query(
+    stmt = queries.logs_query(
         current_user,
         scope,
         status=status or None,
@@ -362,11 +318,10 @@ def _render_list(
         owner_id=owner_id,
         department_id=department_id,
     )
-    periods = db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars().all()
     return render_template(
         template,
         page=paginate(stmt),
-        periods=periods,
+        periods=org_queries.periods(),
         statuses=[s.value for s in Status],
         status=status,
         period_id=period_id,
@@ -439,12 +394,11 @@ def _done_message(action: Action) -> str:
 
 def _conflict(log_id: int, error: Conflict) -> Any:
     """Someone else changed the log first (or its period is locked): say so, show it as it is."""
-    db.session.rollback()
-    if error.generic:
-        flash(_("This log has changed in the meantime. Here it is as it stands now."), "warning")
-    else:
-        flash(str(error.message), "warning")
-    return redirect(url_for("logs.detail", log_id=log_id))
+    return conflict_redirect(
+        error,
+        url_for("logs.detail", log_id=log_id),
+        changed=_l("This log has changed in the meantime. Here it is as it stands now."),
+    )
 
 
 @bp.route("/<id:log_id>/<any(submit, withdraw, verify, reject, approve, revoke):action>",

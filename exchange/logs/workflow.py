@@ -76,7 +76,6 @@ TRANSITIONS: dict[tuple[Status, Action], Transition] = {
 # Acts of judgement: nobody performs them on their own record.
 JUDGEMENTS = frozenset({A.VERIFY, A.REJECT, A.APPROVE, A.REVOKE})
 NEEDS_REASON = frozenset({A.REJECT, A.REVOKE})
-REASON_MAX = 500
 
 
 class Refusal(StrEnum):

@@ -13,21 +13,8 @@ from wtforms import BooleanField, DateField, SelectField, StringField, TelField,
 from wtforms.validators import DataRequired, Optional
 
 from exchange.forms import choices, optional_int
-from exchange.org.models import AgreementScope, EnterpriseKind
-
-KIND_LABELS = {
-    EnterpriseKind.HOSPITAL: _l("Hospital"),
-    EnterpriseKind.PHARMA: _l("Pharmaceutical company"),
-    EnterpriseKind.DEVICE: _l("Medical-device company"),
-    EnterpriseKind.HEALTH_IT: _l("Health-tech firm"),
-    EnterpriseKind.OTHER: _l("Other"),
-}
-
-SCOPE_LABELS = {
-    AgreementScope.PRACTICE: _l("Teacher practice"),
-    AgreementScope.TEACHING: _l("Expert teaching"),
-    AgreementScope.BOTH: _l("Practice and teaching"),
-}
+from exchange.org.models import AgreementScope
+from exchange.presentation.org import AGREEMENT_SCOPE_LABELS, ENTERPRISE_KIND_LABELS
 
 
 def _date(label: object) -> DateField:
@@ -45,7 +32,7 @@ class EnterpriseForm(FlaskForm):
     name = StringField(_l("Name"))
     kind = SelectField(
         _l("Kind"),
-        choices=choices((kind.value, label) for kind, label in KIND_LABELS.items()),
+        choices=choices((kind.value, label) for kind, label in ENTERPRISE_KIND_LABELS.items()),
         validate_choice=False,
     )
     contact_person = StringField(_l("Contact person"))
@@ -61,7 +48,7 @@ class AgreementForm(FlaskForm):
     ends_on = _date(_l("Ends on"))
     scope = SelectField(
         _l("Scope"),
-        choices=choices((scope.value, label) for scope, label in SCOPE_LABELS.items()),
+        choices=choices((scope.value, label) for scope, label in AGREEMENT_SCOPE_LABELS.items()),
         default=AgreementScope.BOTH.value,
         validate_choice=False,
     )

@@ -9,6 +9,7 @@ from typing import Any, cast
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, Select, func, select, update
 
+from exchange import signals
 from exchange.accounts.models import User
 from exchange.accounts.services import require_admin
 from exchange.errors import Conflict
@@ -22,9 +23,13 @@ from exchange.org.models import (
     Period,
     PeriodState,
 )
-from exchange.validation import FieldErrors
 
-EXPIRY_WARNING_DAYS = 60
+# Re-exported under their old names for callers not yet moved (tests, logs.services);
+# the reads themselves live in queries.
+from exchange.org.queries import EXPIRY_WARNING_DAYS as EXPIRY_WARNING_DAYS
+from exchange.org.queries import expiring_agreements as expiring_agreements
+from exchange.org.queries import period_on as period_for  # noqa: F401
+from exchange.validation import FieldErrors
 
 
 def _code(errors: FieldErrors, value: str | None) -> str:
@@ -146,16 +151,6 @@ def agreements_in_force(
     return stmt
 
 
-def expiring_agreements(today: date, days: int = EXPIRY_WARNING_DAYS) -> Select[Agreement]:
-    """Agreements in force today that end within ``days`` days (flagged on dashboards)."""
-    return (
-        select(Agreement)
-        .where(Agreement.starts_on <= today, Agreement.ends_on >= today)
-        .where(Agreement.ends_on <= date.fromordinal(today.toordinal() + days))
-        .order_by(Agreement.ends_on)
-    )
-
-
 def agreement_standing(agreement: Agreement, today: date, days: int = EXPIRY_WARNING_DAYS) -> str:
     """How an agreement stands on ``today``: upcoming, in_force, expiring or ended.
 
@@ -211,10 +206,8 @@ def save_period(actor: User, data: PeriodInput, period: Period | None = None) ->
     db.session.add(period)
     db.session.flush()
     if is_new:
-        # A new period starts with the previous period's reward rules (SPEC §4).
-        from exchange.rewards.services import seed_rules
-
-        seed_rules(period)
+        # Rewards give the new period the previous period's rules (SPEC §4).
+        signals.period_created.send(period)
     return period
 
 
@@ -228,21 +221,7 @@ def lock_period(actor: User, period: Period) -> Period:
     )
     if not cast(CursorResult[Any], result).rowcount:
         raise Conflict(_l("This period is already locked."))
-    # Every log of the period changes version, so a step on one of them that was
-    # decided while the period was still open fails as a conflict when it writes.
-    from exchange.logs.models import ExchangeLog
-
-    db.session.execute(
-        update(ExchangeLog)
-        .where(ExchangeLog.period_id == period.id)
-        .values(version=ExchangeLog.version + 1)
-        .execution_options(synchronize_session=False)
-    )
+    # Logs make a step decided while the period was still open fail as a conflict.
+    signals.period_locked.send(period)
     db.session.refresh(period)
     return period
-
-
-def period_for(day: date) -> Period | None:
-    return db.session.execute(
-        select(Period).where(Period.starts_on <= day, Period.ends_on >= day)
-    ).scalar_one_or_none()

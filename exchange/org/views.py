@@ -8,17 +8,13 @@ from datetime import date
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
 
 from exchange.accounts.models import Role
 from exchange.errors import Conflict
 from exchange.extensions import db
 from exchange.forms import choices
-from exchange.org import services
+from exchange.org import queries, services
 from exchange.org.forms import (
-    KIND_LABELS,
-    SCOPE_LABELS,
     AgreementForm,
     DepartmentForm,
     EnterpriseForm,
@@ -27,18 +23,11 @@ from exchange.org.forms import (
 )
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.permissions import allow
+from exchange.presentation.org import ENTERPRISE_KIND_LABELS
 from exchange.timeutil import college_today
 from exchange.web import paginate, run_form
 
 bp = Blueprint("org", __name__, url_prefix="/admin")
-
-
-@bp.app_context_processor
-def org_labels() -> dict[str, object]:
-    return {
-        "kind_label": lambda kind: KIND_LABELS.get(kind, kind),
-        "scope_label": lambda scope: SCOPE_LABELS.get(scope, scope),
-    }
 
 
 @bp.route("/")
@@ -57,8 +46,7 @@ def _department_input(form: DepartmentForm) -> services.DepartmentInput:
 @bp.route("/departments")
 @allow(Role.ADMIN)
 def departments():
-    stmt = select(Department).order_by(Department.code, Department.id)
-    return render_template("admin/departments.html", page=paginate(stmt))
+    return render_template("admin/departments.html", page=paginate(queries.departments()))
 
 
 @bp.route("/departments/new", methods=["GET", "POST"])
@@ -104,37 +92,15 @@ def _enterprise_input(form: EnterpriseForm) -> services.EnterpriseInput:
     )
 
 
-def _agreement_counts(enterprise_ids: list[int]) -> dict[int, int]:
-    """Agreements per enterprise, counted in one query for a whole page."""
-    if not enterprise_ids:
-        return {}
-    rows = db.session.execute(
-        select(Agreement.enterprise_id, func.count(Agreement.id))
-        .where(Agreement.enterprise_id.in_(enterprise_ids))
-        .group_by(Agreement.enterprise_id)
-    )
-    return dict(rows.all())
-
-
 @bp.route("/enterprises")
 @allow(Role.ADMIN)
 def enterprises():
-    stmt = select(Enterprise).order_by(Enterprise.name, Enterprise.id)
     query = request.args.get("q", "").strip()[:100]
-    if query:
-        stmt = stmt.where(
-            or_(
-                Enterprise.name.icontains(query, autoescape=True),
-                Enterprise.code.icontains(query, autoescape=True),
-            )
-        )
     kind = request.args.get("kind", "")
-    if kind in KIND_LABELS:
-        stmt = stmt.where(Enterprise.kind == kind)
-    else:
+    if kind not in ENTERPRISE_KIND_LABELS:
         kind = ""
-    page = paginate(stmt)
-    counts = _agreement_counts([enterprise.id for enterprise in page.items])
+    page = paginate(queries.enterprises(query, kind))
+    counts = queries.agreement_counts([enterprise.id for enterprise in page.items])
     return render_template("admin/enterprises.html", page=page, counts=counts, q=query, kind=kind)
 
 
@@ -164,16 +130,7 @@ def enterprise_edit(enterprise_id: int):
         db.session.commit()
         flash(_("Enterprise %(name)s saved.", name=enterprise.name), "success")
         return redirect(url_for("org.enterprises"))
-    agreements = (
-        db.session.execute(
-            select(Agreement)
-            .where(Agreement.enterprise_id == enterprise.id)
-            .options(joinedload(Agreement.department))
-            .order_by(Agreement.starts_on.desc(), Agreement.id)
-        )
-        .scalars()
-        .all()
-    )
+    agreements = queries.agreements_of(enterprise)
     today = college_today()
     return render_template(
         "admin/enterprise_form.html",
@@ -194,12 +151,8 @@ def _statuses(agreements: Iterable[Agreement], today: date) -> dict[int, str]:
 
 def _agreement_form(agreement: Agreement | None = None) -> AgreementForm:
     form = AgreementForm(obj=agreement)
-    enterprises = db.session.execute(
-        select(Enterprise.id, Enterprise.name, Enterprise.code).order_by(Enterprise.name)
-    )
-    departments = db.session.execute(
-        select(Department.id, Department.name).order_by(Department.name)
-    )
+    enterprises = queries.enterprises_by_name()
+    departments = queries.departments_by_name()
     form.enterprise_id.choices = choices(
         [("", "—")] + [(e.id, f"{e.name} ({e.code})") for e in enterprises]
     )
@@ -223,13 +176,7 @@ def _agreement_input(form: AgreementForm) -> services.AgreementInput:
 @bp.route("/agreements")
 @allow(Role.ADMIN)
 def agreements():
-    stmt = (
-        select(Agreement)
-        .join(Agreement.enterprise)
-        .options(contains_eager(Agreement.enterprise), joinedload(Agreement.department))
-        .order_by(Enterprise.name, Agreement.starts_on.desc(), Agreement.id)
-    )
-    page = paginate(stmt)
+    page = paginate(queries.agreements())
     today = college_today()
     return render_template(
         "admin/agreements.html",
@@ -295,8 +242,7 @@ def _refused(error: Conflict, period: Period):
 @bp.route("/periods")
 @allow(Role.ADMIN)
 def periods():
-    rows = db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars().all()
-    return render_template("admin/periods.html", periods=rows, today=college_today())
+    return render_template("admin/periods.html", periods=queries.periods(), today=college_today())
 
 
 @bp.route("/periods/new", methods=["GET", "POST"])

@@ -13,12 +13,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from exchange.logs.forms import category_label
+from exchange import units
 from exchange.permissions import allow
 from exchange.presentation import local_name
+from exchange.presentation.logs import category_label
+from exchange.presentation.rewards import award_status_label, rule_kind_label
 from exchange.records import queries
 from exchange.rewards import exports
-from exchange.rewards.forms import award_status_label, rule_kind_label
 from exchange.rewards.rules import RuleKind
 from exchange.timeutil import college_today
 
@@ -93,16 +94,16 @@ def _log_sheet(found: queries.PersonalRecord) -> exports.Sheet:
                     log.work_date.isoformat(),
                     entry.place,
                     str(category_label(log.category)),
-                    exports.hours_value(log.minutes),
+                    units.hours_value(log.minutes),
                     verifier_text(entry),
                 ]
             )
         rows.append(
-            [group.period.name, None, None, _("Total"), exports.hours_value(group.minutes), None]
+            [group.period.name, None, None, _("Total"), units.hours_value(group.minutes), None]
         )
     if len(found.periods) > 1:
         rows.append(
-            [_("All periods"), None, None, _("Total"), exports.hours_value(found.minutes), None]
+            [_("All periods"), None, None, _("Total"), units.hours_value(found.minutes), None]
         )
     return exports.Sheet(_("Approved hours"), headers, rows)
 
@@ -129,8 +130,8 @@ def _award_sheet(found: queries.PersonalRecord) -> exports.Sheet:
                 award.round.period.name,
                 local_name(award.rule),
                 str(rule_kind_label(award.rule.kind)),
-                exports.hours_value(award.minutes),
-                exports.money_value(award.amount_minor) if bonus else None,
+                units.hours_value(award.minutes),
+                units.minor_to_major(award.amount_minor) if bonus else None,
                 award.currency if bonus else None,
                 award.certificate_number,
                 entry.issued_on.isoformat() if entry.issued_on else None,

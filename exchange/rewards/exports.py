@@ -4,8 +4,8 @@ Pure apart from the optional response helpers: rows are lists of text, whole
 numbers and Decimals (None for an empty cell). Text that a spreadsheet would
 read as a formula (it starts with = + - @, a tab or a carriage return) gets a
 leading single quote, in both formats (OWASP "CSV injection"). Numbers stay
-numbers. CSV is UTF-8 with a byte-order mark so that Excel shows Chinese names
-as written.
+numbers (``exchange.units`` makes hours and money Decimals for them). CSV is
+UTF-8 with a byte-order mark so that Excel shows Chinese names as written.
 """
 
 from __future__ import annotations
@@ -35,22 +35,10 @@ MIMETYPES = {"csv": CSV_MIMETYPE, "xlsx": XLSX_MIMETYPE}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 
-CENT = Decimal("0.01")
-
 
 def neutralise(text: str) -> str:
     """Text a spreadsheet would evaluate as a formula, made plain text."""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def hours_value(minutes: int) -> Decimal:
-    """Minutes as hours with two decimals, for a number cell."""
-    return (Decimal(minutes) / 60).quantize(CENT)
-
-
-def money_value(minor: int) -> Decimal:
-    """Minor units (fen) as main units (yuan) with two decimals, for a number cell."""
-    return (Decimal(minor) / 100).quantize(CENT)
 
 
 def _text(value: object) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -21,16 +22,15 @@ from exchange.org.models import Department, Period, _in
 from exchange.rewards import rules as engine
 
 
-class AwardStatus:
+class AwardStatus(StrEnum):
     PROPOSED = "proposed"
     APPROVED = "approved"
     REJECTED = "rejected"
     ISSUED = "issued"
     REVOKED = "revoked"
-    ALL = (PROPOSED, APPROVED, REJECTED, ISSUED, REVOKED)
 
 
-class RoundState:
+class RoundState(StrEnum):
     DRAFT = "draft"
     FINALIZED = "finalized"
 
@@ -107,7 +107,7 @@ class RewardRound(TimestampMixin, Base):
             sqlite_where=text("scope = 'college'"),
             postgresql_where=text("scope = 'college'"),
         ),
-        CheckConstraint("state IN ('draft', 'finalized')", name="state"),
+        CheckConstraint(_in("state", RoundState), name="state"),
         CheckConstraint(
             "(scope = 'department' AND department_id IS NOT NULL) "
             "OR (scope = 'college' AND department_id IS NULL)",
@@ -154,9 +154,7 @@ class Award(Base):
     __tablename__ = "award"
     __table_args__ = (
         UniqueConstraint("round_id", "holder_id", "rule_id", name="uq_award_round_holder_rule"),
-        CheckConstraint(
-            "status IN ('proposed', 'approved', 'rejected', 'issued', 'revoked')", name="status"
-        ),
+        CheckConstraint(_in("status", AwardStatus), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

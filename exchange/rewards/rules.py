@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from exchange.units import hours
+
 
 class RuleKind(StrEnum):
     HONOUR = "honour"  # a title and a certificate
@@ -96,10 +98,6 @@ class Outcome:
         if self.rule.threshold_minutes <= 0 or self.met:
             return Decimal(1)
         return Decimal(self.approved_minutes) / Decimal(self.rule.threshold_minutes)
-
-
-def hours(minutes: int) -> Decimal:
-    return Decimal(minutes) / Decimal(60)
 
 
 def bonus_amount(rule: Rule, approved_minutes: int) -> tuple[int, int]:

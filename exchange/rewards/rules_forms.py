@@ -1,18 +1,16 @@
-"""The reward rule form, and the labels and money text of the rule and eligibility pages.
+"""The reward rule form.
 
 The fields carry no business rules: ``save_rule`` checks everything and
 ``run_form`` puts its messages on these fields, whose names follow the
 service's. The one thing done here is reading what people type: amounts are
-entered in yuan ("50.00") and handed to the service in fen; an amount that is
-not a number is an error on its field. Whether an amount is allowed (negative,
-too large, money on an honour) is the service's to say.
+entered in yuan ("50.00") and handed to the service in fen (``exchange.units``
+reads them); an amount that is not a number is an error on its field. Whether an
+amount is allowed (negative, too large, money on an honour) is the service's to
+say. The labels of the choices are ``exchange.presentation``'s.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -20,64 +18,10 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 
 from exchange.forms import choices
-from exchange.logs.forms import hours_number
+from exchange.presentation.rewards import AUDIENCE_LABELS, RULE_KIND_CHOICES, RULE_SCOPE_LABELS
 from exchange.rewards.models import RewardRule
 from exchange.rewards.rules import Audience, RuleKind, Scope
-
-KIND_LABELS = {
-    RuleKind.HONOUR: _l("Honour (title and certificate)"),
-    RuleKind.BONUS: _l("Bonus (money)"),
-}
-
-AUDIENCE_LABELS = {
-    Audience.TEACHER: _l("Teachers (practice hours)"),
-    Audience.EXPERT: _l("Enterprise experts (teaching hours)"),
-}
-
-SCOPE_LABELS = {
-    Scope.DEPARTMENT: _l("Department (hours per department, in its round)"),
-    Scope.COLLEGE: _l("College (hours across all departments, in the college round)"),
-}
-
-# Digits with an optional sign, thousands separated by commas or not, and at most
-# two decimals: "50", "50.5", "8,000.00", "-3".
-_AMOUNT = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{0,2})?|[+-]?\.[0-9]{1,2}")
-_MAX_TYPED = 24  # characters; far more than any amount needs
-
-
-def parse_yuan(text: str | None) -> int | None:
-    """An amount typed in yuan as fen: "50.00" → 5000, "" → None.
-
-    Full-width digits and a leading ¥ are accepted (Chinese input methods type
-    them). Raises ValueError for anything that is not such an amount.
-    """
-    cleaned = unicodedata.normalize("NFKC", text or "").strip()
-    cleaned = cleaned.removeprefix("¥").strip()
-    if not cleaned:
-        return None
-    if len(cleaned) > _MAX_TYPED or not _AMOUNT.fullmatch(cleaned):
-        raise ValueError(cleaned)
-    yuan = Decimal(cleaned.replace(",", ""))
-    return int(yuan * 100)
-
-
-def yuan_text(minor: int | None) -> str:
-    """Fen as the form shows them again: 5000 → "50.00", None → ""."""
-    if minor is None:
-        return ""
-    return f"{Decimal(minor) / 100:.2f}"
-
-
-def kind_label(kind: str) -> Any:
-    return KIND_LABELS.get(kind, kind)  # type: ignore[call-overload]
-
-
-def audience_label(audience: str) -> Any:
-    return AUDIENCE_LABELS.get(audience, audience)  # type: ignore[call-overload]
-
-
-def scope_label(scope: str) -> Any:
-    return SCOPE_LABELS.get(scope, scope)  # type: ignore[call-overload]
+from exchange.units import hours_number, parse_yuan, yuan_text
 
 
 class YuanField(StringField):
@@ -103,12 +47,12 @@ class RuleForm(FlaskForm):
     name_zh = StringField(_l("Name in Chinese"))
     scope = SelectField(
         _l("Counted and decided"),
-        choices=choices((scope.value, label) for scope, label in SCOPE_LABELS.items()),
+        choices=choices((scope.value, label) for scope, label in RULE_SCOPE_LABELS.items()),
         validate_choice=False,
     )
     kind = SelectField(
         _l("Kind"),
-        choices=choices((kind.value, label) for kind, label in KIND_LABELS.items()),
+        choices=choices((kind.value, label) for kind, label in RULE_KIND_CHOICES.items()),
         validate_choice=False,
     )
     audience = SelectField(

@@ -17,46 +17,29 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
-from exchange.accounts.forms import ROLE_LABELS
+from exchange import units
 from exchange.accounts.models import Role
 from exchange.db import MAX_ID
 from exchange.errors import Conflict
 from exchange.extensions import db
 from exchange.links import external_url
-from exchange.logs.forms import hours
+from exchange.org import queries as org_queries
 from exchange.org.models import Department, Period
-from exchange.org.services import period_for
 from exchange.permissions import allow
-from exchange.presentation import local_name, money
-from exchange.rewards import exports, services
-from exchange.rewards.forms import round_place
+from exchange.presentation import local_name
+from exchange.presentation.accounts import role_label
+from exchange.presentation.rewards import audience_label, outcome_text, round_place
+from exchange.rewards import exports, queries, services
 from exchange.rewards.models import Award, RewardRound, RewardRule
-from exchange.rewards.rules import Outcome, RuleKind, Scope
-from exchange.rewards.rules_forms import (
-    RuleForm,
-    audience_label,
-    kind_label,
-    rule_form_data,
-    scope_label,
-)
-from exchange.timeutil import college_today, college_zone
-from exchange.web import run_form
+from exchange.rewards.rules import RuleKind, Scope
+from exchange.rewards.rules_forms import RuleForm, rule_form_data
+from exchange.timeutil import college_zone
+from exchange.web import conflict_redirect, run_form
 
 bp = Blueprint("rules", __name__)
 
 SORTS = ("hours", "name")
-
-
-@bp.context_processor
-def rule_labels() -> dict[str, object]:
-    return {
-        "rule_kind_label": kind_label,
-        "audience_label": audience_label,
-        "scope_label": scope_label,
-        "outcome_text": outcome_text,
-    }
 
 
 def _record_or_404(model: type[Any], raw: str | None) -> Any:
@@ -66,19 +49,12 @@ def _record_or_404(model: type[Any], raw: str | None) -> Any:
     return db.get_or_404(model, int(raw))
 
 
-def _periods() -> list[Period]:
-    return list(db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars())
-
-
-def _chosen_period(periods: list[Period]) -> Period | None:
-    """The period the address names; else the open one containing today; else the latest."""
+def _chosen_period() -> Period | None:
+    """The period the address names; else the default one (org.queries.default_period)."""
     raw = request.args.get("period")
     if raw:
         return _record_or_404(Period, raw)  # type: ignore[no-any-return]
-    current = period_for(college_today())
-    if current is not None and current.is_open:
-        return current
-    return periods[0] if periods else None
+    return org_queries.default_period()
 
 
 # --- rules ---------------------------------------------------------------------------------
@@ -87,13 +63,12 @@ def _chosen_period(periods: list[Period]) -> Period | None:
 @bp.route("/admin/rules")
 @allow(Role.ADMIN)
 def index():
-    periods = _periods()
-    period = _chosen_period(periods)
-    rules = services.period_rules(period.id) if period else []
+    period = _chosen_period()
+    rules = queries.period_rules(period.id) if period else []
     frozen_scopes = services.frozen_scopes(period) if period else set(Scope)
     return render_template(
         "rewards/rules.html",
-        periods=periods,
+        periods=org_queries.periods(),
         period=period,
         rules=rules,
         frozen_scopes=frozen_scopes,
@@ -119,9 +94,7 @@ def _rule_input(form: RuleForm) -> services.RuleInput:
 
 
 def _refused(error: Conflict, period: Period):
-    db.session.rollback()
-    flash(str(error.message), "error")
-    return redirect(url_for("rules.index", period=period.id))
+    return conflict_redirect(error, url_for("rules.index", period=period.id), category="error")
 
 
 def _save(form: RuleForm, period: Period, rule: RewardRule | None):
@@ -148,8 +121,7 @@ def _save(form: RuleForm, period: Period, rule: RewardRule | None):
 @bp.route("/admin/rules/new", methods=["GET", "POST"])
 @allow(Role.ADMIN)
 def new():
-    raw = request.args.get("period")
-    period = _record_or_404(Period, raw) if raw else _chosen_period(_periods())
+    period = _chosen_period()
     if period is None:
         abort(404)
     form = RuleForm(data=rule_form_data(None))
@@ -188,21 +160,6 @@ def edit(rule_id: int):
 # --- eligibility ------------------------------------------------------------------------------
 
 
-def outcome_text(outcome: Outcome, names: dict[str, str]) -> str:
-    """How one person stands against one rule, in words."""
-    rule = outcome.rule
-    if not outcome.met:
-        return _("%(hours)s missing", hours=hours(outcome.minutes_missing))
-    if outcome.outranked_by:
-        return _(
-            "outranked by %(rule)s", rule=names.get(outcome.outranked_by, outcome.outranked_by)
-        )
-    if rule.kind == RuleKind.BONUS:
-        text = money(outcome.amount_minor, rule.currency)
-        return _("%(amount)s (the cap)", amount=text) if outcome.capped else text
-    return _("awarded")
-
-
 @dataclass(frozen=True)
 class EligibilityView:
     periods: list[Period]
@@ -214,16 +171,12 @@ class EligibilityView:
 
 
 def _eligibility() -> EligibilityView:
-    periods = _periods()
-    period = _chosen_period(periods)
+    periods = org_queries.periods()
+    period = _chosen_period()
     departments: list[Department] = []
     raw = request.args.get("department")
     if current_user.role == Role.ADMIN:
-        departments = list(
-            db.session.execute(
-                select(Department).order_by(Department.name, Department.id)
-            ).scalars()
-        )
+        departments = org_queries.departments_by_name()
         department = (
             _record_or_404(Department, raw) if raw else (departments[0] if departments else None)
         )
@@ -251,7 +204,7 @@ def _rule_names(standings: list[services.Standing]) -> dict[str, str]:
 def eligibility():
     view = _eligibility()
     reward_round = (
-        services.round_of(view.department.id, view.period.id)
+        queries.round_of(view.department.id, view.period.id)
         if view.department and view.period
         else None
     )
@@ -269,7 +222,7 @@ def eligibility_export(fmt: str):
     view = _eligibility()
     if view.department is None or view.period is None:
         abort(404)
-    rules = services.period_rules(view.period.id)
+    rules = queries.period_rules(view.period.id)
     names = {rule.code: local_name(rule) for rule in rules}
     headers: list[object] = [
         _("Name"),
@@ -290,17 +243,17 @@ def eligibility_export(fmt: str):
         outcomes = {o.rule.code: o for o in standing.outcomes}
         row: list[exports.Cell] = [
             standing.person.name,
-            str(ROLE_LABELS.get(Role(standing.person.role), standing.person.role)),
+            str(role_label(standing.person.role)),
             str(audience_label(standing.audience)),
-            exports.hours_value(standing.approved_minutes),
-            exports.hours_value(standing.pending_minutes),
+            units.hours_value(standing.approved_minutes),
+            units.hours_value(standing.pending_minutes),
         ]
         for rule in rules:
             outcome = outcomes.get(rule.code)
             if outcome is None:  # the rule counts the other audience's hours
                 row.append(None)
             elif rule.kind == RuleKind.BONUS and outcome.met:
-                row.append(exports.money_value(outcome.amount_minor))
+                row.append(units.minor_to_major(outcome.amount_minor))
             else:
                 row.append(outcome_text(outcome, names))
         rows.append(row)
@@ -315,7 +268,7 @@ SHEET_TITLES = {"payout": _l("Payout"), "honours": _l("Honours")}
 
 
 def _role(award: Award) -> str:
-    return str(ROLE_LABELS.get(Role(award.holder.role), award.holder.role))
+    return str(role_label(award.holder.role))
 
 
 def _local_date(moment: datetime | None) -> str | None:
@@ -367,9 +320,9 @@ def _payout_sheet(awards: list[Award]) -> tuple[list[object], list[list[exports.
                     person.enterprise.name if person.enterprise else None,
                     award.round.period.name,
                     local_name(rule),
-                    exports.hours_value(award.minutes),
-                    exports.money_value(rule.rate_per_hour_minor),
-                    exports.money_value(award.amount_minor),
+                    units.hours_value(award.minutes),
+                    units.minor_to_major(rule.rate_per_hour_minor),
+                    units.minor_to_major(award.amount_minor),
                     award.currency,
                     award.certificate_number,
                     _round_name(award.round),
@@ -381,13 +334,13 @@ def _payout_sheet(awards: list[Award]) -> tuple[list[object], list[list[exports.
             # Staff number and name stay on the total row: filtering by person keeps it.
             rows.append(
                 [person.staff_number, person.name, None, None, None, None, _("Total"),
-                 None, None, exports.money_value(totals[currency]), currency, None, None, None]
+                 None, None, units.minor_to_major(totals[currency]), currency, None, None, None]
             )  # fmt: skip
             grand[currency] += totals[currency]
     for currency in sorted(grand):
         rows.append(
             [None, _("Grand total"), None, None, None, None, None,
-             None, None, exports.money_value(grand[currency]), currency, None, None, None]
+             None, None, units.minor_to_major(grand[currency]), currency, None, None, None]
         )  # fmt: skip
     return headers, rows
 

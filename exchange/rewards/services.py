@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, cast
 
 from flask import current_app
@@ -20,19 +20,20 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, Select, and_, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
+from exchange import signals, units
 from exchange.accounts.models import Role, User
 from exchange.db import utcnow
-from exchange.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from exchange.errors import Conflict, NotFound, PermissionDenied, flush_or_conflict
 from exchange.extensions import db
 from exchange.logs.models import ExchangeLog, LogEvent, LogKind
 from exchange.logs.workflow import PENDING, Action, Status
 from exchange.org.models import Department, Period
 from exchange.rewards import rules as engine
 from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule, RoundState
+from exchange.rewards.queries import period_rules, round_of
 from exchange.timeutil import college_today, college_zone
-from exchange.validation import FieldErrors
+from exchange.validation import FieldErrors, check_reason
 
 AUDIENCE_OF_KIND = {
     LogKind.PRACTICE: engine.Audience.TEACHER,
@@ -70,23 +71,6 @@ def _require_run(actor: User, reward_round: RewardRound) -> None:
 # --- rules ---------------------------------------------------------------------------
 
 
-def rules_query(period_id: int | None = None) -> Select[RewardRule]:
-    """Rules in the order pages and the API list them: newest period first, then
-    teachers' rules before experts', honours before bonuses, by threshold."""
-    stmt = select(RewardRule).order_by(
-        RewardRule.period_id.desc(),
-        RewardRule.audience.desc(),  # teachers' rules, then experts'
-        RewardRule.kind.desc(),  # honours, then bonuses
-        RewardRule.threshold_minutes,
-        RewardRule.id,
-    )
-    return stmt if period_id is None else stmt.where(RewardRule.period_id == period_id)
-
-
-def period_rules(period_id: int) -> list[RewardRule]:
-    return list(db.session.execute(rules_query(period_id)).scalars())
-
-
 def seed_rules(period: Period) -> None:
     """A new period starts with a copy of the previous period's rules, or the defaults."""
     previous = db.session.execute(
@@ -100,6 +84,11 @@ def seed_rules(period: Period) -> None:
     for spec in specs:
         db.session.add(_rule_from_spec(period, spec))
     db.session.flush()
+
+
+@signals.period_created.connect
+def _seed_rules_of_new_period(period: Period, **_: Any) -> None:
+    seed_rules(period)
 
 
 def _rule_from_spec(period: Period, spec: engine.Rule) -> RewardRule:
@@ -172,18 +161,16 @@ def _money(errors: FieldErrors, field: str, value: int | None, required: bool = 
 
 def _threshold_minutes(errors: FieldErrors, value: object) -> int:
     try:
-        if value is None or isinstance(value, bool) or str(value).strip() == "":
-            raise InvalidOperation
-        hours = Decimal(str(value).strip().replace(",", "."))
-        minutes = hours * 60
-        if not hours.is_finite() or minutes != minutes.to_integral_value():
-            raise InvalidOperation
-    except ArithmeticError:
+        minutes = units.typed_minutes(value)
+    except ValueError:
+        minutes = None
+    whole = None if minutes is None else units.whole_minutes(minutes)
+    if whole is None:
         errors.add("threshold_hours", _l("Enter the hours as a number, e.g. 40."))
         return 0
-    if not 0 <= minutes <= 10_000 * 60:
+    if not 0 <= whole <= 10_000 * 60:
         errors.add("threshold_hours", _l("Between 0 and 10000 hours."))
-    return int(minutes)
+    return whole
 
 
 def save_rule(
@@ -334,11 +321,11 @@ class Standing:
 
     @property
     def approved_hours(self) -> Decimal:
-        return engine.hours(self.approved_minutes)
+        return units.hours(self.approved_minutes)
 
     @property
     def pending_hours(self) -> Decimal:
-        return engine.hours(self.pending_minutes)
+        return units.hours(self.pending_minutes)
 
     @property
     def is_college(self) -> bool:
@@ -455,18 +442,6 @@ def get_round(actor: User, round_id: int) -> RewardRound:
     return found
 
 
-def rounds_query(actor: User) -> Select[RewardRound]:
-    """The rounds the actor runs: a head their department's, an admin every round."""
-    if actor.role not in (Role.HEAD, Role.ADMIN):
-        raise PermissionDenied()
-    stmt = select(RewardRound).options(
-        selectinload(RewardRound.department), selectinload(RewardRound.period)
-    )
-    if actor.role != Role.ADMIN:
-        stmt = stmt.where(RewardRound.department_id == actor.department_id)
-    return stmt.order_by(RewardRound.created_at.desc(), RewardRound.id.desc())
-
-
 class RoundExists(Conflict):
     """The department (or the college) already has a round for the period: here it is."""
 
@@ -516,34 +491,6 @@ def open_round(
         raise RoundExists(twin) from None
     _propose(new_round)
     return new_round
-
-
-def periods_with_finalized_rounds() -> list[Period]:
-    """Periods of which at least one round is finalized, newest first: those with a
-    payout sheet for the whole period."""
-    return list(
-        db.session.execute(
-            select(Period)
-            .where(
-                exists().where(
-                    RewardRound.period_id == Period.id, RewardRound.state == RoundState.FINALIZED
-                )
-            )
-            .order_by(Period.starts_on.desc())
-        ).scalars()
-    )
-
-
-def round_of(department_id: int | None, period_id: int) -> RewardRound | None:
-    """The department's round of the period; with no department, the college round."""
-    where = (
-        RewardRound.department_id == department_id
-        if department_id is not None
-        else RewardRound.scope == engine.Scope.COLLEGE
-    )
-    return db.session.execute(
-        select(RewardRound).where(where, RewardRound.period_id == period_id)
-    ).scalar_one_or_none()
 
 
 def _require_draft(reward_round: RewardRound) -> None:
@@ -614,15 +561,8 @@ def _propose(reward_round: RewardRound) -> bool:
             award.status, award.reason = AwardStatus.PROPOSED, None
             award.decided_by_id = award.decided_at = None
     reward_round.refreshed_at = utcnow()
-    _flush_or_conflict()
+    flush_or_conflict()
     return changed
-
-
-def _flush_or_conflict() -> None:
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise Conflict() from None
 
 
 def get_award(actor: User, award_id: int) -> Award:
@@ -639,15 +579,11 @@ def decide_award(actor: User, award: Award, approve: bool, reason: str | None = 
     if award.holder_id == actor.id:
         raise PermissionDenied(_l("Nobody approves their own award."))
     _require_draft(award.round)
-    cleaned = (reason or "").strip()
-    if not approve and not cleaned:
-        raise ValidationError(fields={"reason": _l("Give a reason.")})
-    if len(cleaned) > 500:
-        raise ValidationError(fields={"reason": _l("At most %(max)d characters.", max=500)})
+    cleaned = check_reason(reason, required=not approve)
     award.status = AwardStatus.APPROVED if approve else AwardStatus.REJECTED
     award.reason = None if approve else cleaned
     award.decided_by_id, award.decided_at = actor.id, utcnow()
-    _flush_or_conflict()
+    flush_or_conflict()
     return award
 
 
@@ -733,7 +669,7 @@ def finalize_round(actor: User, reward_round: RewardRound, early: bool = False) 
         award.certificate_number = f"{prefix}-{number:04d}"
         award.verification_code = secrets.token_urlsafe(16)
         award.issued_at = issued_at
-    _flush_or_conflict()
+    flush_or_conflict()
     return reward_round
 
 
@@ -744,14 +680,10 @@ def revoke_award(actor: User, award: Award, reason: str | None) -> Award:
         raise PermissionDenied()
     if award.status != AwardStatus.ISSUED:
         raise Conflict(_l("Only an issued award can be revoked."))
-    cleaned = (reason or "").strip()
-    if not cleaned:
-        raise ValidationError(fields={"reason": _l("Give a reason.")})
-    if len(cleaned) > 500:
-        raise ValidationError(fields={"reason": _l("At most %(max)d characters.", max=500)})
+    cleaned = check_reason(reason, required=True)
     award.status, award.reason = AwardStatus.REVOKED, cleaned
     award.decided_by_id, award.decided_at = actor.id, utcnow()
-    _flush_or_conflict()
+    flush_or_conflict()
     return award
 
 
@@ -768,19 +700,6 @@ def award_for_code(code: str) -> Award:
     if award is None:
         raise NotFound()
     return award
-
-
-def awards_of(user: User) -> Select[Award]:
-    """A person's issued and revoked awards, newest first (their history)."""
-    return (
-        select(Award)
-        .where(
-            Award.holder_id == user.id,
-            Award.status.in_([AwardStatus.ISSUED, AwardStatus.REVOKED]),
-        )
-        .options(selectinload(Award.rule), selectinload(Award.round))
-        .order_by(Award.issued_at.desc(), Award.id.desc())
-    )
 
 
 def counted_by_issued_award(log: ExchangeLog) -> bool:
@@ -811,6 +730,12 @@ def counted_by_issued_award(log: ExchangeLog) -> bool:
             )
         ).scalar()
     )
+
+
+@signals.log_revoking.connect
+def _refuse_revoking_counted_log(log: ExchangeLog, **_: Any) -> None:
+    if counted_by_issued_award(log):
+        raise Conflict(_l("An issued reward counts this log: revoke the award first."))
 
 
 def certificate_award(actor: User, award_id: int) -> Award:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -20,10 +19,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import case, distinct, func, select
-from sqlalchemy.orm import contains_eager
 from werkzeug.wrappers import Response
 
 from exchange.accounts.models import Role, User
@@ -31,16 +29,14 @@ from exchange.errors import Conflict, NotFound, PermissionDenied, ValidationErro
 from exchange.extensions import db, limiter
 from exchange.forms import choices
 from exchange.links import external_url
-from exchange.org.models import Department, Period
-from exchange.org.services import period_for
+from exchange.org import queries as org_queries
 from exchange.permissions import allow, public
 from exchange.presentation import local_name, qr_svg
-from exchange.rewards import services
-from exchange.rewards.forms import OpenRoundForm, template_globals
-from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule
+from exchange.rewards import queries, services
+from exchange.rewards.forms import OpenRoundForm
+from exchange.rewards.models import Award, AwardStatus, RewardRound
 from exchange.rewards.rules import RuleKind, Scope
-from exchange.timeutil import college_today
-from exchange.web import paginate, run_form
+from exchange.web import conflict_redirect, paginate, run_form
 
 bp = Blueprint("rewards", __name__)
 
@@ -51,12 +47,6 @@ MANAGERS = (Role.HEAD, Role.ADMIN)
 VERIFY_LIMIT = "30 per minute"
 
 SHOWN = (AwardStatus.ISSUED, AwardStatus.REVOKED)
-
-
-@bp.record_once
-def _register_labels(state: Any) -> None:
-    # Jinja globals, so that macros imported without context can use them too.
-    state.app.jinja_env.globals.update(template_globals())
 
 
 @bp.after_request
@@ -75,50 +65,28 @@ def keep_the_code_private(response: Response) -> Response:
 def _open_form() -> OpenRoundForm:
     form = OpenRoundForm()
     if current_user.role == Role.ADMIN:
-        departments = db.session.execute(
-            select(Department.id, Department.name).order_by(Department.name)
-        ).all()
+        departments = org_queries.departments_by_name()
         form.department_id.choices = choices(
             [("", _("Choose…")), *((d.id, d.name) for d in departments)]
         )
     else:
         own = current_user.department
         form.department_id.choices = choices([(own.id, own.name)] if own else [])
-    periods = db.session.execute(
-        select(Period.id, Period.name).order_by(Period.starts_on.desc())
-    ).all()
+    periods = org_queries.periods()
     form.period_id.choices = choices([("", _("Choose…")), *((p.id, p.name) for p in periods)])
     if not form.is_submitted():
         if current_user.role != Role.ADMIN:
             form.department_id.data = current_user.department_id
-        current = period_for(college_today())
+        current = org_queries.current_period()
         form.period_id.data = current.id if current else None
     return form
-
-
-def _round_counts(round_ids: list[int]) -> dict[int, Any]:
-    """People, awards, awards still to decide and awards issued, per round, in one query."""
-    if not round_ids:
-        return {}
-    rows = db.session.execute(
-        select(
-            Award.round_id,
-            func.count(distinct(Award.holder_id)).label("people"),
-            func.count(Award.id).label("awards"),
-            func.sum(case((Award.status == AwardStatus.PROPOSED, 1), else_=0)).label("open"),
-            func.sum(case((Award.status == AwardStatus.ISSUED, 1), else_=0)).label("issued"),
-        )
-        .where(Award.round_id.in_(round_ids))
-        .group_by(Award.round_id)
-    )
-    return {row.round_id: row for row in rows}
 
 
 def _render_rounds(
     form: OpenRoundForm, existing: RewardRound | None = None, status: int = 200
 ) -> tuple[str, int]:
-    page = paginate(services.rounds_query(current_user))
-    counts = _round_counts([r.id for r in page.items])
+    page = paginate(queries.rounds_query(current_user))
+    counts = queries.round_counts([r.id for r in page.items])
     is_admin = current_user.role == Role.ADMIN
     html = render_template(
         "rewards/rounds.html",
@@ -127,7 +95,7 @@ def _render_rounds(
         form=form,
         existing=existing,
         is_admin=is_admin,
-        paid_periods=services.periods_with_finalized_rounds() if is_admin else [],
+        paid_periods=queries.periods_with_finalized_rounds() if is_admin else [],
     )
     return html, status
 
@@ -187,26 +155,6 @@ class Person:
         return max(award.minutes for award in self.awards)
 
 
-def _round_awards(reward_round: RewardRound) -> list[Award]:
-    """The round's awards with their holders and rules, in one query: by person, honours first."""
-    return list(
-        db.session.execute(
-            select(Award)
-            .join(Award.holder)
-            .join(Award.rule)
-            .where(Award.round_id == reward_round.id)
-            .options(contains_eager(Award.holder), contains_eager(Award.rule))
-            .order_by(
-                User.name,
-                User.id,
-                RewardRule.kind.desc(),
-                RewardRule.threshold_minutes,
-                RewardRule.id,
-            )
-        ).scalars()
-    )
-
-
 def _payout(awards: list[Award]) -> list[tuple[str, int]]:
     """Approved (or issued) bonuses added up per currency."""
     totals: dict[str, int] = {}
@@ -223,7 +171,7 @@ def _payout(awards: list[Award]) -> list[tuple[str, int]]:
 @allow(*MANAGERS)
 def round_detail(round_id: int):
     reward_round = services.get_round(current_user, round_id)
-    awards = _round_awards(reward_round)
+    awards = queries.round_awards(reward_round.id)
     people = [
         Person(holder, list(group)) for holder, group in groupby(awards, key=lambda a: a.holder)
     ]
@@ -250,12 +198,12 @@ def _to_round(round_id: int, award_id: int | None = None) -> Response:
 
 def _conflict(round_id: int, error: Conflict, award_id: int | None = None) -> Response:
     """The round is finalized, or someone else changed it first: say so, show it as it is."""
-    db.session.rollback()
-    if error.generic:
-        flash(_("This round has changed in the meantime. Here it is as it stands now."), "warning")
-    else:
-        flash(str(error.message), "warning")
-    return _to_round(round_id, award_id)
+    anchor = f"award-{award_id}" if award_id else None
+    return conflict_redirect(
+        error,
+        url_for("rewards.round_detail", round_id=round_id, _anchor=anchor),
+        changed=_l("This round has changed in the meantime. Here it is as it stands now."),
+    )
 
 
 @bp.route("/rewards/rounds/<id:round_id>/refresh", methods=["POST"])

@@ -1,0 +1,174 @@
+"""Reads of exchange logs that pages and the API share: one function for each list
+and each count, so that the two faces cannot choose differently. Who may see
+which log is decided by the SQL conditions of exchange.logs.services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
+
+from exchange.accounts.models import Role, User
+from exchange.errors import PermissionDenied, ValidationError
+from exchange.extensions import db
+from exchange.logs.models import ExchangeLog, LogKind
+from exchange.logs.services import (
+    approvable_by,
+    in_open_period,
+    verifier_candidates,
+    verifies,
+    visible_to,
+)
+from exchange.logs.workflow import PENDING, Status
+from exchange.org.models import Department, Enterprise, Period
+from exchange.org.services import agreements_in_force
+from exchange.timeutil import college_today
+
+# --- lists -----------------------------------------------------------------------------
+
+
+def _listing(stmt: Select[ExchangeLog]) -> Select[ExchangeLog]:
+    return stmt.options(
+        selectinload(ExchangeLog.owner),
+        selectinload(ExchangeLog.enterprise),
+        selectinload(ExchangeLog.department),
+        selectinload(ExchangeLog.verifier),
+    ).order_by(ExchangeLog.work_date.desc(), ExchangeLog.id.desc())
+
+
+LIST_SCOPES = ("mine", "verify", "approve", "department")
+
+
+def logs_query(
+    actor: User,
+    scope: str = "mine",
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    period_id: int | None = None,
+    owner_id: int | None = None,
+    department_id: int | None = None,
+) -> Select[ExchangeLog]:
+    """The logs of one list: ``mine``, ``verify`` (waiting for me), ``approve`` (waiting
+    for my approval) or ``department`` (everything I may see as head or admin)."""
+    stmt = select(ExchangeLog)
+    if scope in ("verify", "approve"):
+        stmt = stmt.where(in_open_period())
+    if scope == "mine":
+        stmt = stmt.where(ExchangeLog.owner_id == actor.id)
+    elif scope == "verify":
+        stmt = stmt.where(verifies(actor), ExchangeLog.status == Status.SUBMITTED.value)
+    elif scope == "approve":
+        stmt = stmt.where(ExchangeLog.status == Status.VERIFIED.value, approvable_by(actor))
+    elif scope == "department":
+        if actor.role not in (Role.HEAD, Role.ADMIN):
+            raise PermissionDenied()
+        stmt = stmt.where(visible_to(actor))
+    else:
+        raise ValidationError(fields={"scope": _l("Choose one of the offered values.")})
+    if status:
+        stmt = stmt.where(ExchangeLog.status == status)
+    if kind:
+        stmt = stmt.where(ExchangeLog.kind == kind)
+    if period_id:
+        stmt = stmt.where(ExchangeLog.period_id == period_id)
+    if owner_id:
+        stmt = stmt.where(ExchangeLog.owner_id == owner_id)
+    if department_id:
+        stmt = stmt.where(ExchangeLog.department_id == department_id)
+    return _listing(stmt)
+
+
+def logs_by_id(log_ids: Iterable[int]) -> dict[int, ExchangeLog]:
+    """The logs with these ids, by id, in one query (e.g. reloaded after a commit)."""
+    ids = list(log_ids)
+    if not ids:
+        return {}
+    stmt = select(ExchangeLog).where(ExchangeLog.id.in_(ids))
+    return {log.id: log for log in db.session.scalars(stmt)}
+
+
+# --- counts ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    to_verify: int
+    to_approve: int
+
+
+def queue_counts(actor: User) -> QueueCounts:
+    """How many logs wait for this person (the numbers in the navigation), in one query."""
+    to_verify = func.count().filter(verifies(actor), ExchangeLog.status == Status.SUBMITTED.value)
+    to_approve = func.count().filter(
+        ExchangeLog.status == Status.VERIFIED.value, approvable_by(actor)
+    )
+    row = db.session.execute(
+        select(to_verify, to_approve).where(
+            ExchangeLog.status.in_([s.value for s in PENDING]), in_open_period()
+        )
+    ).one()
+    return QueueCounts(int(row[0]), int(row[1]))
+
+
+# --- the log form's choices ------------------------------------------------------------
+
+
+def places(kind: str, owner: User) -> list[Any]:
+    """Where the work can take place today: partner enterprises with an agreement in
+    force for the teacher's department (practice), or departments with an agreement
+    in force with the expert's enterprise (teaching). The agreement rule itself stays
+    in org.services: the place's id column is handed to it so one query asks it for
+    every place at once."""
+    today = college_today()
+    stmt: Select[Any]
+    if kind == LogKind.PRACTICE:
+        department_id = owner.department_id or 0
+        in_force = agreements_in_force(today, kind, department_id, Enterprise.id)  # type: ignore[arg-type]
+        stmt = select(Enterprise).where(in_force.exists()).order_by(Enterprise.name)
+    else:
+        in_force = agreements_in_force(today, kind, Department.id, owner.enterprise_id)  # type: ignore[arg-type]
+        stmt = select(Department).where(in_force.exists()).order_by(Department.name)
+    return list(db.session.execute(stmt).scalars())
+
+
+def verifiers_by_place(kind: str, owner: User, place_ids: list[int]) -> list[tuple[User, str]]:
+    """The possible verifiers at these places with the place's name, by place then name
+    (one query: the service's candidate rule with the place's id column instead of one
+    id). Only people there now: someone named before who has moved away is not offered."""
+    if not place_ids:
+        return []
+    place = Enterprise if kind == LogKind.PRACTICE else Department
+    stmt = (
+        verifier_candidates(owner, kind, place.id)  # type: ignore[arg-type]
+        .where(place.id.in_(place_ids))
+        .add_columns(place.name)
+        .order_by(None)
+        .order_by(place.name, User.name, User.id)
+    )
+    return [(user, group) for user, group in db.session.execute(stmt)]
+
+
+# --- a person's hours by period -------------------------------------------------------
+
+
+def approved_minutes_by_period(
+    user: User, excluding_period: Period | None = None
+) -> list[tuple[Period, int]]:
+    """The user's approved minutes in each period they have approved logs in, newest
+    first, without ``excluding_period`` (the dashboard's earlier periods), in one query."""
+    approved = func.sum(ExchangeLog.minutes)
+    stmt = (
+        select(Period, approved)
+        .join(ExchangeLog, ExchangeLog.period_id == Period.id)
+        .where(ExchangeLog.owner_id == user.id, ExchangeLog.status == Status.APPROVED)
+        .group_by(Period.id)
+        .order_by(Period.starts_on.desc())
+    )
+    if excluding_period is not None:
+        stmt = stmt.where(Period.id != excluding_period.id)
+    return [(period, int(minutes)) for period, minutes in db.session.execute(stmt)]

@@ -1,0 +1,85 @@
+"""The labels of logs' codes: statuses, actions and their buttons, kinds, categories."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from exchange.logs.models import LogKind
+from exchange.logs.workflow import Action, Status
+from exchange.presentation import Label, label
+from exchange.presentation.org import ENTERPRISE_KIND_LABELS
+
+STATUS_LABELS: dict[Status, Label] = {
+    Status.DRAFT: _l("Draft"),
+    Status.SUBMITTED: _l("Submitted"),
+    Status.VERIFIED: _l("Verified"),
+    Status.APPROVED: _l("Approved"),
+    Status.REJECTED: _l("Rejected"),
+    Status.REVOKED: _l("Revoked"),
+}
+
+# What happened, as the timeline tells it.
+ACTION_LABELS: dict[Action, Label] = {
+    Action.CREATE: _l("Created"),
+    Action.EDIT: _l("Edited"),
+    Action.DELETE: _l("Deleted"),
+    Action.SUBMIT: _l("Submitted"),
+    Action.WITHDRAW: _l("Withdrawn"),
+    Action.VERIFY: _l("Verified"),
+    Action.REJECT: _l("Rejected"),
+    Action.APPROVE: _l("Approved"),
+    Action.REVOKE: _l("Revoked"),
+}
+
+# What a button does.
+ACTION_BUTTONS: dict[Action, Label] = {
+    Action.SUBMIT: _l("Submit for verification"),
+    Action.WITHDRAW: _l("Withdraw"),
+    Action.VERIFY: _l("Verify"),
+    Action.REJECT: _l("Reject"),
+    Action.APPROVE: _l("Approve"),
+    Action.REVOKE: _l("Revoke"),
+}
+
+LOG_KIND_LABELS: dict[LogKind, Label] = {
+    LogKind.PRACTICE: _l("Practice in an enterprise"),
+    LogKind.TEACHING: _l("Teaching in the college"),
+}
+
+# Every code of logs.models.CATEGORIES, both kinds ("other" is shared).
+CATEGORY_LABELS: dict[str, Label] = {
+    "clinical": _l("Clinical rotation"),
+    "technical_training": _l("Technical training"),
+    "joint_research": _l("Joint R&D"),
+    "process_study": _l("Process study"),
+    "management": _l("Management"),
+    "lecture": _l("Lecture"),
+    "lab": _l("Lab session"),
+    "workshop": _l("Workshop"),
+    "clinical_teaching": _l("Clinical teaching"),
+    "mentoring": _l("Thesis mentoring"),
+    "other": _l("Other"),
+}
+
+
+def status_label(code: str) -> Label:
+    return label(STATUS_LABELS, code)
+
+
+def action_label(code: str) -> Label:
+    return label(ACTION_LABELS, code)
+
+
+def action_button(code: str) -> Label:
+    return label(ACTION_BUTTONS, code)
+
+
+def category_label(code: str) -> Label:
+    return label(CATEGORY_LABELS, code)
+
+
+def kind_label(code: str) -> Label:
+    """A log kind's or an enterprise kind's label (their codes differ)."""
+    if code in LOG_KIND_LABELS:
+        return label(LOG_KIND_LABELS, code)
+    return label(ENTERPRISE_KIND_LABELS, code)
