@@ -18,7 +18,7 @@ from exchange.extensions import db
 from exchange.logs import queries as log_queries
 from exchange.logs.models import ExchangeLog, LogEvent
 from exchange.org.models import Agreement, Department, Enterprise, Period
-from exchange.org.services import expiring_agreements
+from exchange.org.queries import expiring_agreements
 from exchange.timeutil import college_today
 
 PASSWORD = "s3cret-enough"

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from exchange import exports
 from exchange.extensions import db
 from exchange.logs import services as log_services
 from exchange.logs.workflow import Action
-from exchange.rewards import exports
 from exchange.rewards import services as rewards
 from exchange.timeutil import college_today
 from tests.conftest import period_end

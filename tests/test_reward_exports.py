@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from exchange import units
+from exchange import exports, units
 from exchange.extensions import db
-from exchange.rewards import exports, services
+from exchange.rewards import services
 from exchange.timeutil import college_today
 from tests.conftest import period_end
 

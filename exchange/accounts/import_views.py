@@ -31,9 +31,9 @@ from exchange.accounts.import_services import ImportPlan, RowStatus
 from exchange.accounts.models import Role
 from exchange.accounts.views import admin_bp
 from exchange.errors import ValidationError
+from exchange.exports import to_csv
 from exchange.extensions import db
 from exchange.permissions import allow
-from exchange.rewards.exports import to_csv
 
 SALT = "exchange.staff-import"
 PREVIEW_SECONDS = 3600  # a preview is confirmed within the hour, or the file uploaded again

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, render_template, send_from_di
 from flask_login import current_user
 
 from exchange.dashboard.queries import database_reachable
-from exchange.extensions import db, limiter
+from exchange.extensions import limiter
 from exchange.logs.queries import approved_minutes_by_period, queue_counts
 from exchange.logs.services import log_kind_for
 from exchange.org import queries as org_queries
@@ -35,9 +35,7 @@ def index():
         standings=rewards.progress(current_user, period) if period else [],
         counts=queue_counts(current_user),
         earlier=approved_minutes_by_period(current_user, period),
-        awards=db.session.execute(rewards_queries.awards_of(current_user).limit(20))
-        .scalars()
-        .all(),
+        awards=rewards_queries.recent_awards(current_user),
     )
 
 

@@ -56,7 +56,8 @@ from exchange.logs.workflow import (
     minutes_are_valid,
 )
 from exchange.org.models import Department, Enterprise, Period
-from exchange.org.services import agreements_in_force, period_for
+from exchange.org.queries import period_on
+from exchange.org.services import agreements_in_force
 from exchange.timeutil import college_today
 from exchange.validation import REASON_MAX, FieldErrors, check_reason, reason_missing
 
@@ -271,7 +272,7 @@ def _checked_fields(owner: User, data: LogInput, log: ExchangeLog | None) -> Che
     elif day > today:
         errors.add("date", _l("The date cannot be in the future."))
     else:
-        period = period_for(day)
+        period = period_on(day)
         if period is None:
             errors.add("date", _l("No period covers this date."))
         elif not period.is_open:

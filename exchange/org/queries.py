@@ -14,8 +14,8 @@ from exchange.timeutil import college_today
 
 
 def periods() -> list[Period]:
-    """Every period, newest first."""
-    return list(db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars())
+    """Every period, newest first (the choice lists of pages)."""
+    return list(db.session.execute(periods_query()).scalars())
 
 
 def period_on(day: date) -> Period | None:

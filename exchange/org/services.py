@@ -26,9 +26,7 @@ from exchange.org.models import (
 
 # Re-exported under their old names for callers not yet moved (tests, logs.services);
 # the reads themselves live in queries.
-from exchange.org.queries import EXPIRY_WARNING_DAYS as EXPIRY_WARNING_DAYS
-from exchange.org.queries import expiring_agreements as expiring_agreements
-from exchange.org.queries import period_on as period_for  # noqa: F401
+from exchange.org.queries import EXPIRY_WARNING_DAYS
 from exchange.validation import FieldErrors
 
 

@@ -13,13 +13,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from exchange import units
+from exchange import exports, units
 from exchange.permissions import allow
 from exchange.presentation import local_name
 from exchange.presentation.logs import category_label
 from exchange.presentation.rewards import award_status_label, rule_kind_label
 from exchange.records import queries
-from exchange.rewards import exports
 from exchange.rewards.rules import RuleKind
 from exchange.timeutil import college_today
 

@@ -150,14 +150,17 @@ def periods_with_finalized_rounds() -> list[Period]:
 # --- awards ------------------------------------------------------------------------------
 
 
-def awards_of(user: User) -> Select[Award]:
-    """A person's issued and revoked awards, newest first (their history)."""
-    return (
-        select(Award)
-        .where(
-            Award.holder_id == user.id,
-            Award.status.in_([AwardStatus.ISSUED, AwardStatus.REVOKED]),
-        )
-        .options(selectinload(Award.rule), selectinload(Award.round))
-        .order_by(Award.issued_at.desc(), Award.id.desc())
+def recent_awards(user: User, limit: int = 20) -> list[Award]:
+    """A person's latest issued and revoked awards, newest first (their home page)."""
+    return list(
+        db.session.execute(
+            select(Award)
+            .where(
+                Award.holder_id == user.id,
+                Award.status.in_([AwardStatus.ISSUED, AwardStatus.REVOKED]),
+            )
+            .options(selectinload(Award.rule), selectinload(Award.round))
+            .order_by(Award.issued_at.desc(), Award.id.desc())
+            .limit(limit)
+        ).scalars()
     )

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from exchange import units
+from exchange import exports, units
 from exchange.accounts.models import Role
 from exchange.db import MAX_ID
 from exchange.errors import Conflict
@@ -30,7 +30,7 @@ from exchange.permissions import allow
 from exchange.presentation import local_name
 from exchange.presentation.accounts import role_label
 from exchange.presentation.rewards import audience_label, outcome_text, round_place
-from exchange.rewards import exports, queries, services
+from exchange.rewards import queries, services
 from exchange.rewards.models import Award, RewardRound, RewardRule
 from exchange.rewards.rules import RuleKind, Scope
 from exchange.rewards.rules_forms import RuleForm, rule_form_data
