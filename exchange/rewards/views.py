@@ -6,6 +6,7 @@ the request, calls one service, commits once and redirects with a message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -248,20 +249,32 @@ def round_finalize(round_id: int):
 # --- one award ------------------------------------------------------------------------------
 
 
+def _award_step(award: Award, step: Callable[[], object]) -> Response | None:
+    """Run a decision or revocation; a refused reason or a conflict is said on the
+    round page (None when the step went through, to be committed by the caller)."""
+    try:
+        step()
+    except ValidationError as error:
+        db.session.rollback()
+        flash(str(error.fields.get("reason") or error.message), "error")
+        return _to_round(award.round_id, award.id)
+    except Conflict as error:
+        return _conflict(award.round_id, error, award.id)
+    return None
+
+
 @bp.route("/rewards/awards/<id:award_id>/<any(approve, reject):decision>", methods=["POST"])
 @allow(*MANAGERS)
 def award_decide(award_id: int, decision: str):
     award = services.get_award(current_user, award_id)
     round_id = award.round_id
     approve = decision == "approve"
-    try:
-        services.decide_award(current_user, award, approve, request.form.get("reason"))
-    except ValidationError as error:
-        db.session.rollback()
-        flash(str(error.fields.get("reason") or error.message), "error")
-        return _to_round(round_id, award_id)
-    except Conflict as error:
-        return _conflict(round_id, error, award_id)
+    reason = request.form.get("reason")
+    refused = _award_step(
+        award, lambda: services.decide_award(current_user, award, approve, reason)
+    )
+    if refused:
+        return refused
     names = {"rule": local_name(award.rule), "name": award.holder.name}
     db.session.commit()
     if approve:
@@ -276,14 +289,10 @@ def award_decide(award_id: int, decision: str):
 def award_revoke(award_id: int):
     award = services.get_award(current_user, award_id)
     round_id = award.round_id
-    try:
-        services.revoke_award(current_user, award, request.form.get("reason"))
-    except ValidationError as error:
-        db.session.rollback()
-        flash(str(error.fields.get("reason") or error.message), "error")
-        return _to_round(round_id, award_id)
-    except Conflict as error:
-        return _conflict(round_id, error, award_id)
+    reason = request.form.get("reason")
+    refused = _award_step(award, lambda: services.revoke_award(current_user, award, reason))
+    if refused:
+        return refused
     number = award.certificate_number
     db.session.commit()
     flash(_("Certificate %(number)s revoked.", number=number), "success")
