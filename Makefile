@@ -28,6 +28,10 @@ run: install ## Migrate, load the demo college (once) and serve on http://127.0.
 	$(FLASK) seed-demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+serve: install ## Migrate, then serve with gunicorn (gunicorn.conf.py; EXCHANGE_BIND, WEB_CONCURRENCY)
+	$(FLASK) db upgrade
+	$(BIN)/gunicorn -c gunicorn.conf.py
+
 test: install browser ## Run the whole test suite (set TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/pytest
 
@@ -57,4 +61,4 @@ bench: install ## Time the busiest lists (LOGS=20000) and a staff import (PEOPLE
 e2e: install browser ## Only the browser tests (phone-sized Chromium)
 	$(BIN)/pytest tests/e2e
 
-.PHONY: help install translations run test browser lint fmt type messages bench e2e
+.PHONY: help install translations run serve test browser lint fmt type messages bench e2e

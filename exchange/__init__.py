@@ -25,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(config_module.load(app.instance_path, config))
+    register_serving(app)
 
     register_extensions(app)
     connect_receivers()
@@ -47,6 +48,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     migrate_sqlite_on_start(app)
     return app
+
+
+def register_serving(app: Flask) -> None:
+    """What serving behind proxies needs: the request id (first, so that everything
+    after it, a refusal included, can quote it) and the trusted proxies' headers."""
+    from exchange.request_id import register_request_id
+
+    register_request_id(app)
+    proxies = app.config["EXCHANGE_PROXIES"]
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies
+        )
 
 
 def migrate_sqlite_on_start(app: Flask) -> None:

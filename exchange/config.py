@@ -36,6 +36,20 @@ def _optional_int(value: str | None) -> int | None:
     return int(value) if value and value.strip() else None
 
 
+def _proxies(value: object) -> int:
+    """``EXCHANGE_PROXIES``: how many proxies in front are trusted to say who the client is."""
+    try:
+        count = int(str(value).strip() or "0")
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise ConfigError(
+            f"EXCHANGE_PROXIES must be the number of trusted proxies in front, 0 or more "
+            f"(got {value!r})."
+        )
+    return count
+
+
 ROLES = frozenset({"teacher", "expert", "head", "admin"})
 
 
@@ -74,6 +88,9 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         ),
         "EXCHANGE_TIMEZONE": env.get("EXCHANGE_TIMEZONE", "Asia/Shanghai"),
         "EXCHANGE_INSTITUTION": env.get("EXCHANGE_INSTITUTION", "Exchange Medical College"),
+        # Proxies in front (nginx, a load balancer) whose X-Forwarded-* headers are
+        # believed: 0 ignores them, so nobody can choose the address they are throttled by.
+        "EXCHANGE_PROXIES": env.get("EXCHANGE_PROXIES", "0"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "EXCHANGE_LOGIN_LIMIT": env.get("EXCHANGE_LOGIN_LIMIT", "10 per minute"),
         # Roles that must sign in with a second factor, e.g. "admin" or "admin,head".
@@ -125,6 +142,7 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
 def check(config: dict[str, Any]) -> None:
     """Refuse to start with a configuration that is unsafe for its environment."""
     config["EXCHANGE_REQUIRE_2FA_FOR"] = _roles(config["EXCHANGE_REQUIRE_2FA_FOR"])
+    config["EXCHANGE_PROXIES"] = _proxies(config.get("EXCHANGE_PROXIES", 0))
     if config["EXCHANGE_ENV"] not in {"development", "production", "testing"}:
         raise ConfigError("EXCHANGE_ENV must be development, production or testing.")
     production = config["EXCHANGE_ENV"] == "production"

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, abort, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from exchange.extensions import db
+from exchange.request_id import current_request_id
 
 
 class DomainError(Exception):
@@ -84,6 +85,7 @@ HTTP_CODES = {
     413: "too_large",
     422: "validation_error",
     429: "rate_limited",
+    500: "server_error",
     503: "unavailable",
 }
 
@@ -103,6 +105,10 @@ def error_body(
     }
     if details:
         body["details"] = details
+    # The id this request is logged under, for a person to quote when reporting it.
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
     return {"error": body}
 
 
@@ -151,6 +157,43 @@ def register_error_handlers(app: Flask) -> None:
                 response.headers["Allow"] = error.get_response().headers["Allow"]
             return response, status
         return (
-            render_template("errors/error.html", status=status, message=error.description),
+            render_template(
+                "errors/error.html",
+                status=status,
+                message=error.description,
+                request_id=current_request_id(),
+            ),
             status,
         )
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception):  # type: ignore[no-untyped-def]
+        # Anything no handler above expected (HTTP errors, domain errors and lost
+        # races have theirs). Tests and the debugger want the exception itself, as
+        # Flask gives it them without this handler.
+        propagate = app.config["PROPAGATE_EXCEPTIONS"]
+        if propagate is None:
+            propagate = app.testing or app.debug
+        if propagate:
+            raise error
+        request_id = current_request_id()
+        current_app.logger.error(
+            "Unexpected error on %s %s (request %s)",
+            request.method,
+            request.path,
+            request_id,
+            exc_info=error,
+        )
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the database may be what failed
+            current_app.logger.exception("Rollback failed (request %s)", request_id)
+        if wants_json():
+            message = _l("The server could not finish this request. Please try again later.")
+            return jsonify(error_body("server_error", message)), 500
+        try:
+            page = render_template("errors/error.html", status=500, request_id=request_id)
+        except Exception:  # noqa: BLE001 - the page itself needs what failed (the database)
+            current_app.logger.exception("The error page failed too (request %s)", request_id)
+            page = f"Something went wrong. Request id: {request_id}"
+        return page, 500

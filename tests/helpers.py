@@ -86,14 +86,17 @@ API = "/api/v1"
 
 
 def assert_error(response, status: int, code: str, fields: tuple[str, ...] = ()):
-    """The SPEC §7 error body: {"error": {"code", "message", "fields"}}."""
+    """The SPEC §7 error body: {"error": {"code", "message", "fields", "request_id"}}."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.is_json
     body = response.get_json()
     assert set(body) == {"error"}
     error = body["error"]
-    # "details" only where the error carries facts to act on (e.g. a date).
-    assert set(error) - {"details"} == {"code", "message", "fields"}
+    # "details" only where the error carries facts to act on (e.g. a date); "request_id"
+    # whenever the error answers a request (what a person quotes when reporting it).
+    assert set(error) - {"details", "request_id"} == {"code", "message", "fields"}
+    if "request_id" in error:
+        assert error["request_id"] == response.headers["X-Request-ID"]
     assert error["code"] == code
     assert isinstance(error["message"], str)
     assert error["message"]
