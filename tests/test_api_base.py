@@ -510,3 +510,11 @@ def test_described_resources_have_exactly_the_fields_answered(
     for schema, url in answers.items():
         body = client.get(url, headers=headers).get_json()
         assert set(body) == required_fields(doc, schema), schema
+
+
+def test_the_error_schema_names_every_code_and_field_an_error_can_carry(client):
+    error = openapi_document(client)["components"]["schemas"]["Error"]["properties"]["error"]
+    codes = set(error["properties"]["code"]["enum"])
+    # Domain errors' own codes, not only the HTTP ones.
+    assert {"too_early", "link_expired", "conflict", "server_error", "rate_limited"} <= codes
+    assert {"details", "request_id"} <= set(error["properties"])

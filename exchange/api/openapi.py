@@ -22,7 +22,7 @@ from flask import jsonify
 
 from exchange.api import bp
 from exchange.api.helpers import MAX_PER_PAGE
-from exchange.errors import HTTP_CODES
+from exchange.errors import HTTP_CODES, DomainError
 from exchange.logs.models import PRACTICE_CATEGORIES, TEACHING_CATEGORIES
 from exchange.logs.workflow import Action, Status
 from exchange.permissions import public
@@ -353,6 +353,17 @@ SCHEMAS: dict[str, Schema] = {
                         "type": "object",
                         "description": "Field name → what is wrong with it; empty if none.",
                         "additionalProperties": {"type": "string"},
+                    },
+                    "details": {
+                        "type": "object",
+                        "description": "Facts to act on, where an error has them, e.g. "
+                        "`finalize_from` (a date) with `too_early`.",
+                        "additionalProperties": {"type": "string"},
+                    },
+                    "request_id": {
+                        "type": "string",
+                        "description": "The request's id (also the `X-Request-ID` header), "
+                        "to quote when reporting a problem.",
                     },
                 },
                 ["code", "message", "fields"],
@@ -1296,8 +1307,22 @@ TAGS = [
 ]
 
 
+def _error_codes() -> list[str]:
+    """Every code an error body can carry: the HTTP ones and every domain error's
+    (``too_early``, ``link_expired``, …), found when the document is first asked for,
+    once every domain has defined its errors."""
+    codes = set(HTTP_CODES.values())
+    kinds: list[type[DomainError]] = [DomainError]
+    while kinds:
+        kind = kinds.pop()
+        codes.add(kind.code)
+        kinds.extend(kind.__subclasses__())
+    return sorted(codes)
+
+
 @functools.cache
 def document() -> Schema:
+    SCHEMAS["Error"]["properties"]["error"]["properties"]["code"] = enum(*_error_codes())
     paths: dict[str, Schema] = {}
     for section in SECTIONS:
         clash = paths.keys() & section.keys()
