@@ -7,8 +7,13 @@ operator who rotates the key keeps the links already sent out working.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import URLSafeTimedSerializer
+
+from exchange.errors import NotFound
 
 
 def signing_keys() -> list[str]:
@@ -21,3 +26,26 @@ def serializer(salt: str) -> URLSafeTimedSerializer:
     """A timed serializer for one purpose: ``salt`` keeps one kind of token from
     being accepted as another."""
     return URLSafeTimedSerializer(signing_keys(), salt=salt)
+
+
+class LinkInvalid(NotFound):
+    """A signed link that names nothing: tampered, cut short, or of another kind."""
+
+    code = "link_invalid"
+    default_message: Any = _l("This link is not valid.")
+    # The page's answer: 404 for a link that never worked, 410 for one that did.
+    status_for_page = 404
+
+
+class LinkExpired(LinkInvalid):
+    code = "link_expired"
+    default_message: Any = _l("This link has expired.")
+    status_for_page = 410
+
+
+class LinkUsed(LinkInvalid):
+    """Genuine and in time, but used up or replaced (single-use links)."""
+
+    code = "link_used"
+    default_message: Any = _l("This link no longer works.")
+    status_for_page = 410

@@ -35,10 +35,10 @@ from exchange import mail, signing
 from exchange.accounts import services
 from exchange.accounts.models import AccountEvent, User
 from exchange.db import utcnow
-from exchange.errors import NotFound
 from exchange.extensions import db, limiter
 from exchange.links import external_url
 from exchange.permissions import public
+from exchange.signing import LinkExpired, LinkInvalid, LinkUsed
 from exchange.validation import FieldErrors
 from exchange.web import run_form
 
@@ -54,21 +54,6 @@ class LinkKind:
 RESET = LinkKind("exchange.password-reset", timedelta(hours=1))
 INVITATION = LinkKind("exchange.invitation", timedelta(days=7))
 LINK_KINDS = (RESET, INVITATION)
-
-
-class LinkInvalid(NotFound):
-    code = "link_invalid"
-    default_message: Any = _l("This link is not valid.")
-
-
-class LinkExpired(LinkInvalid):
-    code = "link_expired"
-    default_message: Any = _l("This link has expired.")
-
-
-class LinkUsed(LinkInvalid):
-    code = "link_used"
-    default_message: Any = _l("This link no longer works.")
 
 
 def _fingerprint(user: User) -> str:
@@ -239,7 +224,7 @@ def set_password_page(token: str):
     try:
         user_for_token(token)
     except LinkInvalid as error:
-        status = 410 if isinstance(error, LinkExpired | LinkUsed) else 404
+        status = error.status_for_page
         return render_template("accounts/set_password_link.html", code=error.code), status
     form = SetPasswordForm()
     done = run_form(

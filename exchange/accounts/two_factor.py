@@ -17,7 +17,7 @@ from datetime import datetime
 import pyotp
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from exchange.accounts.models import AccountEvent, RecoveryCode, User
 from exchange.accounts.services import end_sessions, require_admin
@@ -137,13 +137,9 @@ def verify(user: User, code: str | None) -> bool:
 
 
 def recovery_codes_left(user: User) -> int:
-    return len(
-        db.session.execute(
-            select(RecoveryCode.id).where(
-                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
-            )
-        ).all()
-    )
+    return db.session.execute(
+        select(func.count()).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    ).scalar_one()
 
 
 def _clear(user: User) -> None:

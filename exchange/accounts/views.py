@@ -117,7 +117,6 @@ def login_code():
         if two_factor.verify(user, form.code.data):
             session.pop(PENDING, None)
             return _signed_in(user, remember)
-        db.session.commit()  # a wrong code changes nothing, but keep the session clean
         form.code.errors = [str(two_factor.WRONG_CODE)]
     return render_template("accounts/login_code.html", form=form)
 

@@ -35,7 +35,6 @@ def create_token():
     if user is None:
         raise InvalidCredentials(_l("The e-mail address or password is not right."))
     if user.has_two_factor and not two_factor.verify(user, code):
-        db.session.commit()  # a code used now stays used
         raise InvalidCredentials(
             _l("This account signs in with a second factor: give its current code."),
             fields={"code": two_factor.WRONG_CODE},

@@ -23,6 +23,7 @@ from exchange.links import external_url
 from exchange.logs import services
 from exchange.permissions import allow, public
 from exchange.presentation import qr_svg
+from exchange.signing import LinkInvalid
 from exchange.timeutil import college_zone
 from exchange.web import conflict_redirect, is_post, run_form
 
@@ -74,8 +75,8 @@ class OnsiteForm(FlaskForm):
     reason = TextAreaField(_l("Reason (needed to reject)"))
 
 
-def _link_refused(error: services.LinkInvalid) -> tuple[str, int]:
-    status = 410 if isinstance(error, services.LinkExpired | services.LinkUsed) else 404
+def _link_refused(error: LinkInvalid) -> tuple[str, int]:
+    status = error.status_for_page
     return render_template("logs/confirm_link.html", code=error.code, status=status), status
 
 
@@ -92,7 +93,7 @@ def _changed(error: Conflict) -> tuple[str, int]:
 def page(token: str) -> Any:
     try:
         log = services.log_for_confirmation(token)
-    except services.LinkInvalid as error:
+    except LinkInvalid as error:
         return _link_refused(error)
     except Conflict as error:  # the log's period has been locked
         return _changed(error)
@@ -111,7 +112,7 @@ def page(token: str) -> Any:
             try:
                 viewer = current_user if current_user.is_authenticated else None
                 done = run_form(form, lambda: services.confirm_onsite(token, onsite, viewer))
-            except services.LinkInvalid as error:  # used by someone else in between
+            except LinkInvalid as error:  # used by someone else in between
                 db.session.rollback()
                 return _link_refused(error)
             except Conflict as error:  # confirmed by someone else at the same moment

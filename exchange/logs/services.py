@@ -58,6 +58,7 @@ from exchange.logs.workflow import (
 from exchange.org.models import Department, Enterprise, Period
 from exchange.org.queries import period_on
 from exchange.org.services import agreements_in_force
+from exchange.signing import LinkExpired, LinkInvalid, LinkUsed
 from exchange.timeutil import college_today
 from exchange.validation import REASON_MAX, FieldErrors, check_reason, reason_missing
 
@@ -716,21 +717,6 @@ def issue_confirmation_link(actor: User, log: ExchangeLog) -> tuple[str, datetim
     flush_or_conflict()
     token = _serializer().dumps({"log": log.id, "nonce": log.confirmation_nonce})
     return token, utcnow() + timedelta(days=CONFIRMATION_DAYS)
-
-
-class LinkInvalid(NotFound):
-    code = "link_invalid"
-    default_message: Any = _l("This confirmation link is not valid.")
-
-
-class LinkExpired(LinkInvalid):
-    code = "link_expired"
-    default_message: Any = _l("This confirmation link has expired. Ask for a new one.")
-
-
-class LinkUsed(LinkInvalid):
-    code = "link_used"
-    default_message: Any = _l("This confirmation link has already been used or replaced.")
 
 
 def log_for_confirmation(token: str) -> ExchangeLog:
