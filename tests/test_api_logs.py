@@ -1035,9 +1035,7 @@ def test_the_described_log_has_exactly_the_fields_answered(client, college, as_u
     assert set(link) == required_fields(doc, "ConfirmationLink")
 
 
-def test_evidence_is_described_not_served_inline(client, college, as_user, make_log,
-                                                 monkeypatch, tmp_path):  # fmt: skip
-    monkeypatch.setattr(services, "evidence_folder", lambda: tmp_path)
+def test_evidence_is_described_not_served_inline(client, college, as_user, make_log):
     pdf = b"%PDF-1.4\n% evidence\n" + b"0" * 100
     log = make_log(evidence=services.EvidenceUpload("ticket.pdf", pdf))
     body = client.get(f"{API}/logs/{log.id}", headers=as_user(college.teacher)).get_json()

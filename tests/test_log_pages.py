@@ -304,7 +304,7 @@ def test_evidence_can_be_removed_when_editing(client, college, sign_in, make_log
     data = _practice(college, remove_evidence="y", client_id="")
     assert client.post(f"/logs/{log.id}/edit", data=data).status_code == 302
     db.session.refresh(log)
-    assert log.evidence_file is None
+    assert not log.has_evidence
     assert client.get(f"/logs/{log.id}/evidence").status_code == 404
 
 

@@ -1,7 +1,7 @@
 """Validation of exchange logs through the services (SPEC §2, §3).
 
 Every rule is tried on both sides of its boundary. A refusal names the field at
-fault and stores nothing: no log, no audit entry, no evidence file.
+fault and stores nothing: no log, no audit entry, no evidence.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from exchange.errors import PermissionDenied, ValidationError
 from exchange.extensions import db
 from exchange.logs import services
 from exchange.logs.evidence import MAX_BYTES
-from exchange.logs.models import ExchangeLog, LogEvent
+from exchange.logs.models import ExchangeLog, LogEvent, LogEvidence
 from exchange.logs.services import EvidenceUpload, LogInput
 from exchange.timeutil import college_today
 
@@ -97,11 +97,8 @@ def edit_refused(owner, log: ExchangeLog, data: LogInput, field: str) -> None:
     )
 
 
-@pytest.fixture
-def evidence_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "evidence"
-    monkeypatch.setattr(services, "evidence_folder", lambda: folder)
-    return folder
+def evidence_rows() -> int:
+    return db.session.scalar(select(func.count()).select_from(LogEvidence))
 
 
 # --- date -----------------------------------------------------------------------------
@@ -621,7 +618,7 @@ def test_the_verifier_is_checked_on_edit(college, make_log):
 # --- evidence ---------------------------------------------------------------------------
 
 
-def test_evidence_of_exactly_five_megabytes_is_kept(college, evidence_dir):
+def test_evidence_of_exactly_five_megabytes_is_kept(college):
     data = PNG + b"\x00" * (MAX_BYTES - len(PNG))
     log = accepted(
         college.teacher,
@@ -632,16 +629,15 @@ def test_evidence_of_exactly_five_megabytes_is_kept(college, evidence_dir):
         MAX_BYTES,
         "ward.png",
     )
-    assert log.evidence_file.endswith(".png")
-    assert (evidence_dir / log.evidence_file).read_bytes() == data
+    assert services.evidence_of(log).content == data
 
 
-def test_evidence_one_byte_over_five_megabytes_is_refused(college, evidence_dir):
+def test_evidence_one_byte_over_five_megabytes_is_refused(college):
     data = PNG + b"\x00" * (MAX_BYTES + 1 - len(PNG))
     refused(
         college.teacher, practice(college, evidence=EvidenceUpload("big.png", data)), "evidence"
     )
-    assert not evidence_dir.exists() or not any(evidence_dir.iterdir())
+    assert evidence_rows() == 0
 
 
 @pytest.mark.parametrize(
@@ -653,17 +649,17 @@ def test_evidence_one_byte_over_five_megabytes_is_refused(college, evidence_dir)
         ("photo.jpg", b""),
     ],
 )
-def test_evidence_is_judged_by_content_not_by_name(college, evidence_dir, name, data):
+def test_evidence_is_judged_by_content_not_by_name(college, name, data):
     refused(college.teacher, practice(college, evidence=EvidenceUpload(name, data)), "evidence")
-    assert not evidence_dir.exists() or not any(evidence_dir.iterdir())
+    assert evidence_rows() == 0
 
 
-def test_a_pdf_named_like_a_photo_is_stored_as_a_pdf(college, evidence_dir):
+def test_a_pdf_named_like_a_photo_is_stored_as_a_pdf(college):
     log = accepted(
         college.teacher, practice(college, evidence=EvidenceUpload("scan.jpg", b"%PDF-1.4\n"))
     )
     assert log.evidence_type == "application/pdf"
-    assert log.evidence_file.endswith(".pdf")
+    assert services.evidence_of(log).content == b"%PDF-1.4\n"
 
 
 # --- client_id and idempotent create --------------------------------------------------

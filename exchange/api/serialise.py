@@ -98,7 +98,7 @@ def log(entry: ExchangeLog, *, history: bool = False) -> dict[str, Any]:
 
 
 def evidence(entry: ExchangeLog) -> dict[str, Any] | None:
-    if not entry.evidence_file:
+    if not entry.has_evidence:
         return None
     return {
         "name": entry.evidence_name,

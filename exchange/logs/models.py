@@ -6,7 +6,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange.accounts.models import User
@@ -68,7 +75,7 @@ class ExchangeLog(TimestampMixin, Base):
     description: Mapped[str] = mapped_column(String(2000))
     verifier_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     status: Mapped[str] = mapped_column(String(16), default=Status.DRAFT.value)
-    evidence_file: Mapped[str | None] = mapped_column(String(80))
+    # What lists show of the evidence; its content is a row of log_evidence.
     evidence_name: Mapped[str | None] = mapped_column(String(200))
     evidence_type: Mapped[str | None] = mapped_column(String(40))
     evidence_size: Mapped[int | None]
@@ -90,10 +97,18 @@ class ExchangeLog(TimestampMixin, Base):
     events: Mapped[list[LogEvent]] = relationship(
         back_populates="log", order_by="LogEvent.id", cascade="all, delete-orphan"
     )
+    # Loaded only when asked for (never by a list), and then without its content.
+    evidence: Mapped[LogEvidence | None] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def hours(self) -> Decimal:
         return Decimal(self.minutes) / 60
+
+    @property
+    def has_evidence(self) -> bool:
+        return self.evidence_type is not None
 
     @property
     def status_enum(self) -> Status:
@@ -101,6 +116,25 @@ class ExchangeLog(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<ExchangeLog {self.id} {self.kind} {self.status}>"
+
+
+class LogEvidence(Base):
+    """The content of a log's evidence (a photo or a PDF of at most 5 MB), kept in the
+    database with the log: written in the log's transaction, gone with the log, and
+    part of every backup of the database. One row per log, apart from the log so
+    that reading logs never reads files."""
+
+    __tablename__ = "log_evidence"
+
+    log_id: Mapped[int] = mapped_column(
+        ForeignKey("exchange_log.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Read only when the file is served.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # The content's SHA-256 in hex: the file's ETag, the same on every app server.
+    sha256: Mapped[str] = mapped_column(String(64))
+    # When this content was attached: the file's Last-Modified.
+    stored_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LogEvent(Base):

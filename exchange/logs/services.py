@@ -11,21 +11,20 @@ second matches no row and is told the log has changed (:class:`Conflict`).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, cast
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Select, event, false, func, select, update
+from sqlalchemy import Select, false, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import undefer
 
 from exchange import signals, signing, units
 from exchange.accounts.models import Role, User
@@ -40,7 +39,7 @@ from exchange.errors import (
 )
 from exchange.extensions import db
 from exchange.logs import evidence as evidence_rules
-from exchange.logs.models import CATEGORIES, ExchangeLog, LogEvent, LogKind
+from exchange.logs.models import CATEGORIES, ExchangeLog, LogEvent, LogEvidence, LogKind
 from exchange.logs.workflow import (
     COUNTS_FOR_DAY,
     DAILY_MINUTES_MAX,
@@ -390,55 +389,41 @@ def _checked_evidence(errors: FieldErrors, upload: EvidenceUpload) -> tuple[str,
     return name, media_type, upload.data
 
 
-def evidence_folder() -> Path:
-    return Path(current_app.instance_path) / "evidence"
+def evidence_of(log: ExchangeLog) -> LogEvidence | None:
+    """A log's evidence with its content, to serve it; None when it has none."""
+    if not log.has_evidence:
+        return None
+    return db.session.execute(
+        select(LogEvidence)
+        .where(LogEvidence.log_id == log.id)
+        .options(undefer(LogEvidence.content))
+    ).scalar_one_or_none()
 
 
-def evidence_path(log: ExchangeLog) -> Path | None:
-    return evidence_folder() / log.evidence_file if log.evidence_file else None
-
-
-# Files follow the transaction: a replaced or deleted log's file goes when the
-# change is committed, a new file goes again if the change is rolled back.
-_REMOVE_ON_COMMIT = "exchange.evidence.remove_on_commit"
-_REMOVE_ON_ROLLBACK = "exchange.evidence.remove_on_rollback"
-
-
-@event.listens_for(Session, "after_commit")
-def _evidence_after_commit(session: Session) -> None:
-    if session.in_nested_transaction():  # a savepoint ended; the real commit is to come
-        return
-    for path in session.info.pop(_REMOVE_ON_COMMIT, []):
-        path.unlink(missing_ok=True)
-    session.info.pop(_REMOVE_ON_ROLLBACK, None)
-
-
-@event.listens_for(Session, "after_rollback")
-def _evidence_after_rollback(session: Session) -> None:
-    if session.in_nested_transaction():
-        return
-    for path in session.info.pop(_REMOVE_ON_ROLLBACK, []):
-        path.unlink(missing_ok=True)
-    session.info.pop(_REMOVE_ON_COMMIT, None)
+# The content is a row of log_evidence that follows the log's transaction: a save
+# that is rolled back leaves none, a replaced or removed file goes with the change.
+# Nothing is written outside the database, so every app server serves the same file.
 
 
 def _store_evidence(log: ExchangeLog, checked: tuple[str, str, bytes]) -> None:
     name, media_type, data = checked
-    _clear_evidence(log)
-    folder = evidence_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    stored = f"{secrets.token_hex(16)}.{evidence_rules.EXTENSIONS[media_type]}"
-    (folder / stored).write_bytes(data)
-    db.session.info.setdefault(_REMOVE_ON_ROLLBACK, []).append(folder / stored)
-    log.evidence_file, log.evidence_name = stored, name
+    digest = hashlib.sha256(data).hexdigest()
+    # No autoflush: the log's change reaches the database only in flush_or_conflict.
+    with db.session.no_autoflush:
+        stored = log.evidence if log.has_evidence else None
+    if stored is None:
+        log.evidence = LogEvidence(content=data, sha256=digest)
+    else:  # the old content is never read, only overwritten
+        stored.content, stored.sha256, stored.stored_at = data, digest, utcnow()
+    log.evidence_name = name
     log.evidence_type, log.evidence_size = media_type, len(data)
 
 
 def _clear_evidence(log: ExchangeLog) -> None:
-    old = evidence_path(log)
-    if old is not None:
-        db.session.info.setdefault(_REMOVE_ON_COMMIT, []).append(old)
-    log.evidence_file = log.evidence_name = log.evidence_type = None
+    if log.has_evidence:
+        with db.session.no_autoflush:
+            log.evidence = None
+    log.evidence_name = log.evidence_type = None
     log.evidence_size = None
 
 

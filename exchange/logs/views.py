@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from io import BytesIO
 from typing import Any
 
 from flask import (
@@ -452,15 +453,17 @@ EVIDENCE_CSP = "default-src 'none'; img-src 'self'; object-src 'self'; frame-anc
 @allow()
 def evidence(log_id: int):
     log = services.get_log(current_user, log_id)
-    path = services.evidence_path(log)
-    if path is None or not path.is_file():
+    stored = services.evidence_of(log)
+    if stored is None:
         abort(404)
     g.no_store = True
     response = send_file(
-        path,
+        BytesIO(stored.content),
         mimetype=log.evidence_type,
         download_name=log.evidence_name,
         as_attachment=False,
+        etag=stored.sha256,
+        last_modified=stored.stored_at,
     )
     response.headers["Content-Security-Policy"] = EVIDENCE_CSP
     return response
