@@ -37,7 +37,8 @@ def fresh_database(kind: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
     server = make_url(TEST_URL)
-    name = f"exchange_mig_{secrets.token_hex(4)}"
+    # Named after the test database, so that it keeps that database's prefix.
+    name = f"{server.database or 'exchange'}_mig_{secrets.token_hex(4)}"
     maintenance = server.set(drivername="postgresql", database="postgres")
     dsn = maintenance.render_as_string(hide_password=False)
     with psycopg.connect(dsn, autocommit=True) as connection:
@@ -165,4 +166,145 @@ def test_existing_rules_get_chinese_names_and_undecided_periods_college_mentor_r
     assert rules[(2, "practice-cert")].name_zh == ""  # a name of its own: left to the admin
     (scope,) = run(text("SELECT scope FROM reward_round")).one()
     assert scope == "department"
+    db.session.commit()
+
+
+@pytest.fixture(params=BACKENDS)
+def app_with_instance(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Flask]:
+    """An app on a brand-new database with an instance folder of its own."""
+    instance = tmp_path / "instance"
+    monkeypatch.setenv("EXCHANGE_INSTANCE_PATH", str(instance))
+    with fresh_database(request.param, tmp_path) as url:
+        app = create_app(
+            {
+                "TESTING": True,
+                "EXCHANGE_ENV": "testing",
+                "SECRET_KEY": "test-secret",
+                "SQLALCHEMY_DATABASE_URI": url,
+                "WTF_CSRF_ENABLED": False,
+            }
+        )
+        assert app.instance_path == str(instance)
+        with app.app_context():
+            yield app
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _insert_log(log_id: int, stored: str, name: str, media_type: str, size: int) -> None:
+    db.session.execute(
+        text(
+            "INSERT INTO exchange_log (id, kind, owner_id, work_date, minutes, enterprise_id,"
+            " department_id, period_id, category, description, status, evidence_file,"
+            " evidence_name, evidence_type, evidence_size, version, updated_at, created_at)"
+            " VALUES (:id, 'practice', 1, '2026-01-05', 120, 1, 1, 1, 'clinical', 'Ward rounds',"
+            " 'draft', :stored, :name, :type, :size, 1, :now, :now)"
+        ),
+        {
+            "id": log_id,
+            "stored": stored,
+            "name": name,
+            "type": media_type,
+            "size": size,
+            "now": "2026-01-05 00:00:00+00",
+        },
+    )
+
+
+def test_evidence_files_move_into_the_database_and_back(app_with_instance, capsys):
+    """Upgrading an installation that kept evidence in instance/evidence/: the files'
+    bytes are served from the database afterwards (the folder is left alone); a log
+    whose file is missing loses its evidence and is named; a downgrade writes the
+    files back."""
+    from werkzeug.security import generate_password_hash
+
+    from exchange.accounts.models import PASSWORD_METHOD
+
+    app = app_with_instance
+    flask_migrate.upgrade(revision="0005")
+    run = db.session.execute
+    now = {"now": "2026-01-01 00:00:00+00"}
+    run(
+        text(
+            "INSERT INTO department (id, code, name, created_at) VALUES (1, 'CM', 'Clinical', :now)"
+        ),
+        now,
+    )
+    run(
+        text(
+            "INSERT INTO enterprise (id, code, name, kind, contact_person, phone, address,"
+            " created_at) VALUES (1, 'H1', 'City Hospital', 'hospital', '', '', '', :now)"
+        ),
+        now,
+    )
+    run(
+        text(
+            "INSERT INTO period (id, name, starts_on, ends_on, state, created_at)"
+            " VALUES (1, '2025-2026', '2025-09-01', '2026-08-31', 'open', :now)"
+        ),
+        now,
+    )
+    run(
+        text(
+            "INSERT INTO user_account (id, email, name, role, department_id, password_hash,"
+            " active, created_at) VALUES (1, 'li@example.com', 'Li', 'teacher', 1, :hash, true,"
+            " :now)"
+        ),
+        {**now, "hash": generate_password_hash("a long password", method=PASSWORD_METHOD)},
+    )
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+    folder = Path(app.instance_path) / "evidence"
+    folder.mkdir(parents=True)
+    (folder / "0f3a9c.png").write_bytes(png)
+    _insert_log(1, "0f3a9c.png", "ward.png", "image/png", len(png))
+    _insert_log(2, "5e77b1.pdf", "lost.pdf", "application/pdf", 1234)  # its file is gone
+    _insert_log(3, None, None, None, None)  # never had evidence
+    db.session.commit()
+    capsys.readouterr()
+
+    flask_migrate.upgrade()
+
+    printed = capsys.readouterr().out
+    assert "Log 2: its evidence file" in printed
+    assert "Log 1" not in printed and "Log 3" not in printed
+    assert "Moved 1 of 2 evidence files into the database" in printed
+    assert "may be removed" in printed
+    assert (folder / "0f3a9c.png").read_bytes() == png  # left on disk
+    assert "evidence_file" not in {
+        c["name"] for c in inspect(db.engine).get_columns("exchange_log")
+    }
+    rows = run(
+        text("SELECT id, evidence_name, evidence_type, evidence_size FROM exchange_log ORDER BY id")
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        (1, "ward.png", "image/png", len(png)),
+        (2, None, None, None),
+        (3, None, None, None),
+    ]
+    db.session.commit()
+
+    # The files are no longer read: the app serves the bytes from the database.
+    (folder / "0f3a9c.png").unlink()
+    client = app.test_client()
+    response = client.post(
+        "/login", data={"email": "li@example.com", "password": "a long password"}
+    )
+    assert response.status_code == 302
+    served = client.get("/logs/1/evidence")
+    assert served.status_code == 200
+    assert (served.data, served.mimetype) == (png, "image/png")
+    assert served.headers["Content-Disposition"] == "inline; filename=ward.png"
+    served.close()
+    assert client.get("/logs/2/evidence").status_code == 404
+    assert client.get("/logs/3/evidence").status_code == 404
+    db.session.remove()
+
+    flask_migrate.downgrade(revision="0005")
+
+    (stored,) = run(text("SELECT evidence_file FROM exchange_log WHERE id = 1")).one()
+    assert stored.endswith(".png")
+    assert (folder / stored).read_bytes() == png
+    assert run(text("SELECT evidence_file FROM exchange_log WHERE id = 2")).scalar() is None
     db.session.commit()
