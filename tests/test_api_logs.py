@@ -1046,3 +1046,77 @@ def test_evidence_is_described_not_served_inline(client, college, as_user, make_
         "url": body["evidence"]["url"],
     }
     assert body["evidence"]["url"].startswith(f"http://localhost/logs/{log.id}/")
+
+
+# --- evidence through the API -------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_the_owner_attaches_replaces_and_removes_evidence(
+    client, college, as_user, make_log, login_as
+):
+    log = make_log()
+    owner = as_user(college.teacher)
+    url = f"{API}/logs/{log.id}/evidence"
+    response = client.put(
+        f"{url}?name=ward.png", data=PNG, headers={**owner, "Content-Type": "image/png"}
+    )
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["evidence"]["name"] == "ward.png"
+    assert body["evidence"]["type"] == "image/png"
+    assert body["evidence"]["size"] == len(PNG)
+    assert body["history"][-1]["action"] == "edit"
+    page = login_as(college.teacher).get(f"/logs/{log.id}/evidence")
+    assert (page.status_code, page.data) == (200, PNG)
+    page.close()
+
+    pdf = b"%PDF-1.4\n" + b"1" * 10
+    body = client.put(url, data=pdf, headers=owner).get_json()  # no name, no Content-Type
+    assert (body["evidence"]["name"], body["evidence"]["type"]) == ("evidence", "application/pdf")
+    page = client.get(f"/logs/{log.id}/evidence")
+    assert page.data == pdf
+    page.close()
+
+    response = client.delete(url, headers=owner)
+    assert response.status_code == 200
+    assert response.get_json()["evidence"] is None
+    assert client.get(f"/logs/{log.id}/evidence").status_code == 404
+
+
+def test_evidence_that_is_no_photo_or_pdf_or_too_large_is_refused_on_the_field(
+    client, college, as_user, make_log
+):
+    from exchange.logs.evidence import MAX_BYTES
+
+    log = make_log()
+    owner = as_user(college.teacher)
+    url = f"{API}/logs/{log.id}/evidence?name=photo.png"
+    for data in (b"<svg><script>alert(1)</script></svg>", b"", PNG + b"\x00" * MAX_BYTES):
+        response = client.put(url, data=data, headers=owner)
+        assert_error(response, 422, "validation_error", ("evidence",))
+    response = client.put(url, data=b"\x00" * (7 * 1024 * 1024), headers=owner)
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "too_large"
+    db.session.expire_all()
+    assert not db.session.get(ExchangeLog, log.id).has_evidence
+
+
+def test_only_the_owner_of_an_editable_log_attaches_evidence(client, college, as_user, make_log):
+    draft = make_log()
+    response = client.put(
+        f"{API}/logs/{draft.id}/evidence", data=PNG, headers=as_user(college.other_teacher)
+    )
+    assert response.status_code == 404
+    response = client.put(
+        f"{API}/logs/{draft.id}/evidence", data=PNG, headers=as_user(college.head)
+    )
+    assert response.status_code == 403
+    submitted = make_log(status="submitted")
+    response = client.put(
+        f"{API}/logs/{submitted.id}/evidence", data=PNG, headers=as_user(college.teacher)
+    )
+    assert response.status_code == 409
+    response = client.put(f"{API}/logs/{draft.id}/evidence", data=PNG)
+    assert response.status_code == 401

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -25,6 +25,7 @@ from exchange.api.helpers import (
     patch_body,
     query_choice,
     query_int,
+    query_text,
 )
 from exchange.errors import Conflict
 from exchange.extensions import db
@@ -134,6 +135,29 @@ def delete_log(log_id: int):
     services.delete_log(current_user, services.get_log(current_user, log_id))
     db.session.commit()
     return "", 204
+
+
+@bp.put("/logs/<id:log_id>/evidence")
+@allow()
+def put_log_evidence(log_id: int):
+    """The body is the file itself (a photo or a PDF, at most 5 MB, judged by its
+    content whatever its Content-Type); ``?name=`` is the name it is shown with."""
+    log = services.get_log(current_user, log_id)
+    name = query_text("name") or "evidence"
+    # MAX_CONTENT_LENGTH refuses a much larger body (413) before it is read.
+    upload = services.EvidenceUpload(filename=name, data=request.get_data(cache=False))
+    services.replace_evidence(current_user, log, upload)
+    db.session.commit()
+    return _answer(log)
+
+
+@bp.delete("/logs/<id:log_id>/evidence")
+@allow()
+def delete_log_evidence(log_id: int):
+    log = services.get_log(current_user, log_id)
+    services.replace_evidence(current_user, log, None)
+    db.session.commit()
+    return _answer(log)
 
 
 # --- workflow -----------------------------------------------------------------

@@ -1043,6 +1043,46 @@ LOG_PATHS: dict[str, Schema] = {
         ),
     },
     **{f"/logs/{{log_id}}/{action}": _transition(action) for action in _TRANSITIONS},
+    "/logs/{log_id}/evidence": {
+        "parameters": [path_id("log_id")],
+        "put": {
+            **operation(
+                "put_log_evidence",
+                "Attach evidence",
+                tag="logs",
+                who="the owner (a draft or rejected log)",
+                description="The request body is the file itself: a photo (JPEG, PNG, GIF, "
+                "WebP, HEIC) or a PDF of at most 5 MB, recognised by its content whatever the "
+                "Content-Type says. It replaces any earlier file and counts as an edit (a "
+                "rejected log returns to draft). The log's `evidence.url` serves it to people "
+                "signed in to the web pages. 422 names `evidence` for another kind of file or "
+                "one over 5 MB.",
+                parameters=[
+                    query("name", text(200), "The file's name as shown; `evidence` if none.")
+                ],
+                responses=responses(
+                    200, ref("LogDetail"), "The log as saved.", 400, 401, 403, 404, 409, 422
+                ),
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in ("application/octet-stream", "image/*", "application/pdf")
+                },
+            },
+        },
+        "delete": operation(
+            "delete_log_evidence",
+            "Remove evidence",
+            tag="logs",
+            who="the owner (a draft or rejected log)",
+            description="Counts as an edit (a rejected log returns to draft).",
+            responses=responses(
+                200, ref("LogDetail"), "The log as saved.", 400, 401, 403, 404, 409
+            ),
+        ),
+    },
     "/logs/{log_id}/verifier": {
         "parameters": [path_id("log_id")],
         "post": operation(

@@ -557,6 +557,24 @@ def update_log(actor: User, log: ExchangeLog, data: LogInput) -> ExchangeLog:
     return log
 
 
+def replace_evidence(actor: User, log: ExchangeLog, upload: EvidenceUpload | None) -> ExchangeLog:
+    """Attach a file to a log (replacing any), or with ``None`` remove it: an edit, so
+    only by the owner of a draft or rejected log (a rejected one returns to draft)."""
+    before = log.status_enum
+    after = _decide(log, Action.EDIT, relations(actor, log))
+    if upload is None:
+        _clear_evidence(log)
+    else:
+        errors = FieldErrors()
+        checked = _checked_evidence(errors, upload)
+        errors.raise_if_any()
+        _store_evidence(log, cast(tuple[str, str, bytes], checked))
+    log.status = after.value
+    _record(log, Action.EDIT, before, after, actor=actor)
+    flush_or_conflict()
+    return log
+
+
 def delete_log(actor: User, log: ExchangeLog) -> None:
     """The owner deletes a draft; drafts have not been seen by anyone else."""
     _decide(log, Action.DELETE, relations(actor, log))
