@@ -268,7 +268,8 @@ def test_evidence_files_move_into_the_database_and_back(app_with_instance, capsy
 
     printed = capsys.readouterr().out
     assert "Log 2: its evidence file" in printed
-    assert "Log 1" not in printed and "Log 3" not in printed
+    assert "Log 1" not in printed
+    assert "Log 3" not in printed
     assert "Moved 1 of 2 evidence files into the database" in printed
     assert "may be removed" in printed
     assert (folder / "0f3a9c.png").read_bytes() == png  # left on disk
