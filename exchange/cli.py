@@ -267,13 +267,16 @@ def copy_sqlite(source: Path, target: Path) -> None:
 def backup_command(path: Path, force: bool) -> None:
     """Copy the live SQLite database to PATH (safe while running).
 
-    PostgreSQL databases are backed up with pg_dump instead.
+    The copy is the whole backup: everything, evidence files included, is in the
+    database. PostgreSQL databases are backed up with pg_dump instead, which is
+    likewise the whole backup.
     """
     url = db.engine.url
     if url.get_backend_name() == "postgresql":
         raise click.ClickException(
             "backup copies SQLite databases only; this database is PostgreSQL. "
-            "Back it up with pg_dump, for example:\n  " + _pg_dump_hint(url, str(path))
+            "Back it up with pg_dump (the dump is the whole backup, evidence files "
+            "included), for example:\n  " + _pg_dump_hint(url, str(path))
         )
     if url.get_backend_name() != "sqlite":
         raise click.ClickException(
@@ -296,7 +299,10 @@ def backup_command(path: Path, force: bool) -> None:
         copy_sqlite(source, target)
     except (OSError, sqlite3.Error) as error:
         raise click.ClickException(f"The backup failed: {error}") from None
-    click.echo(f"Backed up {source} to {path} ({_size(target.stat().st_size)}).")
+    click.echo(
+        f"Backed up {source} to {path} ({_size(target.stat().st_size)}): "
+        "the whole backup, evidence files included."
+    )
 
 
 # --- import-users ------------------------------------------------------------------------

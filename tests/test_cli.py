@@ -296,10 +296,13 @@ def test_backup_copies_the_live_sqlite_database(sqlite_app, tmp_path):
     result = sqlite_app.test_cli_runner().invoke(args=["backup", str(target)])
     assert result.exit_code == 0, result.output
     assert "KB" in result.output or "MB" in result.output
+    assert "the whole backup, evidence files included" in result.output
     with contextlib.closing(sqlite3.connect(target)) as copy:
         emails = [row[0] for row in copy.execute("SELECT email FROM user_account")]
         journal = copy.execute("PRAGMA journal_mode").fetchone()[0]
+        tables = {row[0] for row in copy.execute("SELECT name FROM sqlite_master")}
     assert emails == ["wang.li@example.com"]
+    assert "log_evidence" in tables  # evidence lives in the database
     assert journal == "delete"  # one self-contained file
     assert [p.name for p in target.parent.iterdir()] == ["exchange.db"]  # no leftovers
 
