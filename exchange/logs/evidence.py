@@ -4,7 +4,7 @@ from __future__ import annotations
 
 MAX_BYTES = 5 * 1024 * 1024
 
-# Extension used when the file is stored and served.
+# The media types accepted, each with its usual file name extension.
 EXTENSIONS = {
     "image/jpeg": "jpg",
     "image/png": "png",
