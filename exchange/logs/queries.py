@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from exchange.accounts.models import Role, User
 from exchange.errors import PermissionDenied, ValidationError
 from exchange.extensions import db
-from exchange.logs.models import ExchangeLog, LogKind
+from exchange.logs.models import INCLUDE_DELETED, ExchangeLog, LogKind
 from exchange.logs.services import (
     approvable_by,
     in_open_period,
@@ -81,6 +81,25 @@ def logs_query(
     if department_id:
         stmt = stmt.where(ExchangeLog.department_id == department_id)
     return _listing(stmt)
+
+
+def deleted_drafts(actor: User, owner: User) -> list[ExchangeLog]:
+    """The drafts ``owner`` deleted, each with its trail, the latest deletion first:
+    the administrator's view of a person's history (nobody else sees them)."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied()
+    stmt = (
+        select(ExchangeLog)
+        .where(ExchangeLog.owner_id == owner.id, ExchangeLog.deleted_at.is_not(None))
+        .options(
+            selectinload(ExchangeLog.events),
+            selectinload(ExchangeLog.enterprise),
+            selectinload(ExchangeLog.department),
+        )
+        .order_by(ExchangeLog.deleted_at.desc(), ExchangeLog.id.desc())
+        .execution_options(**{INCLUDE_DELETED: True})
+    )
+    return list(db.session.scalars(stmt))
 
 
 def logs_by_id(log_ids: Iterable[int]) -> dict[int, ExchangeLog]:
