@@ -19,6 +19,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import make_url
 
 from exchange import create_app
@@ -166,3 +167,58 @@ def test_existing_rules_get_chinese_names_and_undecided_periods_college_mentor_r
     (scope,) = run(text("SELECT scope FROM reward_round")).one()
     assert scope == "department"
     db.session.commit()
+
+
+AUDIT_TABLES = ("log_event", "award_event", "account_event")
+
+
+def audit_triggers() -> set[tuple[str, str]]:
+    """(table, trigger) of the triggers that guard the audit trails."""
+    if db.engine.dialect.name == "postgresql":
+        query = (
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE NOT t.tgisinternal"
+        )
+    else:
+        query = "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"
+    return {(table, name) for table, name in db.session.execute(text(query))}
+
+
+def test_the_audit_trails_are_guarded_from_0007_on_and_free_again_below(fresh_app):
+    """Upgrade adds a BEFORE UPDATE and a BEFORE DELETE trigger to every trail; a
+    downgrade to 0005 takes them away (with the PostgreSQL function) and the tables
+    behave as before."""
+    flask_migrate.upgrade()
+    assert audit_triggers() == {
+        (table, f"{table}_no_{operation}")
+        for table in AUDIT_TABLES
+        for operation in ("update", "delete")
+    }
+    run = db.session.execute
+    now = {"now": "2026-01-01 00:00:00+00"}
+    run(
+        text(
+            "INSERT INTO user_account (id, email, name, role, password_hash, active,"
+            " created_at) VALUES (1, 'a@example.com', 'A', 'admin', 'x', true, :now)"
+        ),
+        now,
+    )
+    run(text("INSERT INTO account_event (user_id, action, at) VALUES (1, 'x', :now)"), now)
+    db.session.commit()
+    with pytest.raises(IntegrityError, match="append-only audit trail"):
+        run(text("DELETE FROM account_event"))
+    db.session.rollback()
+
+    flask_migrate.downgrade(revision="0005")
+    assert audit_triggers() == set()
+    if db.engine.dialect.name == "postgresql":
+        functions = run(
+            text("SELECT count(*) FROM pg_proc WHERE proname = 'exchange_refuse_audit_change'")
+        ).scalar_one()
+        assert functions == 0
+    run(text("UPDATE account_event SET action = 'y'"))
+    run(text("DELETE FROM account_event"))
+    db.session.commit()
+
+    flask_migrate.upgrade()  # and up again
+    assert len(audit_triggers()) == 6

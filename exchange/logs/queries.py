@@ -127,9 +127,9 @@ def queue_counts(actor: User) -> QueueCounts:
         ExchangeLog.status == Status.VERIFIED.value, approvable_by(actor)
     )
     row = db.session.execute(
-        select(to_verify, to_approve).where(
-            ExchangeLog.status.in_([s.value for s in PENDING]), in_open_period()
-        )
+        select(to_verify, to_approve)
+        .select_from(ExchangeLog)
+        .where(ExchangeLog.status.in_([s.value for s in PENDING]), in_open_period())
     ).one()
     return QueueCounts(int(row[0]), int(row[1]))
 
