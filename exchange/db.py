@@ -112,6 +112,5 @@ def _refuse_bulk_changes(state: ORMExecuteState) -> None:
         return
     mapper = state.bind_mapper
     if mapper is not None and issubclass(mapper.class_, AppendOnly):
-        raise AppendOnlyViolation(
-            mapper.class_.__tablename__, "UPDATE" if state.is_update else "DELETE"
-        )
+        operation = "UPDATE" if state.is_update else "DELETE"
+        raise AppendOnlyViolation(str(mapper.local_table.description), operation)
