@@ -271,6 +271,9 @@ def test_the_admin_sees_deleted_drafts_in_the_owners_history(client, college, si
     _deleted(client, sign_in, college.teacher, gone)
 
     sign_in(college.admin)
+    # From the person's page in the administration to their logs ...
+    user_page = _text(client.get(f"/admin/users/{college.teacher.id}"))
+    assert f'href="/logs/department?owner={college.teacher.id}"' in user_page
     page = _text(client.get(f"/logs/department?owner={college.teacher.id}"))
     assert "Deleted drafts" in page
     section = page[page.index('id="deleted-drafts"') :]

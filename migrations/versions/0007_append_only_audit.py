@@ -6,7 +6,8 @@ Create Date: 2026-12-07
 
 Awards get an audit trail of their own (``award_event``). The audit trails
 (``log_event``, ``award_event``, ``account_event``) refuse every UPDATE and DELETE
-through triggers, on SQLite and on PostgreSQL, whoever runs the SQL. A deleted
+through triggers, on SQLite and on PostgreSQL (and TRUNCATE there), whoever runs
+the SQL. A deleted
 draft stays as a tombstone (``exchange_log.deleted_at``/``deleted_by_id``) so
 that its trail keeps the log it speaks of.
 """
@@ -33,7 +34,7 @@ def _create_triggers():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(
             f"""
-            CREATE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 RAISE EXCEPTION '% is an append-only audit trail: % refused', TG_TABLE_NAME, TG_OP
                     USING ERRCODE = 'restrict_violation';
@@ -47,6 +48,11 @@ def _create_triggers():
                     f'CREATE TRIGGER {_trigger(table, operation)} BEFORE {operation} ON {table}'
                     f' FOR EACH ROW EXECUTE FUNCTION {PG_FUNCTION}()'
                 )
+            # TRUNCATE empties a table without deleting row by row: refused as well.
+            op.execute(
+                f'CREATE TRIGGER {_trigger(table, "TRUNCATE")} BEFORE TRUNCATE ON {table}'
+                f' FOR EACH STATEMENT EXECUTE FUNCTION {PG_FUNCTION}()'
+            )
         return
     for table in APPEND_ONLY:
         for operation in OPERATIONS:
@@ -60,7 +66,7 @@ def _create_triggers():
 def _drop_triggers():
     postgresql = op.get_bind().dialect.name == 'postgresql'
     for table in APPEND_ONLY:
-        for operation in OPERATIONS:
+        for operation in OPERATIONS + (('TRUNCATE',) if postgresql else ()):
             on_table = f' ON {table}' if postgresql else ''
             op.execute(f'DROP TRIGGER IF EXISTS {_trigger(table, operation)}{on_table}')
     if postgresql:
