@@ -947,7 +947,15 @@ def test_described_reward_resources_have_exactly_the_fields_answered(
         "Rule": rule,
         "Verification": check,
     }
+    # An award's answer to a decision carries its history.
+    revoked = client.post(
+        f"{API}/awards/{issued['id']}/revoke", headers=admin, json={"reason": "Paid twice"}
+    ).get_json()
+    answers["AwardDetail"] = revoked
+    answers["AwardHistoryEntry"] = revoked["history"][-1]
     for schema, body in answers.items():
         assert set(body) == required_fields(doc, schema), schema
+    history = doc["components"]["schemas"]["AwardHistoryEntry"]["properties"]
+    assert {entry["action"] for entry in revoked["history"]} <= set(history["action"]["enum"])
     exports = doc["components"]["schemas"]["Round"]["properties"]["exports"]["anyOf"][0]
     assert set(round_body["exports"]) == set(exports["required"])

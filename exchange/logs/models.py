@@ -147,6 +147,12 @@ class LogEvent(AppendOnly, Base):
 INCLUDE_DELETED = "include_deleted"
 
 
+# Built once: the same option (and the same cache key) for every statement.
+_NOT_DELETED = with_loader_criteria(
+    ExchangeLog, ExchangeLog.deleted_at.is_(None), include_aliases=True
+)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _leave_out_deleted(state: ORMExecuteState) -> None:
     """The one place that says "not deleted": every ORM read of exchange logs (lists,
@@ -158,8 +164,4 @@ def _leave_out_deleted(state: ORMExecuteState) -> None:
         and not state.is_relationship_load
         and not state.execution_options.get(INCLUDE_DELETED, False)
     ):
-        state.statement = state.statement.options(
-            with_loader_criteria(
-                ExchangeLog, ExchangeLog.deleted_at.is_(None), include_aliases=True
-            )
-        )
+        state.statement = state.statement.options(_NOT_DELETED)
