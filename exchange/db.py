@@ -5,8 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    registry,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -60,3 +67,50 @@ class Base(DeclarativeBase):
 
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- append-only audit trails ----------------------------------------------------------
+
+
+class AppendOnlyViolation(RuntimeError):
+    """An UPDATE or DELETE of an audit entry: audit trails are only ever added to."""
+
+    def __init__(self, table: str, operation: str) -> None:
+        super().__init__(
+            f"{table} is an append-only audit trail: its rows are never changed "
+            f"or deleted ({operation} refused)"
+        )
+        self.table = table
+        self.operation = operation
+
+
+class AppendOnly:
+    """Marks a model whose rows are written once and never changed or deleted.
+
+    The ORM refuses to flush a change or a deletion of such a row and to run a bulk
+    ``update()``/``delete()`` on its table (:class:`AppendOnlyViolation`); migration
+    0007 adds database triggers that refuse the same to any SQL.
+    """
+
+
+def _refuse_change(_mapper: Any, _connection: Any, target: Any) -> None:
+    raise AppendOnlyViolation(type(target).__tablename__, "UPDATE")
+
+
+def _refuse_delete(_mapper: Any, _connection: Any, target: Any) -> None:
+    raise AppendOnlyViolation(type(target).__tablename__, "DELETE")
+
+
+event.listen(AppendOnly, "before_update", _refuse_change, propagate=True)
+event.listen(AppendOnly, "before_delete", _refuse_delete, propagate=True)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_changes(state: ORMExecuteState) -> None:
+    """``session.execute(update(LogEvent)…)`` and ``delete(…)`` on an append-only table."""
+    if not (state.is_update or state.is_delete):
+        return
+    mapper = state.bind_mapper
+    if mapper is not None and issubclass(mapper.class_, AppendOnly):
+        operation = "UPDATE" if state.is_update else "DELETE"
+        raise AppendOnlyViolation(str(mapper.local_table.description), operation)

@@ -15,16 +15,23 @@ the other steps produce.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from exchange.accounts.models import Role, User
 from exchange.accounts.services import UserInput, create_user, find_user_by_email
 from exchange.extensions import db
-from exchange.logs.models import PRACTICE_CATEGORIES, TEACHING_CATEGORIES, ExchangeLog, LogKind
+from exchange.logs.models import (
+    PRACTICE_CATEGORIES,
+    TEACHING_CATEGORIES,
+    ExchangeLog,
+    LogEvent,
+    LogKind,
+)
 from exchange.logs.services import (
     LogInput,
     OnsiteDecision,
@@ -486,14 +493,25 @@ def _work_days(rng: random.Random, period: Period, today: date, count: int) -> l
     return sorted(rng.sample(days, min(count, len(days))))
 
 
-def _backdate(log: ExchangeLog, now: datetime) -> None:
-    """Give the audit trail believable times: the evening of the work day, then a day
-    or two per step, never later than now."""
-    moment = datetime.combine(log.work_date, time(10, 0), tzinfo=UTC)
-    for event in log.events:
-        event.at = min(moment, now)
-        moment += timedelta(days=1, hours=3)
-    log.created_at = log.events[0].at
+@contextmanager
+def _believable_times(now: datetime) -> Iterator[None]:
+    """Give the audit trails written inside believable times: the work day, then a day
+    or two per step, never later than now. The trail is append-only, so each entry gets
+    its time as it is written."""
+    steps: dict[int, int] = {}
+
+    def stamp(_mapper: object, _connection: object, entry: LogEvent) -> None:
+        log = entry.log
+        step = steps.get(log.id, 0)
+        steps[log.id] = step + 1
+        moment = datetime.combine(log.work_date, time(10, 0), tzinfo=UTC)
+        entry.at = min(moment + step * timedelta(days=1, hours=3), now)
+
+    event.listen(LogEvent, "before_insert", stamp)
+    try:
+        yield
+    finally:
+        event.remove(LogEvent, "before_insert", stamp)
 
 
 def _walk(college: DemoCollege, log: ExchangeLog, outcome: str, rng: random.Random) -> None:
@@ -597,6 +615,18 @@ def add_logs(college: DemoCollege) -> None:
     featured = {HEAD_EMAIL, TEACHER_EMAIL, EXPERT_EMAIL}
     # One teacher past every threshold this year, up to the allowance's cap.
     tireless_teacher = list(college.teachers.values())[1][0]
+    with _believable_times(now):
+        _add_logs(college, rng, people, featured, tireless_teacher)
+    db.session.flush()
+
+
+def _add_logs(
+    college: DemoCollege,
+    rng: random.Random,
+    people: list[User],
+    featured: set[str],
+    tireless_teacher: User,
+) -> None:
     for period in (college.previous_period, college.current_period):
         assert period is not None  # noqa: S101 - add_periods runs first
         current = period is college.current_period
@@ -621,8 +651,7 @@ def add_logs(college: DemoCollege) -> None:
                 else:
                     outcome = _pick_outcome(rng) if current else "approved"
                 _walk(college, log, outcome, rng)
-                _backdate(log, now)
-    db.session.flush()
+                log.created_at = log.events[0].at
 
 
 def add_reward_rounds(college: DemoCollege) -> None:

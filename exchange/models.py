@@ -10,12 +10,13 @@ from exchange.accounts.models import (
 )
 from exchange.logs.models import ExchangeLog, LogEvent
 from exchange.org.models import Agreement, Department, Enterprise, Period
-from exchange.rewards.models import Award, RewardRound, RewardRule
+from exchange.rewards.models import Award, AwardEvent, RewardRound, RewardRule
 
 __all__ = [
     "Agreement",
     "ApiToken",
     "Award",
+    "AwardEvent",
     "Department",
     "Enterprise",
     "ExchangeLog",

@@ -423,7 +423,15 @@ def test_a_round_from_opening_to_certificates(client, college, as_user, spend, t
         f"{API}/awards/{cert['id']}/approve", headers=head, json={"reason": "Well done"}
     )
     assert approved.status_code == 200
-    assert approved.get_json() == {**cert, "status": "approved", "reason": None}
+    approved_body = approved.get_json()
+    history = approved_body.pop("history")
+    assert approved_body == {**cert, "status": "approved", "reason": None}
+    # The award's body after a decision carries its trail: proposed by the round's
+    # opening, then approved by the head.
+    assert [(h["action"], h["from_status"], h["to_status"], h["actor_name"]) for h in history] == [
+        ("propose", None, "proposed", "Wang Fang"),
+        ("approve", "proposed", "approved", "Wang Fang"),
+    ]
     other_cert = awards[(college.other_teacher.id, "practice-cert")]
     url = f"{API}/awards/{other_cert['id']}/reject"
     assert_error(client.post(url, headers=head), 422, "validation_error", ("reason",))
@@ -668,7 +676,15 @@ def test_only_an_admin_revokes_an_issued_award(client, college, as_user, issued)
     assert_error(client.post(url, headers=admin), 422, "validation_error", ("reason",))
     response = client.post(url, headers=admin, json={"reason": "Hours disputed"})
     assert response.status_code == 200
-    assert response.get_json() == {**issued, "status": "revoked", "reason": "Hours disputed"}
+    revoked = response.get_json()
+    history = revoked.pop("history")
+    assert revoked == {**issued, "status": "revoked", "reason": "Hours disputed"}
+    assert [(h["action"], h["to_status"]) for h in history][-2:] == [
+        ("issue", "issued"),
+        ("revoke", "revoked"),
+    ]
+    assert history[-1]["reason"] == "Hours disputed"
+    assert history[-1]["actor_id"] == college.admin.id
     assert_error(client.post(url, headers=admin, json={"reason": "Again"}), 409, "conflict")
 
     check = client.get(f"{API}/verify/{issued['verification_code']}").get_json()
@@ -931,7 +947,15 @@ def test_described_reward_resources_have_exactly_the_fields_answered(
         "Rule": rule,
         "Verification": check,
     }
+    # An award's answer to a decision carries its history.
+    revoked = client.post(
+        f"{API}/awards/{issued['id']}/revoke", headers=admin, json={"reason": "Paid twice"}
+    ).get_json()
+    answers["AwardDetail"] = revoked
+    answers["AwardHistoryEntry"] = revoked["history"][-1]
     for schema, body in answers.items():
         assert set(body) == required_fields(doc, schema), schema
+    history = doc["components"]["schemas"]["AwardHistoryEntry"]["properties"]
+    assert {entry["action"] for entry in revoked["history"]} <= set(history["action"]["enum"])
     exports = doc["components"]["schemas"]["Round"]["properties"]["exports"]["anyOf"][0]
     assert set(round_body["exports"]) == set(exports["required"])

@@ -363,6 +363,7 @@ def test_seed_demo_has_logs_in_every_state_with_their_history(demo_college):
         assert log.events[-1].to_status == log.status
         assert log.work_date <= college_today()
         assert [e.at for e in log.events] == sorted(e.at for e in log.events)
+        assert log.created_at == log.events[0].at  # the trail's first entry, backdated
     onsite = db.session.execute(select(LogEvent).where(LogEvent.actor_id.is_(None))).scalars()
     assert any(event.action == "verify" for event in onsite)
 

@@ -367,7 +367,11 @@ def test_the_owner_deletes_a_draft(client, college, sign_in, make_log):
     assert "Delete draft" in _text(client.get(f"/logs/{log_id}"))
     response = client.post(f"/logs/{log_id}/delete")
     assert response.headers["Location"] == "/logs/"
+    db.session.expunge(log)
     assert db.session.get(ExchangeLog, log_id) is None
+    assert client.get(f"/logs/{log_id}").status_code == 404
+    # Deleting it again answers as for a log that is not there.
+    assert client.post(f"/logs/{log_id}/delete").status_code == 404
 
 
 def test_a_submitted_log_is_not_deleted(client, college, sign_in, make_log):

@@ -187,13 +187,21 @@ def test_submit_and_withdraw_only_from_their_state(college, make_log, status, ac
     refused(Conflict, log, lambda: services.transition(college.teacher, log, action))
 
 
-def test_the_owner_deletes_a_draft_with_its_trail(college, make_log):
+def test_the_owner_deletes_a_draft_and_its_trail_stays(college, make_log):
     log = make_log()
     log_id = log.id
     services.delete_log(college.teacher, log)
     db.session.commit()
+    db.session.expunge(log)
+    # Gone for everybody, the owner included ...
     assert db.session.get(ExchangeLog, log_id) is None
-    assert trail(log_id) == []
+    with pytest.raises(NotFound):
+        services.get_log(college.teacher, log_id)
+    # ... but its trail keeps it: created, then deleted by its owner.
+    assert [(e.action, e.from_status, e.to_status, e.actor_id) for e in trail(log_id)] == [
+        ("create", None, "draft", college.teacher.id),
+        ("delete", "draft", "draft", college.teacher.id),
+    ]
 
 
 def test_a_withdrawn_log_can_be_deleted(college, make_log):
@@ -202,7 +210,9 @@ def test_a_withdrawn_log_can_be_deleted(college, make_log):
     log_id = log.id
     services.delete_log(college.teacher, log)
     db.session.commit()
+    db.session.expunge(log)
     assert db.session.get(ExchangeLog, log_id) is None
+    assert [e.action for e in trail(log_id)] == ["create", "submit", "withdraw", "delete"]
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from exchange import create_app
 from exchange.extensions import db
@@ -309,3 +310,63 @@ def test_evidence_files_move_into_the_database_and_back(app_with_instance, capsy
     assert (folder / stored).read_bytes() == png
     assert run(text("SELECT evidence_file FROM exchange_log WHERE id = 2")).scalar() is None
     db.session.commit()
+
+
+AUDIT_TABLES = ("log_event", "award_event", "account_event")
+
+
+def audit_triggers() -> set[tuple[str, str]]:
+    """(table, trigger) of the triggers that guard the audit trails."""
+    if db.engine.dialect.name == "postgresql":
+        query = (
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE NOT t.tgisinternal"
+        )
+    else:
+        query = "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"
+    return {(table, name) for table, name in db.session.execute(text(query))}
+
+
+def test_the_audit_trails_are_guarded_from_0007_on_and_free_again_below(fresh_app):
+    """Upgrade adds a BEFORE UPDATE and a BEFORE DELETE trigger to every trail; a
+    downgrade to 0005 takes them away (with the PostgreSQL function) and the tables
+    behave as before."""
+    flask_migrate.upgrade()
+    postgresql = db.engine.dialect.name == "postgresql"
+    operations = ("update", "delete", "truncate") if postgresql else ("update", "delete")
+    guarded = {
+        (table, f"{table}_no_{operation}") for table in AUDIT_TABLES for operation in operations
+    }
+    assert audit_triggers() == guarded
+    run = db.session.execute
+    now = {"now": "2026-01-01 00:00:00+00"}
+    run(
+        text(
+            "INSERT INTO user_account (id, email, name, role, password_hash, active,"
+            " created_at) VALUES (1, 'a@example.com', 'A', 'admin', 'x', true, :now)"
+        ),
+        now,
+    )
+    run(text("INSERT INTO account_event (user_id, action, at) VALUES (1, 'x', :now)"), now)
+    db.session.commit()
+    with pytest.raises(IntegrityError, match="append-only audit trail"):
+        run(text("DELETE FROM account_event"))
+    db.session.rollback()
+    if postgresql:
+        with pytest.raises(IntegrityError, match="append-only audit trail"):
+            run(text("TRUNCATE account_event"))
+        db.session.rollback()
+
+    flask_migrate.downgrade(revision="0005")
+    assert audit_triggers() == set()
+    if postgresql:
+        functions = run(
+            text("SELECT count(*) FROM pg_proc WHERE proname = 'exchange_refuse_audit_change'")
+        ).scalar_one()
+        assert functions == 0
+    run(text("UPDATE account_event SET action = 'y'"))
+    run(text("DELETE FROM account_event"))
+    db.session.commit()
+
+    flask_migrate.upgrade()  # and up again
+    assert audit_triggers() == guarded

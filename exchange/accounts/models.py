@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from exchange.db import Base, TimestampMixin, utcnow
+from exchange.db import AppendOnly, Base, TimestampMixin, utcnow
 from exchange.org.models import Department, Enterprise, _in
 
 
@@ -135,8 +135,9 @@ class RecoveryCode(Base):
     used_at: Mapped[datetime | None]
 
 
-class AccountEvent(Base):
-    """The audit trail of an account's security: second factor enrolled or reset, …"""
+class AccountEvent(AppendOnly, Base):
+    """The audit trail of an account's security: second factor enrolled or reset, …
+    Written once, never changed (see :class:`AppendOnly`)."""
 
     __tablename__ = "account_event"
 

@@ -563,6 +563,7 @@ SCHEMAS: dict[str, Schema] = {
 RULE_KINDS = ("honour", "bonus")
 AUDIENCES = ("teacher", "expert")
 AWARD_STATUSES = ("proposed", "approved", "rejected", "issued", "revoked")
+AWARD_ACTIONS = ("propose", "repropose", "withdraw", "approve", "reject", "issue", "revoke")
 ROUND_STATES = ("draft", "finalized")
 SCOPES = ("department", "college")
 HOURS: Schema = {"type": "number", "minimum": 0, "description": "Decimal hours, e.g. 12.5."}
@@ -751,6 +752,46 @@ SCHEMAS.update(
                 ),
                 "reason": nullable(text(500, description="Of a rejection or revocation.")),
             }
+        ),
+        "AwardDetail": {
+            "allOf": [
+                ref("Award"),
+                obj(
+                    {"history": {"type": "array", "items": ref("AwardHistoryEntry")}},
+                    ["history"],
+                ),
+            ],
+            "description": "An award with its audit trail, oldest entry first: the whole "
+            "story of the holder's award for this rule in this round (a proposal that a "
+            "refresh withdrew and proposed again keeps its earlier entries).",
+        },
+        "AwardHistoryEntry": obj(
+            {
+                "action": enum(*AWARD_ACTIONS),
+                "from_status": nullable(enum(*AWARD_STATUSES)),
+                "to_status": nullable(
+                    {**enum(*AWARD_STATUSES), "description": "null: withdrawn from the round."}
+                ),
+                "actor_id": ID,
+                "actor_name": {"type": "string"},
+                "at": {"type": "string", "format": "date-time", "example": "2026-09-01T08:30:00Z"},
+                "hours": {**HOURS, "description": "The hours the award rested on after this step."},
+                "amount_minor": {"type": "integer", "minimum": 0},
+                "currency": {"type": "string", "example": "CNY"},
+                "reason": nullable(text(500)),
+            },
+            [
+                "action",
+                "from_status",
+                "to_status",
+                "actor_id",
+                "actor_name",
+                "at",
+                "hours",
+                "amount_minor",
+                "currency",
+                "reason",
+            ],
         ),
         "Round": _resource(
             {
@@ -1170,8 +1211,8 @@ def _award_action(
             body=ref(body) if body else None,
             responses=responses(
                 200,
-                ref("Award"),
-                "The award as it is now.",
+                ref("AwardDetail"),
+                "The award as it is now, with its history.",
                 *((400, 401, 403, 404, 409, 422) if body else (401, 403, 404, 409)),
             ),
         ),

@@ -171,7 +171,7 @@ def approve_award(award_id: int):
     award = services.get_award(current_user, award_id)
     services.decide_award(current_user, award, approve=True)
     db.session.commit()
-    return jsonify(serialise.award(award))
+    return jsonify(serialise.award(award, history=True))
 
 
 @bp.post("/awards/<id:award_id>/reject")
@@ -180,7 +180,7 @@ def reject_award(award_id: int):
     award = services.get_award(current_user, award_id)
     services.decide_award(current_user, award, approve=False, reason=_reason())
     db.session.commit()
-    return jsonify(serialise.award(award))
+    return jsonify(serialise.award(award, history=True))
 
 
 @bp.post("/awards/<id:award_id>/revoke")
@@ -189,7 +189,7 @@ def revoke_award(award_id: int):
     award = services.get_award(current_user, award_id)
     services.revoke_award(current_user, award, _reason())
     db.session.commit()
-    return jsonify(serialise.award(award))
+    return jsonify(serialise.award(award, history=True))
 
 
 # --- the public certificate check ----------------------------------------------

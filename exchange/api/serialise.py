@@ -10,7 +10,7 @@ from exchange.links import external_url
 from exchange.logs.models import ExchangeLog, LogEvent
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.rewards import rules as engine
-from exchange.rewards.models import Award, RewardRound, RewardRule
+from exchange.rewards.models import Award, AwardEvent, RewardRound, RewardRule
 from exchange.rewards.services import CertificateCheck, Standing
 from exchange.timeutil import iso_utc
 
@@ -148,10 +148,11 @@ def rule(r: RewardRule) -> dict[str, Any]:
     }
 
 
-def award(a: Award) -> dict[str, Any]:
+def award(a: Award, *, history: bool = False) -> dict[str, Any]:
     """An award, for the heads and admins who run its round (the only ones who see it
-    here), so with its verification code once issued."""
-    return {
+    here), so with its verification code once issued; with ``history`` its audit trail
+    too (one more query, so not in a round's list)."""
+    body = {
         "id": a.id,
         "round_id": a.round_id,
         "holder_id": a.holder_id,
@@ -168,6 +169,24 @@ def award(a: Award) -> dict[str, Any]:
         "certificate_number": a.certificate_number,
         "verification_code": a.verification_code,
         "reason": a.reason,
+    }
+    if history:
+        body["history"] = [award_history_entry(event) for event in a.events]
+    return body
+
+
+def award_history_entry(event: AwardEvent) -> dict[str, Any]:
+    return {
+        "action": event.action,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "actor_id": event.actor_id,
+        "actor_name": event.actor.name,
+        "at": iso_utc(event.at),
+        "hours": _hours(event.minutes),
+        "amount_minor": event.amount_minor,
+        "currency": event.currency,
+        "reason": event.reason,
     }
 
 

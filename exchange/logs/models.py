@@ -13,11 +13,19 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    relationship,
+    with_loader_criteria,
+)
 
 from exchange.accounts.models import User
-from exchange.db import Base, TimestampMixin, utcnow
+from exchange.db import AppendOnly, Base, TimestampMixin, utcnow
 from exchange.logs.workflow import Action, Status
 from exchange.org.models import Department, Enterprise, Period, _in
 
@@ -84,6 +92,10 @@ class ExchangeLog(TimestampMixin, Base):
     confirmation_nonce: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # A deleted draft stays as a tombstone with its trail: every read leaves it out
+    # (see _leave_out_deleted) except the administrator's view of the owner's history.
+    deleted_at: Mapped[datetime | None]
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     # Every UPDATE carries "WHERE version = <the version read>": a change made by
     # someone else in between matches no row, and the service answers 409.
@@ -91,11 +103,12 @@ class ExchangeLog(TimestampMixin, Base):
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     verifier: Mapped[User | None] = relationship(foreign_keys=[verifier_id])
+    deleted_by: Mapped[User | None] = relationship(foreign_keys=[deleted_by_id])
     enterprise: Mapped[Enterprise] = relationship()
     department: Mapped[Department] = relationship()
     period: Mapped[Period] = relationship()
     events: Mapped[list[LogEvent]] = relationship(
-        back_populates="log", order_by="LogEvent.id", cascade="all, delete-orphan"
+        back_populates="log", order_by="LogEvent.id", cascade="save-update, merge"
     )
     # Loaded only when asked for (never by a list), and then without its content.
     evidence: Mapped[LogEvidence | None] = relationship(
@@ -109,6 +122,10 @@ class ExchangeLog(TimestampMixin, Base):
     @property
     def has_evidence(self) -> bool:
         return self.evidence_type is not None
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def status_enum(self) -> Status:
@@ -137,8 +154,8 @@ class LogEvidence(Base):
     stored_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class LogEvent(Base):
-    """One entry of a log's audit trail; written once, never changed."""
+class LogEvent(AppendOnly, Base):
+    """One entry of a log's audit trail; written once, never changed (see :class:`AppendOnly`)."""
 
     __tablename__ = "log_event"
     __table_args__ = (CheckConstraint(_in("action", Action), name="action"),)
@@ -156,3 +173,30 @@ class LogEvent(Base):
 
     log: Mapped[ExchangeLog] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+# --- deleted drafts --------------------------------------------------------------------
+
+# Execution option that lets a read see deleted drafts (the administrator's view of an
+# owner's history): ``select(ExchangeLog).execution_options(include_deleted=True)``.
+INCLUDE_DELETED = "include_deleted"
+
+
+# Built once: the same option (and the same cache key) for every statement.
+_NOT_DELETED = with_loader_criteria(
+    ExchangeLog, ExchangeLog.deleted_at.is_(None), include_aliases=True
+)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _leave_out_deleted(state: ORMExecuteState) -> None:
+    """The one place that says "not deleted": every ORM read of exchange logs (lists,
+    counts, sums, queues, ``session.get``, joins and subqueries) leaves out tombstones,
+    unless the statement asks for them with ``INCLUDE_DELETED``."""
+    if (
+        state.is_select
+        and not state.is_column_load
+        and not state.is_relationship_load
+        and not state.execution_options.get(INCLUDE_DELETED, False)
+    ):
+        state.statement = state.statement.options(_NOT_DELETED)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from exchange.accounts.models import Role, User
 from exchange.errors import PermissionDenied, ValidationError
 from exchange.extensions import db
-from exchange.logs.models import ExchangeLog, LogKind
+from exchange.logs.models import INCLUDE_DELETED, ExchangeLog, LogKind
 from exchange.logs.services import (
     approvable_by,
     in_open_period,
@@ -83,6 +83,25 @@ def logs_query(
     return _listing(stmt)
 
 
+def deleted_drafts(actor: User, owner: User) -> list[ExchangeLog]:
+    """The drafts ``owner`` deleted, each with its trail, the latest deletion first:
+    the administrator's view of a person's history (nobody else sees them)."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied()
+    stmt = (
+        select(ExchangeLog)
+        .where(ExchangeLog.owner_id == owner.id, ExchangeLog.deleted_at.is_not(None))
+        .options(
+            selectinload(ExchangeLog.events),
+            selectinload(ExchangeLog.enterprise),
+            selectinload(ExchangeLog.department),
+        )
+        .order_by(ExchangeLog.deleted_at.desc(), ExchangeLog.id.desc())
+        .execution_options(**{INCLUDE_DELETED: True})
+    )
+    return list(db.session.scalars(stmt))
+
+
 def logs_by_id(log_ids: Iterable[int]) -> dict[int, ExchangeLog]:
     """The logs with these ids, by id, in one query (e.g. reloaded after a commit)."""
     ids = list(log_ids)
@@ -108,9 +127,9 @@ def queue_counts(actor: User) -> QueueCounts:
         ExchangeLog.status == Status.VERIFIED.value, approvable_by(actor)
     )
     row = db.session.execute(
-        select(to_verify, to_approve).where(
-            ExchangeLog.status.in_([s.value for s in PENDING]), in_open_period()
-        )
+        select(to_verify, to_approve)
+        .select_from(ExchangeLog)
+        .where(ExchangeLog.status.in_([s.value for s in PENDING]), in_open_period())
     ).one()
     return QueueCounts(int(row[0]), int(row[1]))
 

@@ -143,7 +143,7 @@ def visible_to(actor: User) -> Any:
 def get_log(actor: User, log_id: int) -> ExchangeLog:
     """The log if ``actor`` may see it; otherwise 404, so nothing leaks about it."""
     log = db.session.get(ExchangeLog, log_id)
-    if log is None or not relations(actor, log):
+    if log is None or log.is_deleted or not relations(actor, log):
         raise NotFound()
     return log
 
@@ -576,10 +576,18 @@ def replace_evidence(actor: User, log: ExchangeLog, upload: EvidenceUpload | Non
 
 
 def delete_log(actor: User, log: ExchangeLog) -> None:
-    """The owner deletes a draft; drafts have not been seen by anyone else."""
+    """The owner deletes a draft; drafts have not been seen by anyone else.
+
+    The draft becomes a tombstone, so its trail keeps the log it speaks of: gone from
+    every list, count and page (see ``models._leave_out_deleted``), shown only to
+    administrators in the owner's history. Its ``client_id`` is let go, as when the
+    row disappeared: the same offline entry sent again makes a new log."""
     _decide(log, Action.DELETE, relations(actor, log))
     _clear_evidence(log)
-    db.session.delete(log)
+    log.deleted_at, log.deleted_by = utcnow(), actor
+    log.client_id = None
+    log.confirmation_nonce = None
+    _record(log, Action.DELETE, Status.DRAFT, Status.DRAFT, actor=actor)
     flush_or_conflict()
 
 

@@ -343,12 +343,20 @@ def department():
     """The logs a head (own department) or an admin may see, e.g. the approved logs
     behind one person's hours in a reward round."""
     owner_id = _id_arg("owner")
+    owner = services.list_owner(current_user, owner_id) if owner_id else None
+    # An administrator looking at one person's logs also sees the drafts they deleted.
+    deleted = (
+        queries.deleted_drafts(current_user, owner)
+        if owner is not None and current_user.role == Role.ADMIN
+        else []
+    )
     return _render_list(
         "logs/department.html",
         "department",
         owner_id=owner_id,
         department_id=_id_arg("department"),
-        owner=services.list_owner(current_user, owner_id) if owner_id else None,
+        owner=owner,
+        deleted=deleted,
     )
 
 

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from exchange.presentation import Label, hours, label, money
-from exchange.rewards.models import AwardStatus, RoundState
+from exchange.rewards.models import AwardAction, AwardStatus, RoundState
 from exchange.rewards.rules import Audience, Outcome, RuleKind, Scope
 
 AWARD_STATUS_LABELS: dict[AwardStatus, Label] = {
@@ -19,6 +19,17 @@ AWARD_STATUS_LABELS: dict[AwardStatus, Label] = {
     AwardStatus.REJECTED: _l("Rejected"),
     AwardStatus.ISSUED: _l("Issued"),
     AwardStatus.REVOKED: _l("Revoked"),
+}
+
+# The steps of an award's history.
+AWARD_ACTION_LABELS: dict[AwardAction, Label] = {
+    AwardAction.PROPOSE: _l("Proposed"),
+    AwardAction.REPROPOSE: _l("Proposed again (hours changed)"),
+    AwardAction.WITHDRAW: _l("Withdrawn (rule no longer met)"),
+    AwardAction.APPROVE: _l("Approved"),
+    AwardAction.REJECT: _l("Rejected"),
+    AwardAction.ISSUE: _l("Issued"),
+    AwardAction.REVOKE: _l("Revoked"),
 }
 
 # The badge colour of each status (classes of app.css).
@@ -60,6 +71,10 @@ RULE_SCOPE_LABELS: dict[Scope, Label] = {
 
 def award_status_label(code: str) -> Label:
     return label(AWARD_STATUS_LABELS, code)
+
+
+def award_action_label(code: str) -> Label:
+    return label(AWARD_ACTION_LABELS, code)
 
 
 def award_status_tone(code: str) -> str:

@@ -29,6 +29,7 @@ from exchange.presentation.org import AGREEMENT_SCOPE_LABELS
 from exchange.presentation.rewards import (
     RULE_SCOPE_LABELS,
     audience_label,
+    award_action_label,
     award_status_label,
     award_status_tone,
     outcome_text,
@@ -60,6 +61,7 @@ TEMPLATE_GLOBALS: dict[str, Callable[..., Any]] = {
     "kind_label": kind_label,
     "scope_label": scope_label,
     "award_status_label": award_status_label,
+    "award_action_label": award_action_label,
     "award_status_tone": award_status_tone,
     "round_state_label": round_state_label,
     "rule_kind_label": rule_kind_label,

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange.accounts.models import User
-from exchange.db import Base, TimestampMixin
+from exchange.db import AppendOnly, Base, TimestampMixin, utcnow
 from exchange.org.models import Department, Period, _in
 from exchange.rewards import rules as engine
 
@@ -28,6 +28,18 @@ class AwardStatus(StrEnum):
     REJECTED = "rejected"
     ISSUED = "issued"
     REVOKED = "revoked"
+
+
+class AwardAction(StrEnum):
+    """What happened to an award, as its audit trail records it."""
+
+    PROPOSE = "propose"  # a round found the rule met: a new proposal
+    REPROPOSE = "repropose"  # the hours or the amount changed: proposed again, undecided
+    WITHDRAW = "withdraw"  # the rule is no longer met: the proposal leaves the round
+    APPROVE = "approve"
+    REJECT = "reject"
+    ISSUE = "issue"  # the round was finalized: certificate number and code
+    REVOKE = "revoke"
 
 
 class RoundState(StrEnum):
@@ -178,3 +190,43 @@ class Award(Base):
     round: Mapped[RewardRound] = relationship(back_populates="awards")
     holder: Mapped[User] = relationship(foreign_keys=[holder_id])
     rule: Mapped[RewardRule] = relationship()
+    # The trail of the award's place in its round (round, holder, rule: what makes an
+    # award unique), so a proposal withdrawn by a refresh and proposed again later
+    # shows its whole story. Read-only: entries are written by the reward services.
+    events: Mapped[list[AwardEvent]] = relationship(
+        primaryjoin="and_(Award.round_id == foreign(AwardEvent.round_id), "
+        "Award.holder_id == foreign(AwardEvent.holder_id), "
+        "Award.rule_id == foreign(AwardEvent.rule_id))",
+        order_by="AwardEvent.id",
+        viewonly=True,
+    )
+
+
+class AwardEvent(AppendOnly, Base):
+    """One entry of an award's audit trail; written once, never changed (see
+    :class:`AppendOnly`). ``award_id`` has no foreign key: a proposal that a refresh
+    withdraws leaves the round, its trail stays."""
+
+    __tablename__ = "award_event"
+    __table_args__ = (
+        CheckConstraint(_in("action", AwardAction), name="action"),
+        Index("ix_award_event_round_holder_rule", "round_id", "holder_id", "rule_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    award_id: Mapped[int]
+    round_id: Mapped[int] = mapped_column(ForeignKey("reward_round.id"))
+    holder_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    rule_id: Mapped[int] = mapped_column(ForeignKey("reward_rule.id"))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(10))
+    to_status: Mapped[str | None] = mapped_column(String(10))  # None: withdrawn
+    # The hours and the amount the award stood at after this step.
+    minutes: Mapped[int]
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    actor: Mapped[User] = relationship(foreign_keys=[actor_id])

@@ -12,7 +12,14 @@ from exchange.accounts.models import Role, User
 from exchange.errors import PermissionDenied
 from exchange.extensions import db
 from exchange.org.models import Period
-from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule, RoundState
+from exchange.rewards.models import (
+    Award,
+    AwardEvent,
+    AwardStatus,
+    RewardRound,
+    RewardRule,
+    RoundState,
+)
 from exchange.rewards.rules import Scope
 
 # --- rules -------------------------------------------------------------------------------
@@ -112,14 +119,19 @@ def round_counts(round_ids: list[int]) -> dict[int, Any]:
 
 
 def round_awards(round_id: int) -> list[Award]:
-    """A round's awards with their holders and rules, in one query: by person, honours first."""
+    """A round's awards with their holders and rules, in one query: by person, honours
+    first (and their histories with who acted, in two more)."""
     return list(
         db.session.execute(
             select(Award)
             .join(Award.holder)
             .join(Award.rule)
             .where(Award.round_id == round_id)
-            .options(contains_eager(Award.holder), contains_eager(Award.rule))
+            .options(
+                contains_eager(Award.holder),
+                contains_eager(Award.rule),
+                selectinload(Award.events).selectinload(AwardEvent.actor),
+            )
             .order_by(
                 User.name,
                 User.id,

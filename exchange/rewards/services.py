@@ -30,7 +30,15 @@ from exchange.logs.models import ExchangeLog, LogEvent, LogKind
 from exchange.logs.workflow import PENDING, Action, Status
 from exchange.org.models import Department, Period
 from exchange.rewards import rules as engine
-from exchange.rewards.models import Award, AwardStatus, RewardRound, RewardRule, RoundState
+from exchange.rewards.models import (
+    Award,
+    AwardAction,
+    AwardEvent,
+    AwardStatus,
+    RewardRound,
+    RewardRule,
+    RoundState,
+)
 from exchange.rewards.queries import period_rules, round_of
 from exchange.timeutil import college_today, college_zone
 from exchange.validation import FieldErrors, check_reason
@@ -489,7 +497,7 @@ def open_round(
         if twin is None:
             raise Conflict() from None
         raise RoundExists(twin) from None
-    _propose(new_round)
+    _propose(actor, new_round)
     return new_round
 
 
@@ -509,17 +517,47 @@ def _require_draft(reward_round: RewardRound) -> None:
     db.session.expire(reward_round, ["awards"])  # read them again, now that we hold it
 
 
+def _record(
+    award: Award,
+    action: AwardAction,
+    from_status: str | None,
+    actor: User,
+    *,
+    reason: str | None = None,
+    withdrawn: bool = False,
+) -> None:
+    """One entry of the award's trail, written beside every change of its status (the
+    award must have its id: flushed already when new)."""
+    db.session.add(
+        AwardEvent(
+            award_id=award.id,
+            round_id=award.round_id,
+            holder_id=award.holder_id,
+            rule_id=award.rule_id,
+            actor_id=actor.id,
+            action=action.value,
+            from_status=from_status,
+            to_status=None if withdrawn else award.status,
+            minutes=award.minutes,
+            amount_minor=award.amount_minor,
+            currency=award.currency,
+            reason=reason,
+        )
+    )
+
+
 def refresh_round(actor: User, reward_round: RewardRound) -> RewardRound:
     """Pick up newly approved hours. Decisions stay where the award is unchanged; an
     award whose hours or amount changed is proposed again."""
     _require_run(actor, reward_round)
     _require_draft(reward_round)
-    _propose(reward_round)
+    _propose(actor, reward_round)
     return reward_round
 
 
-def _propose(reward_round: RewardRound) -> bool:
-    """Bring the round's awards in line with the approved hours; whether anything changed."""
+def _propose(actor: User, reward_round: RewardRound) -> bool:
+    """Bring the round's awards in line with the approved hours; whether anything changed.
+    Every award proposed, proposed again or withdrawn gets its trail entry, by ``actor``."""
     rules = {
         rule.code: rule
         for rule in period_rules(reward_round.period_id)
@@ -545,23 +583,37 @@ def _propose(reward_round: RewardRound) -> bool:
     changed = False
     for key, gone in current.items():
         if key not in wanted:
+            _record(gone, AwardAction.WITHDRAW, gone.status, actor, withdrawn=True)
             reward_round.awards.remove(gone)
             changed = True
+    new_awards = []
     for (holder_id, rule_id), (minutes, amount, currency) in wanted.items():
         award = current.get((holder_id, rule_id))
         if award is None:
             changed = True
-            reward_round.awards.append(
-                Award(holder_id=holder_id, rule_id=rule_id, minutes=minutes,
-                      amount_minor=amount, currency=currency)
-            )  # fmt: skip
+            award = Award(
+                holder_id=holder_id,
+                rule_id=rule_id,
+                minutes=minutes,
+                amount_minor=amount,
+                currency=currency,
+                status=AwardStatus.PROPOSED,
+            )
+            reward_round.awards.append(award)
+            new_awards.append(award)
         elif (award.minutes, award.amount_minor, award.currency) != (minutes, amount, currency):
             changed = True
+            before = award.status
             award.minutes, award.amount_minor, award.currency = minutes, amount, currency
             award.status, award.reason = AwardStatus.PROPOSED, None
             award.decided_by_id = award.decided_at = None
+            _record(award, AwardAction.REPROPOSE, before, actor)
     reward_round.refreshed_at = utcnow()
     flush_or_conflict()
+    if new_awards:  # their ids are known now
+        for award in new_awards:
+            _record(award, AwardAction.PROPOSE, None, actor)
+        flush_or_conflict()
     return changed
 
 
@@ -580,9 +632,12 @@ def decide_award(actor: User, award: Award, approve: bool, reason: str | None = 
         raise PermissionDenied(_l("Nobody approves their own award."))
     _require_draft(award.round)
     cleaned = check_reason(reason, required=not approve)
+    before = award.status
     award.status = AwardStatus.APPROVED if approve else AwardStatus.REJECTED
     award.reason = None if approve else cleaned
     award.decided_by_id, award.decided_at = actor.id, utcnow()
+    action = AwardAction.APPROVE if approve else AwardAction.REJECT
+    _record(award, action, before, actor, reason=award.reason)
     flush_or_conflict()
     return award
 
@@ -629,7 +684,7 @@ def finalize_round(actor: User, reward_round: RewardRound, early: bool = False) 
     # What is issued must match the approved hours of now: hours approved or revoked
     # since the last refresh come back as proposals to decide first.
     undecided_before = any(a.status == AwardStatus.PROPOSED for a in reward_round.awards)
-    if _propose(reward_round) and not undecided_before:
+    if _propose(actor, reward_round) and not undecided_before:
         raise Conflict(
             _l("Approved hours have changed since the last refresh. Refresh the round "
                "and decide the new proposals.")
@@ -669,6 +724,7 @@ def finalize_round(actor: User, reward_round: RewardRound, early: bool = False) 
         award.certificate_number = f"{prefix}-{number:04d}"
         award.verification_code = secrets.token_urlsafe(16)
         award.issued_at = issued_at
+        _record(award, AwardAction.ISSUE, AwardStatus.APPROVED, actor)
     flush_or_conflict()
     return reward_round
 
@@ -683,6 +739,7 @@ def revoke_award(actor: User, award: Award, reason: str | None) -> Award:
     cleaned = check_reason(reason, required=True)
     award.status, award.reason = AwardStatus.REVOKED, cleaned
     award.decided_by_id, award.decided_at = actor.id, utcnow()
+    _record(award, AwardAction.REVOKE, AwardStatus.ISSUED, actor, reason=cleaned)
     flush_or_conflict()
     return award
 

@@ -25,7 +25,8 @@ def test_open_approve_finalize_print_verify(browser, live_server, phone, college
     head.wait_for_url(re.compile(r"/rewards/rounds/\d+"))
     expect(head.get_by_text("Practice Certificate", exact=True)).to_be_visible()
     expect(head.get_by_text("Practice Allowance", exact=True)).to_be_visible()
-    expect(head.get_by_text("¥400.00")).to_be_visible()  # 8 h over 40 h at 50.00 an hour
+    # 8 h over 40 h at 50.00 an hour
+    expect(head.get_by_text("Bonus · 48 h · ¥400.00")).to_be_visible()
 
     approve = head.get_by_role("button", name=re.compile("^Approve"))
     for _ in range(approve.count()):
@@ -42,6 +43,11 @@ def test_open_approve_finalize_print_verify(browser, live_server, phone, college
     head.once("dialog", lambda dialog: dialog.accept())
     head.get_by_role("button", name="Finalize and issue").tap()
     expect(head.get_by_text("Certificate No. 2026-2027-CM-0001")).to_be_visible()
+    # Each award's history opens on tap: proposed, approved, issued.
+    history = head.locator("details.award-history").first
+    history.locator("summary").tap()
+    for step in ("Proposed", "Approved", "Issued"):
+        expect(history.get_by_text(step, exact=True)).to_be_visible()
 
     payout = head.get_by_role("link", name="Payout sheet (CSV)").get_attribute("href")
     response = head.request.get(payout)
