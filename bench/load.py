@@ -266,15 +266,16 @@ class Server:
         return sorted(children)
 
     def busy_worker(self) -> int:
-        """A worker that is using the CPU right now (in the middle of a request), so
-        the kill cuts a request short; any worker if none is seen busy within 2 s."""
-        deadline = time.monotonic() + 2
+        """A worker that holds a client's connection right now (in the middle of a
+        request), so that the kill cuts a request short; any worker if none is seen
+        serving within 5 s."""
+        deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            before = {pid: _cpu_ticks(pid) for pid in self.workers()}
-            time.sleep(0.01)
-            busy = [pid for pid, ticks in before.items() if _cpu_ticks(pid) > ticks]
-            if busy:
-                return random.choice(busy)
+            clients = _client_sockets(PORT)
+            serving = [pid for pid in self.workers() if _sockets_of(pid) & clients]
+            if serving:
+                return random.choice(serving)
+            time.sleep(0.005)
         return random.choice(self.workers())
 
     def stop(self) -> None:
@@ -291,12 +292,32 @@ class Server:
         return (self.folder / "error.log").read_text(errors="replace")
 
 
-def _cpu_ticks(pid: int) -> int:
+def _client_sockets(port: int) -> set[str]:
+    """The inodes of the established connections to 127.0.0.1:``port``."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01":  # ESTABLISHED
+                inodes.add(fields[9])
+    return inodes
+
+
+def _sockets_of(pid: int) -> set[str]:
+    inodes = set()
     try:
-        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        for fd in (Path("/proc") / str(pid) / "fd").iterdir():
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
     except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])  # utime + stime
+        pass
+    return inodes
 
 
 def _healthy(address: str) -> bool:
@@ -768,6 +789,9 @@ def main() -> int:
         engine.dispose()
     report, ok = table(dialect, runs, findings, locked_in_log, backup)
     print(report)
+    for run in runs:
+        for cut in (r["request"] for r in run.records if r["type"] == "cut"):
+            print(f"  {run.name} run, cut off: {cut}")
     for problem in [p for f in findings for p in f.problems][:20]:
         print("  " + problem)
     print(f"\n(logs, plan and records in {folder})")

@@ -42,10 +42,13 @@ EXPECTED = {409, 422}
 
 
 @events.request.add_listener
-def _count(response=None, exception=None, **_kwargs: Any) -> None:
+def _count(
+    request_type: str = "", name: str = "", response=None, exception=None, **_kwargs: Any
+) -> None:
     global LOCKED_IN_RESPONSES
     if response is None or exception is not None and not getattr(response, "status_code", 0):
         STATUS_CODES[0] += 1  # no answer at all: the connection broke
+        RECORDS.append({"type": "cut", "request": f"{request_type} {name}"})
         return
     STATUS_CODES[response.status_code] += 1
     if response.status_code >= 400 and "database is locked" in (response.text or ""):
