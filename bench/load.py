@@ -7,10 +7,13 @@ with the project's ``gunicorn.conf.py`` and 4 workers on 127.0.0.1, then:
 
 1. the load run: 50 simulated people (``bench/locustfile.py``) sign in, log
    hours, submit, verify, approve and read their lists for LOAD_SECONDS (60);
-2. the fault run: the same for LOAD_FAULT_SECONDS (30), and one gunicorn worker
-   is killed with SIGKILL in the middle of it (gunicorn starts another);
+   half-way through, a backup is taken and restored: it must be whole;
+2. the fault run: the same for LOAD_FAULT_SECONDS (30), and half-way through a
+   gunicorn worker serving a request is killed with SIGKILL (gunicorn starts
+   another);
 3. a backup while the app is idle (``flask --app exchange backup`` on SQLite,
-   ``pg_dump -Fc`` on PostgreSQL), restored into a fresh database.
+   ``pg_dump -Fc`` and ``pg_restore`` on PostgreSQL), restored into a fresh
+   database that a fresh instance of the app opens: the same counts and sums.
 
 After each run the database is held to what the clients were told: every
 accepted log present exactly once (by client_id), each log's audit trail a
@@ -341,9 +344,9 @@ class Run:
     server_ms: list[int] = field(default_factory=list)
 
 
-def run_locust(
-    server: Server, plan_path: Path, name: str, seconds: int, kill_at: float | None
-) -> Run:
+def run_locust(server: Server, plan_path: Path, name: str, seconds: int, midway: Any = None) -> Run:
+    """One run of the simulated people; ``midway(server)`` is called half-way through
+    (it kills a worker, or takes a backup) and may return the pid it killed."""
     records_path = server.folder / f"records-{name}.jsonl"
     access_log = server.folder / "access.log"
     offset = access_log.stat().st_size
@@ -373,10 +376,9 @@ def run_locust(
         )
         killed = None
         try:
-            if kill_at is not None:
-                time.sleep(kill_at)
-                killed = server.busy_worker()
-                os.kill(killed, signal.SIGKILL)
+            if midway is not None:
+                time.sleep(seconds / 2)
+                killed = midway(server)
             locust.wait(timeout=seconds + 60)
         finally:
             if locust.poll() is None:
@@ -551,43 +553,66 @@ def flask(url: str, folder: Path, *args: str) -> subprocess.CompletedProcess[str
     )
 
 
-def backup_and_restore(url: str, folder: Path) -> tuple[bool, str, dict[str, Any]]:
-    """A backup of the idle database, restored as a fresh instance's database."""
-    live = fingerprint(url)
+def restored_copy(url: str, folder: Path, name: str) -> tuple[str, str]:
+    """A backup of the database (``flask --app exchange backup`` on SQLite, ``pg_dump -Fc``
+    on PostgreSQL), restored into a fresh database: its URL, and how it was made."""
     if url.startswith("sqlite"):
-        copy = folder / "backup.db"
+        copy = folder / f"{name}.db"
         flask(url, folder, "backup", str(copy))
-        restored_url = f"sqlite:///{copy}"
-        how = "flask backup → copy"
-    else:
-        dump = folder / "backup.dump"
-        libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        subprocess.run(["pg_dump", "-Fc", "-f", str(dump), libpq], check=True, timeout=300)
-        target = make_url(url).set(database=f"{make_url(url).database}_restore")
-        _recreate_database(url, target.database or "")
-        subprocess.run(
-            [
-                "pg_restore",
-                "--no-owner",
-                "-d",
-                target.set(drivername="postgresql").render_as_string(hide_password=False),
-                str(dump),
-            ],
-            check=True,
-            timeout=300,
-        )
-        restored_url = target.render_as_string(hide_password=False)
-        how = "pg_dump -Fc → pg_restore"
-    # A fresh instance on the restored database: migrations at head, answering.
-    app = create_app({"SQLALCHEMY_DATABASE_URI": restored_url, "EXCHANGE_AUTO_MIGRATE": False})
-    answer = app.test_client().get("/healthz")
-    with app.app_context():
-        db.engine.dispose()
-    restored = fingerprint(restored_url)
+        return f"sqlite:///{copy}", "flask backup"
+    dump = folder / f"{name}.dump"
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    subprocess.run(["pg_dump", "-Fc", "-f", str(dump), libpq], check=True, timeout=300)
+    target = make_url(url).set(database=f"{make_url(url).database}_{name}")
+    _recreate_database(url, target.database or "")
+    subprocess.run(
+        [
+            "pg_restore",
+            "--no-owner",
+            "-d",
+            target.set(drivername="postgresql").render_as_string(hide_password=False),
+            str(dump),
+        ],
+        check=True,
+        timeout=300,
+    )
+    return target.render_as_string(hide_password=False), "pg_dump -Fc, pg_restore"
+
+
+def drop_copy(url: str, copy_url: str) -> None:
     if not url.startswith("sqlite"):
-        _drop_database(url, make_url(restored_url).database or "")
-    same = live == restored and answer.status_code == 200
-    return same, how, live
+        _drop_database(url, make_url(copy_url).database or "")
+
+
+def backup_under_load(url: str, folder: Path) -> Findings:
+    """A backup taken while everybody works is whole: no half-written log or entry."""
+    copy_url, _how = restored_copy(url, folder, "under_load")
+    engine = create_engine(copy_url)
+    try:
+        found = check(engine, [], set())
+        with engine.connect() as connection:
+            found.accepted = connection.execute(text("SELECT count(*) FROM exchange_log")).scalar()
+    finally:
+        engine.dispose()
+        drop_copy(url, copy_url)
+    return found
+
+
+def backup_and_restore(url: str, folder: Path) -> tuple[bool, str, dict[str, Any]]:
+    """A backup of the idle database, restored as a fresh instance's database: the same
+    counts and sums."""
+    live = fingerprint(url)
+    copy_url, how = restored_copy(url, folder, "restore")
+    try:
+        # A fresh instance on the restored database: it starts and answers.
+        app = create_app({"SQLALCHEMY_DATABASE_URI": copy_url, "EXCHANGE_AUTO_MIGRATE": False})
+        answer = app.test_client().get("/healthz")
+        with app.app_context():
+            db.engine.dispose()
+        restored = fingerprint(copy_url)
+    finally:
+        drop_copy(url, copy_url)
+    return live == restored and answer.status_code == 200, how, live
 
 
 def _admin_engine(url: str) -> Engine:
@@ -625,6 +650,7 @@ def table(
     runs: list[Run],
     findings: list[Findings],
     locked_in_log: list[int],
+    under_load: Findings,
     backup: tuple[bool, str, dict[str, Any]],
 ) -> tuple[str, bool]:
     rows: list[tuple[str, list[str], bool]] = []  # (what, per run, must hold)
@@ -708,13 +734,23 @@ def table(
         [f"{f.logs_without_create} / {f.events_without_log} / {f.broken_trails}" for f in findings],
         not any(half),
     )
+    whole = not (
+        under_load.logs_without_create + under_load.events_without_log + under_load.broken_trails
+    )
+    rows.append(
+        (
+            f"backup taken half-way through the load run: whole ({under_load.accepted} logs)",
+            ["yes" if whole else "NO", "-"],
+            whole,
+        )
+    )
     same, how, live = backup
     statuses = ", ".join(
         f"{s} {n}/{m // 60}h" for s, (n, m) in live["logs per status (count, minutes)"].items()
     )
     rows.append(
         (
-            f"backup ({how}) restored: identical counts and sums",
+            f"backup of the idle database ({how}) restored: identical counts and sums",
             [
                 f"{'yes' if same else 'NO'}: {statuses}; "
                 f"{live['events']} events, {live['users']} users"
@@ -771,13 +807,23 @@ def main() -> int:
         server.start()
         runs, findings, locked_in_log = [], [], []
         records: list[dict[str, Any]] = []
-        for name, seconds, kill_at in (
-            ("load", SECONDS, None),
-            ("fault", FAULT_SECONDS, FAULT_SECONDS / 2),
+        under_load: list[Findings] = []
+
+        def take_backup(_server: Server) -> None:
+            under_load.append(backup_under_load(url, folder))
+
+        def kill_a_worker(server: Server) -> int:
+            pid = server.busy_worker()
+            os.kill(pid, signal.SIGKILL)
+            return pid
+
+        for name, seconds, midway in (
+            ("load", SECONDS, take_backup),
+            ("fault", FAULT_SECONDS, kill_a_worker),
         ):
             print(f"{name} run: {USERS} users for {seconds} s", flush=True)
             before = server.log_text().count(LOCKED)
-            run = run_locust(server, plan_path, name, seconds, kill_at)
+            run = run_locust(server, plan_path, name, seconds, midway)
             runs.append(run)
             locked_in_log.append(server.log_text().count(LOCKED) - before)
             records += run.records
@@ -787,7 +833,7 @@ def main() -> int:
     finally:
         server.stop()
         engine.dispose()
-    report, ok = table(dialect, runs, findings, locked_in_log, backup)
+    report, ok = table(dialect, runs, findings, locked_in_log, under_load[0], backup)
     print(report)
     for run in runs:
         for cut in (r["request"] for r in run.records if r["type"] == "cut"):

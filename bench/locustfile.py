@@ -93,10 +93,17 @@ class Member(HttpUser):
     def on_start(self) -> None:
         self.account = ACCOUNTS[self.role].pop()
         self.drafts: list[int] = []
+        self.api: dict[str, str] = {}
+        # Like a person on a phone, try again when the connection breaks (a worker killed).
+        for _attempt in range(3):
+            if self.sign_in():
+                return
+
+    def sign_in(self) -> bool:
         # The pages: a session cookie from the sign-in form.
         page = self.client.get("/login", name="/login")
-        token = CSRF.search(page.text)
-        self.client.post(
+        token = CSRF.search(page.text or "")
+        signed_in = self.client.post(
             "/login",
             data={
                 "email": self.account["email"],
@@ -111,7 +118,9 @@ class Member(HttpUser):
             json={"email": self.account["email"], "password": PLAN["password"]},
             name="/api/v1/tokens",
         )
-        self.api = {"Authorization": f"Bearer {answer.json()['token']}"} if answer.ok else {}
+        if answer.status_code == 201:
+            self.api = {"Authorization": f"Bearer {answer.json()['token']}"}
+        return signed_in.status_code == 200 and answer.status_code == 201
 
     # --- what every answer about a log teaches the checks ---------------------
 
