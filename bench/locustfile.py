@@ -28,6 +28,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from gevent import GreenletExit
 from locust import HttpUser, between, events, task
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["LOAD_PLAN"]).read_text(encoding="utf-8"))
@@ -145,6 +146,14 @@ class Member(HttpUser):
     def _call(self, method: str, path: str, name: str, refused: Any = None, **kwargs: Any) -> Any:
         """One API call: expected refusals are not failures (``refused`` hears of them);
         the JSON body of a success, or None."""
+        try:
+            return self._send(method, path, name, refused, **kwargs)
+        except GreenletExit:
+            # The run ended while it was on its way: never answered, like a cut one.
+            RECORDS.append({"type": "stopped", "request": f"{method} {name}"})
+            raise
+
+    def _send(self, method: str, path: str, name: str, refused: Any, **kwargs: Any) -> Any:
         with self.client.request(
             method, path, headers=self.api, name=name, catch_response=True, **kwargs
         ) as response:
