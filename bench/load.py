@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,7 +80,7 @@ DEPARTMENTS, ENTERPRISES = 4, 6
 # --- the college ---------------------------------------------------------------------
 
 
-def seed(url: str, folder: Path) -> dict[str, Any]:
+def seed(url: str) -> dict[str, Any]:
     """Departments, enterprises with agreements, an open period, the simulated people
     (and as many again who only own logs), BACKGROUND_LOGS earlier logs; the plan."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "EXCHANGE_AUTO_MIGRATE": False})
@@ -136,7 +136,7 @@ def seed(url: str, folder: Path) -> dict[str, Any]:
         db.session.add_all([*heads, *teachers, *experts, admin])
         db.session.flush()
 
-        # Earlier logs (approved, verified, submitted) by the people who are not simulated.
+        # Earlier drafts, by the people who are not simulated: lists and counts have data.
         now = datetime.now(UTC)
         owners = teachers[share["teachers"] :]
         expert_at = {e.enterprise_id: e.id for e in experts}
@@ -376,8 +376,9 @@ def run_locust(server: Server, plan_path: Path, name: str, seconds: int, midway:
         str(USERS),
         "-t",
         f"{seconds}s",
+        # At the end, a person finishes the task at hand (answers can take seconds).
         "--stop-timeout",
-        "5",
+        "20",
         "--host",
         f"http://127.0.0.1:{PORT}",
         "--only-summary",
@@ -812,7 +813,7 @@ def main() -> int:
     if given:
         empty_postgresql(url)
     flask(url, folder, "db", "upgrade")
-    plan = seed(url, folder)
+    plan = seed(url)
     plan_path = folder / "plan.json"
     plan_path.write_text(json.dumps(plan))
     engine = create_engine(url)
@@ -855,10 +856,11 @@ def main() -> int:
     report, ok = table(dialect, runs, findings, locked_in_log, under_load[0], backup)
     print(report)
     for run in runs:
-        for cut in (r["request"] for r in run.records if r["type"] == "cut"):
-            print(f"  {run.name} run, cut off: {cut}")
-        for stopped in (r["request"] for r in run.records if r["type"] == "stopped"):
-            print(f"  {run.name} run, still on its way at the end: {stopped}")
+        for kind, what in (("cut", "cut off"), ("stopped", "still on their way at the end")):
+            requests = Counter(r["request"] for r in run.records if r["type"] == kind)
+            if requests:
+                listed = ", ".join(f"{name} ×{n}" for name, n in requests.most_common())
+                print(f"  {run.name} run, {what}: {listed}")
     for problem in [p for f in findings for p in f.problems][:20]:
         print("  " + problem)
     print(f"\n(logs, plan and records in {folder})")

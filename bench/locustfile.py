@@ -18,6 +18,7 @@ be run on its own: ``bench/load.py`` seeds the college and starts the servers.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -36,6 +37,7 @@ RECORDS: list[dict[str, Any]] = []
 STATUS_CODES: Counter[int] = Counter()
 LOCKED_IN_RESPONSES = 0
 ACCOUNTS = {role: list(PLAN[role]) for role in ("teachers", "experts", "heads")}
+TAKEN = {role: itertools.count() for role in ACCOUNTS}  # one account each, while they last
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # Answers that are part of the work, not failures: a log that somebody else changed
 # first (409), a day already full or a verifier who moved on (422).
@@ -92,7 +94,8 @@ class Member(HttpUser):
     role = ""
 
     def on_start(self) -> None:
-        self.account = ACCOUNTS[self.role].pop()
+        accounts = ACCOUNTS[self.role]
+        self.account = accounts[next(TAKEN[self.role]) % len(accounts)]
         self.drafts: list[int] = []
         self.api: dict[str, str] = {}
         # Like a person on a phone, try again when the connection breaks (a worker killed).
