@@ -58,7 +58,11 @@ bench: install ## Time the busiest lists (LOGS=20000) and a staff import (PEOPLE
 	$(BIN)/python bench/lists.py
 	$(BIN)/python bench/import_users.py
 
+load: install ## Load and fault runs under gunicorn -w 4 (SQLite; PostgreSQL too when LOAD_DATABASE_URL is set)
+	env -u LOAD_DATABASE_URL $(BIN)/python bench/load.py
+	@if [ -n "$$LOAD_DATABASE_URL" ]; then echo; $(BIN)/python bench/load.py; fi
+
 e2e: install browser ## Only the browser tests (phone-sized Chromium)
 	$(BIN)/pytest tests/e2e
 
-.PHONY: help install translations run serve test browser lint fmt type messages bench e2e
+.PHONY: help install translations run serve test browser lint fmt type messages bench load e2e
