@@ -940,5 +940,6 @@ def test_described_reward_resources_have_exactly_the_fields_answered(
     }
     for schema, body in answers.items():
         assert set(body) == required_fields(doc, schema), schema
-    exports = resolve(doc, doc["components"]["schemas"]["Round"]["properties"]["exports"]["anyOf"][0])
+    exports = doc["components"]["schemas"]["Round"]["properties"]["exports"]["anyOf"][0]
+    exports = resolve(doc, exports)
     assert set(round_body["exports"]) == set(exports["required"])

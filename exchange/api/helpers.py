@@ -9,18 +9,31 @@ from flask import Response, current_app, jsonify, url_for
 from sqlalchemy import Select
 
 from exchange.api.spec import MAX_PER_PAGE, MalformedRequest, Page
-from exchange.db import Base
+from exchange.db import MAX_ID, Base
 from exchange.errors import NotFound
 from exchange.extensions import db
 
 M = TypeVar("M", bound=Base)
 
-__all__ = ["MAX_PER_PAGE", "MalformedRequest", "created", "get_or_404", "page_of", "paginated"]
+__all__ = [
+    "MAX_PER_PAGE",
+    "MalformedRequest",
+    "created",
+    "get_or_404",
+    "get_or_none",
+    "page_of",
+    "paginated",
+]
+
+
+def get_or_none(model: type[M], ident: int) -> M | None:
+    """The row with this id, if there is one (ids out of the column's range: none)."""
+    return db.session.get(model, ident) if 0 < ident <= MAX_ID else None
 
 
 def get_or_404(model: type[M], ident: int) -> M:
     """The row with this id, or a JSON 404."""
-    found = db.session.get(model, ident)
+    found = get_or_none(model, ident)
     if found is None:
         raise NotFound()
     return found

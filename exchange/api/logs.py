@@ -22,7 +22,7 @@ from exchange.errors import Conflict, ValidationError
 from exchange.extensions import db
 from exchange.links import external_url
 from exchange.logs import queries, services
-from exchange.logs.models import ExchangeLog
+from exchange.logs.models import ExchangeLog, LogKind
 from exchange.logs.workflow import Action
 from exchange.permissions import allow
 from exchange.timeutil import iso_utc
@@ -35,9 +35,13 @@ def _log_input(body: models.LogInput | models.LogPatch, kind: str | None) -> ser
     """The log fields of a request body. ``kind`` is the one the log has (or will
     have): a body naming another is refused on ``kind``."""
     if body.kind != kind:
-        raise ValidationError(
-            fields={"kind": _l("Teachers and heads log practice; experts log teaching.")}
-        )
+        if not body.kind:
+            problem = _l("This field is required.")
+        elif body.kind not in tuple(LogKind):
+            problem = _l("Choose one of the offered values.")
+        else:
+            problem = _l("Teachers and heads log practice; experts log teaching.")
+        raise ValidationError(fields={"kind": problem})
     return services.LogInput(
         work_date=body.date,
         hours=body.hours,

@@ -10,7 +10,7 @@ JSON; these models describe what they produce.
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictInt, create_model
+from pydantic import Field, create_model
 
 from exchange.api.spec import (
     MAX_PER_PAGE,
@@ -19,6 +19,7 @@ from exchange.api.spec import (
     Bool,
     Count,
     Id,
+    InputId,
     IsoDate,
     Page,
     Query,
@@ -27,8 +28,11 @@ from exchange.api.spec import (
     Text,
     choice,
     number,
+    one_of,
     patch_of,
+    required,
     text,
+    whole,
 )
 from exchange.errors import HTTP_CODES, DomainError
 from exchange.logs.models import PRACTICE_CATEGORIES, TEACHING_CATEGORIES
@@ -56,8 +60,11 @@ Money = Annotated[
 Url = Annotated[str, Field(json_schema_extra={"format": "uri"})]
 
 
+InputMoney = whole(0, 2**31 - 1)
+
+
 def nullable_id(description: str) -> Any:
-    return Annotated[Id | None, Field(description=description)]
+    return Annotated[InputId | None, Field(description=description)]
 
 
 # --- errors ------------------------------------------------------------------------
@@ -83,9 +90,7 @@ def _codes(schema: dict[str, Any]) -> None:
 class ErrorDetail(Answer):
     code: str = Field(json_schema_extra=_codes)
     message: str = Field(description="For people, in their language.")
-    fields: dict[str, str] = Field(
-        description="Field name → what is wrong with it; empty if none."
-    )
+    fields: dict[str, str] = Field(description="Field name → what is wrong with it; empty if none.")
     details: dict[str, str] = Field(
         None,  # type: ignore[assignment]
         description="Facts to act on, where an error has them, e.g. `finalize_from` "
@@ -108,8 +113,10 @@ class Error(Answer):
 
 
 class TokenRequest(Body):
-    email: Text
-    password: Text
+    model_config = required("email", "password")
+
+    email: Text = ""
+    password: Text = ""
     code: text(40) | None = Field(
         "",
         description="For accounts with two-factor sign-in: the current 6-digit code of the "
@@ -121,7 +128,7 @@ class Token(Answer):
     token: str
 
 
-_STAFF_NUMBER = text(
+_STAFF_NUMBER = text(  # the service checks it, naming what is allowed
     32,
     pattern="^([A-Za-z0-9]([A-Za-z0-9/-]*[A-Za-z0-9])?)?$",
     description="The college's staff number (工号): letters, digits, - and /; stored "
@@ -143,16 +150,17 @@ class User(Answer):
 
 
 class UserInput(Body):
-    email: text(254)
-    name: text(120)
-    role: choice(*ROLES)
+    model_config = required("email", "name", "role", "password")
+
+    email: text(254, fmt="email") = ""
+    name: text(120) = ""
+    role: one_of(*ROLES) = ""
     department_id: nullable_id("Required for teacher and head.") = None
     enterprise_id: nullable_id("Required for expert.") = None
     active: Bool = Field(True, description="Inactive users cannot sign in.")
-    locale: choice(*LOCALES) | None = None
-    password: text(200) | None = Field(
+    locale: one_of(*LOCALES) | None = None
+    password: text(200, min_length=8, write_only=True) | None = Field(
         None,
-        json_schema_extra={"writeOnly": True},
         description="Required on create (at least 8 characters); on PATCH only to change it.",
     )
     staff_number: _STAFF_NUMBER | None = None
@@ -191,8 +199,10 @@ class Me(User):
 
 
 class DepartmentInput(Body):
-    code: text(16, description="Letters, digits, - and _; unique.", examples=["CM"])
-    name: text(120)
+    model_config = required("code", "name")
+
+    code: text(16, description="Letters, digits, - and _; unique.", examples=["CM"]) = ""
+    name: text(120) = ""
 
 
 DepartmentPatch = patch_of(DepartmentInput)
@@ -209,12 +219,14 @@ class Agreement(Answer):
 
 
 class AgreementInput(Body):
-    enterprise_id: Id
+    model_config = required("enterprise_id", "reference", "starts_on", "ends_on", "scope")
+
+    enterprise_id: InputId | None = None
     department_id: nullable_id("null: all departments.") = None
-    reference: text(60)
-    starts_on: IsoDate
-    ends_on: IsoDate
-    scope: choice(*AGREEMENT_SCOPES)
+    reference: text(60) = ""
+    starts_on: IsoDate | None = None
+    ends_on: IsoDate | None = None
+    scope: one_of(*AGREEMENT_SCOPES) = ""
 
 
 AgreementPatch = patch_of(AgreementInput)
@@ -236,9 +248,11 @@ class Enterprise(Answer):
 
 
 class EnterpriseInput(Body):
-    code: text(16, description="Letters, digits, - and _; unique.")
-    name: text(160)
-    kind: choice(*ENTERPRISE_KINDS)
+    model_config = required("code", "name", "kind")
+
+    code: text(16, description="Letters, digits, - and _; unique.") = ""
+    name: text(160) = ""
+    kind: one_of(*ENTERPRISE_KINDS) = ""
     contact_person: text(120) | None = ""
     phone: text(40) | None = ""
     address: text(300) | None = ""
@@ -256,20 +270,21 @@ class Period(Answer):
 
 
 class PeriodInput(Body):
-    name: text(40, examples=["2025-2026"])
-    starts_on: IsoDate
-    ends_on: IsoDate
-    state: Literal["open"] | None = Field(None, description="A new period starts open.")
+    model_config = required("name", "starts_on", "ends_on")
+
+    name: text(40, examples=["2025-2026"]) = ""
+    starts_on: IsoDate | None = None
+    ends_on: IsoDate | None = None
+    state: one_of("open") | None = Field(None, description="A new period starts open.")
 
 
 class PeriodPatch(Body):
     name: text(40, examples=["2025-2026"]) = None  # type: ignore[assignment]
     starts_on: IsoDate = None  # type: ignore[assignment]
     ends_on: IsoDate = None  # type: ignore[assignment]
-    state: choice(*PERIOD_STATES) = Field(  # type: ignore[assignment]
+    state: one_of(*PERIOD_STATES) = Field(  # type: ignore[assignment]
         None,
-        description='"locked" locks the period for good; a locked period cannot be opened '
-        "again.",
+        description='"locked" locks the period for good; a locked period cannot be opened again.',
     )
 
 
@@ -279,19 +294,25 @@ _LOG_HOURS = number(minimum=0.25, maximum=12, multiple_of=0.25)
 
 
 class _LogFields(Body):
-    date: IsoDate = Field(description="The day worked (college time zone); not in the future.")
-    hours: _LOG_HOURS = Field(
-        description="0.25 to 12 in quarter hours; a number, or a number as a string. At most "
-        "12 hours a day across the owner's logs that are not rejected."
+    model_config = required("kind", "date", "hours", "category", "description")
+
+    date: IsoDate | None = Field(
+        None, description="The day worked (college time zone); not in the future."
     )
-    category: choice(*CATEGORIES) = Field(
+    hours: _LOG_HOURS | None = Field(
+        None,
+        description="0.25 to 12 in quarter hours; a number, or a number as a string. At most "
+        "12 hours a day across the owner's logs that are not rejected.",
+    )
+    category: one_of(*CATEGORIES) = Field(
+        "",
         description="practice: "
         + ", ".join(PRACTICE_CATEGORIES)
         + "; teaching: "
         + ", ".join(TEACHING_CATEGORIES)
-        + "."
+        + ".",
     )
-    description: text(2000, min_length=1, description="Plain text, stored as typed.")
+    description: text(2000, min_length=1, description="Plain text, stored as typed.") = ""
     enterprise_id: nullable_id(
         "practice (required): the partner enterprise, with an agreement in force on the date. "
         "teaching: the expert's own enterprise, implicit."
@@ -302,9 +323,7 @@ class _LogFields(Body):
     ) = None
     course: text(120, description="teaching: required.") | None = None
     cohort: text(60, description="teaching: optional.") | None = None
-    students: Annotated[StrictInt, Field(ge=1, le=1000, description="teaching: required.")] | None = (
-        None
-    )
+    students: whole(1, 1000) | None = Field(None, description="teaching: required.")
     verifier_id: nullable_id(
         "practice: an expert of the enterprise; teaching: a teacher or head of the "
         "department; never the owner. null: on-site confirmation."
@@ -318,18 +337,16 @@ _CLIENT_ID_DESCRIPTION = (
 
 
 class LogInput(_LogFields):
-    kind: choice(*LOG_KINDS) = Field(
-        description="Teachers and heads log `practice`, experts `teaching`."
+    kind: one_of(*LOG_KINDS) = Field(
+        "", description="Teachers and heads log `practice`, experts `teaching`."
     )
-    client_id: text(36, json_schema_extra={"format": "uuid"}) | None = Field(
-        None, description=_CLIENT_ID_DESCRIPTION
-    )
+    client_id: text(36, fmt="uuid") | None = Field(None, description=_CLIENT_ID_DESCRIPTION)
     submit: Bool = Field(False, description="true: create and submit at once.")
 
 
 class _LogChange(_LogFields):
-    kind: choice(*LOG_KINDS) = Field(description="Cannot change.")
-    version: Id = Field(description="If given and not the log's current version: 409.")
+    kind: one_of(*LOG_KINDS) = Field("", description="Cannot change.")
+    version: InputId = Field(None, description="If given and not the log's current version: 409.")
 
 
 LogPatch = patch_of(_LogChange, "LogPatch")
@@ -382,9 +399,7 @@ class HistoryEntry(Answer):
     from_status: choice(*LOG_STATUSES) | None
     to_status: choice(*LOG_STATUSES)
     actor_id: Id | None = Field(description="null: an on-site confirmer.")
-    actor_name: str = Field(
-        description="On site: the name and job title the confirmer typed."
-    )
+    actor_name: str = Field(description="On site: the name and job title the confirmer typed.")
     at: dt.datetime = Field(examples=["2026-09-01T08:30:00Z"])
     reason: str | None
 
@@ -400,9 +415,12 @@ class Reason(Body):
 
 
 class VerifierChoice(Body):
-    verifier_id: Id | None = Field(
+    model_config = required("verifier_id")
+
+    verifier_id: InputId | None = Field(
+        None,
         description="An active expert of the log's enterprise (practice) or teacher or head "
-        "of its department (teaching), not the owner; null: on-site confirmation."
+        "of its department (teaching), not the owner; null: on-site confirmation.",
     )
 
 
@@ -410,7 +428,7 @@ BULK_MAX = 200
 
 
 class BulkApproval(Body):
-    ids: list[Id] = Field(
+    ids: list[Id] = Field(  # the ids of records: whole numbers from 1
         max_length=BULK_MAX, description="Log ids; an id given twice is answered once."
     )
 
@@ -433,9 +451,7 @@ class BulkRefused(Answer):
 
 
 class BulkApprovalResult(Answer):
-    results: list[BulkApproved | BulkRefused] = Field(
-        description="One per id, in the order given."
-    )
+    results: list[BulkApproved | BulkRefused] = Field(description="One per id, in the order given.")
 
 
 class ConfirmationLink(Answer):
@@ -474,25 +490,20 @@ class Rule(Answer):
     period_id: Id
     code: str
     name: str = Field(description="English name; shown to English readers and on certificates.")
-    name_zh: str = Field(
-        description="Chinese name; shown to Chinese readers and on certificates."
-    )
+    name_zh: str = Field(description="Chinese name; shown to Chinese readers and on certificates.")
     scope: choice(*SCOPES) = Field(
         description="department: hours counted per department, decided in that department's "
         "round; college: a person's hours across all departments of the period, decided in "
         "the college round."
     )
-    kind: choice(*RULE_KINDS) = Field(
-        description="honour: title and certificate; bonus: money."
-    )
+    kind: choice(*RULE_KINDS) = Field(description="honour: title and certificate; bonus: money.")
     audience: choice(*AUDIENCES) = Field(
         description="teacher: approved practice hours of teachers and heads; expert: "
         "approved teaching hours."
     )
     threshold_hours: Hours
     group: str | None = Field(
-        description="Honours only: honours of one group are tiers, only the highest met is "
-        "awarded."
+        description="Honours only: honours of one group are tiers, only the highest met is awarded."
     )
     fixed_amount_minor: Money | None
     rate_per_hour_minor: Money | None
@@ -501,30 +512,32 @@ class Rule(Answer):
 
 
 class RuleInput(Body):
-    period_id: Id = Field(description="Cannot change once created.")
+    model_config = required("period_id", "code", "name", "kind", "audience", "threshold_hours")
+
+    period_id: InputId | None = Field(None, description="Cannot change once created.")
     code: text(
         40,
         description="Letters, digits, - and _; unique within the period.",
         examples=["practice-cert"],
-    )
-    name: text(120, description="English name; shown on certificates.")
+    ) = ""
+    name: text(120, description="English name; shown on certificates.") = ""
     name_zh: text(120, description="Chinese name; shown on certificates.") | None = ""
-    scope: choice(*SCOPES) = Field(
+    scope: one_of(*SCOPES) = Field(
         "department", description="department (default) or college: where hours count."
     )
-    kind: choice(*RULE_KINDS)
-    audience: choice(*AUDIENCES)
-    threshold_hours: number(minimum=0, maximum=10000) = Field(
-        description="Met when the approved hours its scope counts reach it (whole minutes)."
+    kind: one_of(*RULE_KINDS) = ""
+    audience: one_of(*AUDIENCES) = ""
+    threshold_hours: number(minimum=0, maximum=10000) | None = Field(
+        None, description="Met when the approved hours its scope counts reach it (whole minutes)."
     )
     group: text(40) | None = Field(
         None, description="Honours only: tiers of one group; only the highest met is awarded."
     )
-    fixed_amount_minor: Money | None = Field(0, description="Bonus only: paid once met.")
-    rate_per_hour_minor: Money | None = Field(
+    fixed_amount_minor: InputMoney | None = Field(0, description="Bonus only: paid once met.")
+    rate_per_hour_minor: InputMoney | None = Field(
         0, description="Bonus only: per hour over the threshold."
     )
-    cap_minor: Money | None = Field(None, description="Bonus only; null: no cap.")
+    cap_minor: InputMoney | None = Field(None, description="Bonus only; null: no cap.")
     currency: text(3, examples=["CNY"]) = "CNY"
 
 
@@ -571,9 +584,7 @@ class Progress(Answer):
 
 
 class EligibilityRule(RuleProgress):
-    awarded: bool = Field(
-        description="Met, and not outranked by a higher tier of its group."
-    )
+    awarded: bool = Field(description="Met, and not outranked by a higher tier of its group.")
     outranked_by: str | None = Field(description="The code of the higher tier awarded.")
 
 
@@ -604,9 +615,7 @@ class Award(Answer):
     certificate_number: str | None = Field(
         description="Once issued.", examples=["2025-2026-CM-0007"]
     )
-    verification_code: str | None = Field(
-        description="Once issued: the code of /verify/<code>."
-    )
+    verification_code: str | None = Field(description="Once issued: the code of /verify/<code>.")
     reason: str | None = Field(description="Of a rejection or revocation.")
 
 
@@ -614,7 +623,7 @@ RoundExports = create_model(
     "RoundExports",
     __base__=Answer,
     __doc__="The payout sheet (bonus awards) and the honour list, CSV and XLSX.",
-    **{name: (Url, ...) for name in EXPORTS},  # type: ignore[call-overload]
+    **dict.fromkeys(EXPORTS, (Url, ...)),  # type: ignore[call-overload]
 )
 
 
@@ -632,19 +641,19 @@ class Round(Answer):
 
 
 class RoundInput(Body):
-    scope: choice(*SCOPES) = Field(
+    model_config = required("period_id")
+
+    scope: one_of(*SCOPES) = Field(
         "department",
         description="department (default) or college (admins): the college round decides "
         "the period's college rules.",
     )
-    department_id: Id | None = Field(None, description="Required for a department round.")
-    period_id: Id | None = Field(None, description="The period of the round (required).")
+    department_id: InputId | None = Field(None, description="Required for a department round.")
+    period_id: InputId | None = Field(None, description="The period of the round.")
 
 
 class FinalizeInput(Body):
-    early: Bool = Field(
-        False, description="Admins: finalize before the period's end (audited)."
-    )
+    early: Bool = Field(False, description="Admins: finalize before the period's end (audited).")
 
 
 class Verification(Answer):

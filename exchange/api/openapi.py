@@ -129,9 +129,7 @@ def _operation(endpoint: str, rule: str, declared: Operation, schemas: dict[str,
     if is_public:
         op["security"] = []
     path_parameters = _path_parameters(rule, declared)
-    parameters = path_parameters + (
-        _query_parameters(declared.query) if declared.query else []
-    )
+    parameters = path_parameters + (_query_parameters(declared.query) if declared.query else [])
     if parameters:
         op["parameters"] = parameters
     if declared.body is not None:
@@ -155,13 +153,13 @@ def _operation(endpoint: str, rule: str, declared: Operation, schemas: dict[str,
 
 
 def _tidy(node: Any) -> Any:
-    """Drops what pydantic adds for Python's sake: titles, and ``default: null`` on
-    fields that are only optional (absent means "not given")."""
+    """Drops what pydantic adds for Python's sake: titles, and the ``null`` or ``""``
+    that stand for "not given" (the service then says what is missing)."""
     if isinstance(node, dict):
         return {
             key: _tidy(value)
             for key, value in node.items()
-            if key != "title" and not (key == "default" and value is None)
+            if key != "title" and not (key == "default" and value in (None, ""))
         }
     if isinstance(node, list):
         return [_tidy(item) for item in node]

@@ -262,6 +262,8 @@ def list_periods(query: Page):
     ok=(201, models.Period, "The new period."),
 )
 def create_period(body: models.PeriodInput):
+    if body.state not in (None, PeriodState.OPEN):
+        raise ValidationError(fields={"state": _l("A new period starts open.")})
     period = services.save_period(current_user, _period_input(body))
     db.session.commit()
     return created(serialise.period(period), "api.get_period", period_id=period.id)
@@ -292,6 +294,8 @@ def update_period(period_id: int, body: models.PeriodPatch):
     current = serialise.period(period)
     del current["state"]
     data = _period_input(parse_body(models.PeriodInput, {**current, **given, "state": None}))
+    if body.state is not None and body.state not in tuple(PeriodState):
+        raise ValidationError(fields={"state": _l("Choose one of the offered values.")})
     if body.state == PeriodState.OPEN and not period.is_open:
         raise ValidationError(fields={"state": _l("A locked period cannot be opened again.")})
     if any(name in given for name in PERIOD_FIELDS):

@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from exchange.accounts.models import Role
 from exchange.api import bp, models, serialise
-from exchange.api.helpers import created, get_or_404, page_of, paginated
+from exchange.api.helpers import created, get_or_404, get_or_none, page_of, paginated
 from exchange.api.spec import operation, parse_body
 from exchange.errors import NotFound, ValidationError
 from exchange.extensions import db, limiter
@@ -137,9 +137,7 @@ def list_rounds(query: models.RoundQuery):
     ok=(201, models.Round, "The new round."),
 )
 def open_round(body: models.RoundInput):
-    reward_round = services.open_round(
-        current_user, body.department_id, body.period_id, body.scope
-    )
+    reward_round = services.open_round(current_user, body.department_id, body.period_id, body.scope)
     db.session.commit()
     answer = serialise.reward_round(queries.round_detail(reward_round.id))
     return created(answer, "api.get_round", round_id=reward_round.id)
@@ -313,8 +311,7 @@ def _rule_input(body: models.RuleInput) -> services.RuleInput:
     "List rules",
     tag=TAG,
     who="admin",
-    description="The rules of `?period=` (every period's without it), as the period lists "
-    "them.",
+    description="The rules of `?period=` (every period's without it), as the period lists them.",
     query=models.RuleQuery,
     ok=(200, models.RulePage, "One page."),
 )
@@ -329,14 +326,23 @@ def list_rules(query: models.RuleQuery):
     tag=TAG,
     who="admin",
     body=models.RuleInput,
+    parse=False,
     errors=(409,),
     ok=(201, models.Rule, "The new rule."),
 )
-def create_rule(body: models.RuleInput):
-    period = db.session.get(Period, body.period_id)
+def create_rule(body: dict[str, Any]):
+    period_id = body.get("period_id")
+    period = get_or_none(Period, period_id) if type(period_id) is int else None
+    unknown_period = {"period_id": _l("Choose one of the offered values.")}
+    try:
+        parsed = parse_body(models.RuleInput, body)
+    except ValidationError as error:
+        if period is None:  # named with the other fields' problems
+            error.fields = {**unknown_period, **error.fields}
+        raise
     if period is None:
-        raise ValidationError(fields={"period_id": _l("Choose one of the offered values.")})
-    rule = services.save_rule(current_user, period, _rule_input(body))
+        raise ValidationError(fields=unknown_period)
+    rule = services.save_rule(current_user, period, _rule_input(parsed))
     db.session.commit()
     return created(serialise.rule(rule), "api.get_rule", rule_id=rule.id)
 

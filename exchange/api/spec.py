@@ -11,10 +11,10 @@ field, in the reader's language: 422 for a request body, 400 for the query strin
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from functools import wraps
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -65,12 +65,12 @@ def _storable(value: str) -> str:
 
 def _iso_date(value: object) -> object:
     """Only YYYY-MM-DD (SPEC §7), not the other spellings ISO 8601 allows."""
-    if isinstance(value, date):
+    if isinstance(value, dt.date):
         return value
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise PydanticCustomError("iso_date", "not a date")
     try:
-        return date.fromisoformat(value)
+        return dt.date.fromisoformat(value)
     except ValueError:
         raise PydanticCustomError("iso_date", "not a date") from None
 
@@ -83,25 +83,81 @@ def _number(value: object) -> object:
 
 
 def choice(*values: str) -> Any:
-    """A string that is one of ``values`` (an ``enum`` in the document)."""
+    """An answer's string that is one of ``values`` (an ``enum`` in the document)."""
     return Literal[tuple(values)]  # type: ignore[valid-type]
 
 
-def text(max_length: int, *, min_length: int = 0, **schema: Any) -> Any:
-    """A string a column of ``max_length`` characters can hold."""
-    if min_length:
-        schema["min_length"] = min_length
+# Request fields are checked for their JSON type and for what a column can hold; the
+# values a field accepts (choices, lengths, whether it is required) are the services'
+# to judge, all fields at once, with messages that say what is allowed. The document
+# states them all the same (``documented``).
+
+
+def _documented(schema: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in schema.items() if value is not None}
+
+
+def text(
+    max_length: int,
+    *,
+    min_length: int | None = None,
+    pattern: str | None = None,
+    fmt: str | None = None,
+    write_only: bool | None = None,
+    **schema: Any,
+) -> Any:
+    """A string of at most ``max_length`` characters (the service says when it is longer)."""
+    documented = _documented(
+        {
+            "maxLength": max_length,
+            "minLength": min_length,
+            "pattern": pattern,
+            "format": fmt,
+            "writeOnly": write_only,
+        }
+    )
     return Annotated[
-        str, Field(strict=True, max_length=max_length, **schema), AfterValidator(_storable)
+        str, Field(strict=True, json_schema_extra=documented, **schema), AfterValidator(_storable)
     ]
+
+
+def one_of(*values: str, **schema: Any) -> Any:
+    """A string that should be one of ``values`` (the service says when it is not)."""
+    return Annotated[
+        str,
+        Field(strict=True, json_schema_extra={"enum": list(values)}, **schema),
+        AfterValidator(_storable),
+    ]
+
+
+def whole(minimum: int, maximum: int) -> Any:
+    """A JSON integer the database can hold; ``minimum`` to ``maximum`` is what the service
+    accepts."""
+    return Annotated[
+        StrictInt,
+        Field(ge=-MAX_ID, le=MAX_ID),
+        WithJsonSchema({"type": "integer", "minimum": minimum, "maximum": maximum}),
+    ]
+
+
+def required(*names: str) -> ConfigDict:
+    """A body's fields the service requires: documented as required, while a missing one
+    is reported by the service with every other field's problem."""
+
+    def document(schema: dict[str, Any], model: type[BaseModel]) -> None:
+        if not model.__name__.endswith("Patch"):  # a PATCH body requires nothing
+            schema["required"] = list(names)
+
+    return ConfigDict(extra="ignore", json_schema_extra=document)
 
 
 Text = Annotated[str, Field(strict=True), AfterValidator(_storable)]
 Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+InputId = whole(1, MAX_ID)
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_ID)]
 Bool = StrictBool
 IsoDate = Annotated[
-    date,
+    dt.date,
     BeforeValidator(_iso_date),
     WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-09-01"]}),
 ]
@@ -191,6 +247,7 @@ def patch_of(model: type[M], name: str = "") -> type[M]:
         __module__=model.__module__,
         **fields,
     )
+
     patch.__doc__ = "Only the fields given change; the others keep their values."
     return patch
 
@@ -258,9 +315,7 @@ def _query_message(problem: Any, name: str, model: type[BaseModel]) -> Any:
         options = ", ".join(sorted(str(v) for v in getattr(annotation, "__args__", ())))
         return _l("%(name)s must be one of: %(values)s.", name=name, values=options)
     if problem["type"] in ("query_text", "storable"):
-        return _l(
-            "%(name)s is too long or contains characters that are not allowed.", name=name
-        )
+        return _l("%(name)s is too long or contains characters that are not allowed.", name=name)
     return _l("%(name)s must be a whole number, 1 or more.", name=name)
 
 
@@ -340,11 +395,14 @@ def operation(
     errors: Iterable[int] = (),
     path: dict[str, Any] | None = None,
     description: str = "",
+    parse: bool = True,
 ) -> Callable[[F], F]:
     """Declares an endpoint. ``who`` is "public", "any" (signed in) or who may call it;
     ``ok`` its answer; ``errors`` the error statuses it can answer besides those its
     declaration implies (400/422 for a body, 400 for a query, 401 and 403 unless public,
-    404 for an id in the path). The view gets ``query=`` and ``body=`` parsed."""
+    404 for an id in the path). The view gets ``query=`` and ``body=`` parsed (with
+    ``parse=False``, ``body=`` is the JSON object, for the view to parse with
+    ``parse_body``)."""
 
     def decorate(view: F) -> F:
         declared = Operation(
@@ -366,7 +424,7 @@ def operation(
                 kwargs["query"] = parse_query(query)
             if body is not None:
                 data = json_body() if body_required else optional_json_body()
-                kwargs["body"] = parse_body(body, data)
+                kwargs["body"] = parse_body(body, data) if parse else data
             return view(*args, **kwargs)
 
         wrapper.api_operation = declared  # type: ignore[attr-defined]
