@@ -61,4 +61,7 @@ bench: install ## Time the busiest lists (LOGS=20000) and a staff import (PEOPLE
 e2e: install browser ## Only the browser tests (phone-sized Chromium)
 	$(BIN)/pytest tests/e2e
 
-.PHONY: help install translations run serve test browser lint fmt type messages bench e2e
+fuzz: install ## Fuzz the API against its OpenAPI document (schemathesis; teacher, head, admin)
+	$(BIN)/python scripts/fuzz-api
+
+.PHONY: help install translations run serve test browser lint fmt type messages bench e2e fuzz
