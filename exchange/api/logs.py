@@ -277,6 +277,8 @@ def change_log_verifier(log_id: int, body: models.VerifierChoice):
     """Name another verifier for a submitted log (``null``: on-site confirmation),
     e.g. when the one named has moved to another enterprise or department."""
     log = services.get_log(current_user, log_id)
+    if "verifier_id" not in body.model_fields_set:  # null is a choice; absent is not
+        raise ValidationError(fields={"verifier_id": _l("This field is required.")})
     services.change_verifier(current_user, log, body.verifier_id)
     db.session.commit()
     return _answer(log)
