@@ -31,7 +31,7 @@ TAG = "logs"
 SEEN = "404 when the caller may not see the log."
 
 
-def _log_input(body: models.LogInput | models.LogPatch, kind: str | None) -> services.LogInput:
+def _log_input(body: models.LogInput | models.LogChange, kind: str | None) -> services.LogInput:
     """The log fields of a request body. ``kind`` is the one the log has (or will
     have): a body naming another is refused on ``kind``."""
     if body.kind != kind:
@@ -144,7 +144,7 @@ def get_log(log_id: int):
     errors=(409,),
     ok=(200, models.LogDetail, "The log as saved."),
 )
-def update_log(log_id: int, body: models.LogPatch):
+def update_log(log_id: int, body: models.LogChange):
     log = services.get_log(current_user, log_id)
     given = body.model_dump(exclude_unset=True)
     merged = parse_body(models.LogPatch, {**serialise.log(log), **given})
