@@ -65,4 +65,7 @@ load: install ## Load and fault runs under gunicorn -w 4 (SQLite; PostgreSQL too
 e2e: install browser ## Only the browser tests (phone-sized Chromium)
 	$(BIN)/pytest tests/e2e
 
-.PHONY: help install translations run serve test browser lint fmt type messages bench load e2e
+fuzz: install ## Fuzz the API against its OpenAPI document (schemathesis; teacher, head, admin)
+	$(BIN)/python scripts/fuzz-api
+
+.PHONY: help install translations run serve test browser lint fmt type messages bench load e2e fuzz

@@ -28,6 +28,7 @@ from exchange.logs.models import ExchangeLog
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.rewards.services import seed_rules
 from exchange.timeutil import college_today, college_zone
+from tests.helpers import check_api_answer
 
 PASSWORD = "correct-horse-9"
 account_models.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing in tests
@@ -61,6 +62,8 @@ class IsolatedClient(FlaskClient):
         response = contextvars.Context().run(super().open, *args, **kwargs)
         if has_app_context():
             db.session.expire_all()
+        with self.application.app_context():
+            check_api_answer(self.application, response)
         return response
 
 

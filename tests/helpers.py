@@ -114,9 +114,59 @@ def openapi_document(client) -> dict:
     return response.get_json()
 
 
+def resolve(doc: dict, node: dict) -> dict:
+    """``node``, or what its ``$ref`` points to."""
+    while "$ref" in node:
+        target = doc
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def check_api_answer(app, response) -> None:
+    """Every answer under /api/v1 is one its endpoint documents, with a body of the
+    documented shape: the same models make the OpenAPI document, so every API test
+    checks the document against what the endpoints really answer."""
+    from pydantic import ValidationError as ShapeError
+    from werkzeug.exceptions import HTTPException
+
+    from exchange.api.models import Error
+    from exchange.api.openapi import answers_of
+
+    request = response.request
+    if not request.path.startswith(f"{API}/") or response.status_code >= 500:
+        return
+    try:
+        endpoint, _ = app.url_map.bind("localhost").match(request.path, method=request.method)
+    except HTTPException:  # no such address or method: the error body
+        endpoint = None
+    if endpoint == "api.openapi_json" or request.method in ("HEAD", "OPTIONS"):
+        return
+    answers = answers_of(endpoint) if endpoint else {}
+    status = response.status_code
+    if endpoint is None or status in (405, 413):
+        model = Error
+    else:
+        assert status in answers, (
+            f"{request.method} {request.path} answered {status}, documented: {sorted(answers)}"
+        )
+        model = answers[status]
+    if model is None:
+        assert not response.get_data(), f"{request.method} {request.path}: documented empty"
+        return
+    try:
+        model.model_validate_json(response.get_data(), strict=True)
+    except ShapeError as error:
+        raise AssertionError(
+            f"{request.method} {request.path} {status} is not a documented {model.__name__}: "
+            f"{error}"
+        ) from None
+
+
 def required_fields(doc: dict, name: str) -> set[str]:
     """The required properties of the schema ``name``, through ``allOf`` too."""
-    schema = doc["components"]["schemas"][name]
+    schema = resolve(doc, doc["components"]["schemas"][name])
     if "allOf" in schema:
         return set().union(
             *(

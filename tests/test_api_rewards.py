@@ -13,7 +13,14 @@ from exchange.extensions import db, limiter
 from exchange.rewards import services
 from exchange.timeutil import college_today
 from tests.conftest import period_end
-from tests.helpers import API, assert_error, openapi_document, required_fields, sql_statements
+from tests.helpers import (
+    API,
+    assert_error,
+    openapi_document,
+    required_fields,
+    resolve,
+    sql_statements,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -958,4 +965,5 @@ def test_described_reward_resources_have_exactly_the_fields_answered(
     history = doc["components"]["schemas"]["AwardHistoryEntry"]["properties"]
     assert {entry["action"] for entry in revoked["history"]} <= set(history["action"]["enum"])
     exports = doc["components"]["schemas"]["Round"]["properties"]["exports"]["anyOf"][0]
+    exports = resolve(doc, exports)
     assert set(round_body["exports"]) == set(exports["required"])

@@ -1,55 +1,60 @@
 """API endpoints for the organisation: departments, enterprises, agreements, periods.
 
-Each write parses JSON into the service's input dataclass, calls the same
-service as the administration pages, commits once and answers the resource.
-A PATCH merges the given fields onto the resource's current values first.
+Each write takes its typed body (exchange.api.models), calls the same service as
+the administration pages, commits once and answers the resource. A PATCH merges
+the given fields onto the resource's current values first.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from flask import jsonify
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from exchange.accounts.models import Role
-from exchange.api import bp, serialise
-from exchange.api.helpers import (
-    Fields,
-    created,
-    get_or_404,
-    json_body,
-    paginated,
-    patch_body,
-    query_int,
-)
+from exchange.api import bp, models, serialise
+from exchange.api.helpers import created, get_or_404, paginated
+from exchange.api.spec import Page, operation, parse_body
 from exchange.errors import ValidationError
 from exchange.extensions import db
 from exchange.org import queries, services
 from exchange.org.models import Agreement, Department, Enterprise, Period, PeriodState
 from exchange.permissions import allow
 
+TAG = "organisation"
+
 # --- departments ----------------------------------------------------------
 
 
-def _department_input(data: dict[str, Any]) -> services.DepartmentInput:
-    fields = Fields(data)
-    parsed = services.DepartmentInput(code=fields.str("code"), name=fields.str("name"))
-    fields.check()
-    return parsed
+def _department_input(body: models.DepartmentInput) -> services.DepartmentInput:
+    return services.DepartmentInput(code=body.code, name=body.name)
 
 
 @bp.get("/departments")
 @allow()
-def list_departments():
-    return jsonify(paginated(queries.departments(), serialise.department))
+@operation(
+    "List departments",
+    tag=TAG,
+    who="any",
+    query=Page,
+    ok=(200, models.DepartmentPage, "One page."),
+)
+def list_departments(query: Page):
+    return jsonify(paginated(queries.departments(), serialise.department, query))
 
 
 @bp.post("/departments")
 @allow(Role.ADMIN)
-def create_department():
-    department = services.save_department(current_user, _department_input(json_body()))
+@operation(
+    "Create a department",
+    tag=TAG,
+    who="admin",
+    body=models.DepartmentInput,
+    errors=(409,),
+    ok=(201, models.Department, "The new department."),
+)
+def create_department(body: models.DepartmentInput):
+    department = services.save_department(current_user, _department_input(body))
     db.session.commit()
     return created(
         serialise.department(department), "api.get_department", department_id=department.id
@@ -58,16 +63,26 @@ def create_department():
 
 @bp.get("/departments/<id:department_id>")
 @allow(Role.ADMIN)
+@operation("One department", tag=TAG, who="admin", ok=(200, models.Department, "The department."))
 def get_department(department_id: int):
     return jsonify(serialise.department(get_or_404(Department, department_id)))
 
 
 @bp.patch("/departments/<id:department_id>")
 @allow(Role.ADMIN)
-def update_department(department_id: int):
+@operation(
+    "Change a department",
+    tag=TAG,
+    who="admin",
+    body=models.DepartmentPatch,
+    errors=(409,),
+    ok=(200, models.Department, "The department as saved."),
+)
+def update_department(department_id: int, body: models.DepartmentInput):
     department = get_or_404(Department, department_id)
-    _, data = patch_body(serialise.department(department))
-    services.save_department(current_user, _department_input(data), department)
+    merged = {**serialise.department(department), **body.model_dump(exclude_unset=True)}
+    data = _department_input(parse_body(models.DepartmentInput, merged))
+    services.save_department(current_user, data, department)
     db.session.commit()
     return jsonify(serialise.department(department))
 
@@ -75,30 +90,44 @@ def update_department(department_id: int):
 # --- enterprises ----------------------------------------------------------
 
 
-def _enterprise_input(data: dict[str, Any]) -> services.EnterpriseInput:
-    fields = Fields(data)
-    parsed = services.EnterpriseInput(
-        code=fields.str("code"),
-        name=fields.str("name"),
-        kind=fields.str("kind"),
-        contact_person=fields.str("contact_person"),
-        phone=fields.str("phone"),
-        address=fields.str("address"),
+def _enterprise_input(body: models.EnterpriseInput) -> services.EnterpriseInput:
+    return services.EnterpriseInput(
+        code=body.code,
+        name=body.name,
+        kind=body.kind,
+        contact_person=body.contact_person or "",
+        phone=body.phone or "",
+        address=body.address or "",
     )
-    fields.check()
-    return parsed
 
 
 @bp.get("/enterprises")
 @allow()
-def list_enterprises():
-    return jsonify(paginated(queries.enterprises(with_agreements=True), serialise.enterprise))
+@operation(
+    "List enterprises",
+    tag=TAG,
+    who="any",
+    description="With their agreements.",
+    query=Page,
+    ok=(200, models.EnterprisePage, "One page."),
+)
+def list_enterprises(query: Page):
+    stmt = queries.enterprises(with_agreements=True)
+    return jsonify(paginated(stmt, serialise.enterprise, query))
 
 
 @bp.post("/enterprises")
 @allow(Role.ADMIN)
-def create_enterprise():
-    enterprise = services.save_enterprise(current_user, _enterprise_input(json_body()))
+@operation(
+    "Create an enterprise",
+    tag=TAG,
+    who="admin",
+    body=models.EnterpriseInput,
+    errors=(409,),
+    ok=(201, models.Enterprise, "The new enterprise."),
+)
+def create_enterprise(body: models.EnterpriseInput):
+    enterprise = services.save_enterprise(current_user, _enterprise_input(body))
     db.session.commit()
     return created(
         serialise.enterprise(enterprise), "api.get_enterprise", enterprise_id=enterprise.id
@@ -107,16 +136,26 @@ def create_enterprise():
 
 @bp.get("/enterprises/<id:enterprise_id>")
 @allow(Role.ADMIN)
+@operation("One enterprise", tag=TAG, who="admin", ok=(200, models.Enterprise, "The enterprise."))
 def get_enterprise(enterprise_id: int):
     return jsonify(serialise.enterprise(get_or_404(Enterprise, enterprise_id)))
 
 
 @bp.patch("/enterprises/<id:enterprise_id>")
 @allow(Role.ADMIN)
-def update_enterprise(enterprise_id: int):
+@operation(
+    "Change an enterprise",
+    tag=TAG,
+    who="admin",
+    body=models.EnterprisePatch,
+    errors=(409,),
+    ok=(200, models.Enterprise, "The enterprise as saved."),
+)
+def update_enterprise(enterprise_id: int, body: models.EnterpriseInput):
     enterprise = get_or_404(Enterprise, enterprise_id)
-    _, data = patch_body(serialise.enterprise(enterprise))
-    services.save_enterprise(current_user, _enterprise_input(data), enterprise)
+    merged = {**serialise.enterprise(enterprise), **body.model_dump(exclude_unset=True)}
+    data = _enterprise_input(parse_body(models.EnterpriseInput, merged))
+    services.save_enterprise(current_user, data, enterprise)
     db.session.commit()
     return jsonify(serialise.enterprise(enterprise))
 
@@ -124,47 +163,68 @@ def update_enterprise(enterprise_id: int):
 # --- agreements -----------------------------------------------------------
 
 
-def _agreement_input(data: dict[str, Any]) -> services.AgreementInput:
-    fields = Fields(data)
-    parsed = services.AgreementInput(
-        enterprise_id=fields.int("enterprise_id"),
-        department_id=fields.int("department_id"),
-        reference=fields.str("reference"),
-        starts_on=fields.date("starts_on"),
-        ends_on=fields.date("ends_on"),
-        scope=fields.str("scope"),
+def _agreement_input(body: models.AgreementInput) -> services.AgreementInput:
+    return services.AgreementInput(
+        enterprise_id=body.enterprise_id,
+        department_id=body.department_id,
+        reference=body.reference,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        scope=body.scope,
     )
-    fields.check()
-    return parsed
 
 
 @bp.get("/agreements")
 @allow(Role.ADMIN)
-def list_agreements():
-    stmt = queries.agreements(query_int("enterprise"))
-    return jsonify(paginated(stmt, serialise.agreement))
+@operation(
+    "List agreements",
+    tag=TAG,
+    who="admin",
+    query=models.AgreementQuery,
+    ok=(200, models.AgreementPage, "One page."),
+)
+def list_agreements(query: models.AgreementQuery):
+    return jsonify(paginated(queries.agreements(query.enterprise), serialise.agreement, query))
 
 
 @bp.post("/agreements")
 @allow(Role.ADMIN)
-def create_agreement():
-    agreement = services.save_agreement(current_user, _agreement_input(json_body()))
+@operation(
+    "Create an agreement",
+    tag=TAG,
+    who="admin",
+    body=models.AgreementInput,
+    errors=(409,),
+    ok=(201, models.Agreement, "The new agreement."),
+)
+def create_agreement(body: models.AgreementInput):
+    agreement = services.save_agreement(current_user, _agreement_input(body))
     db.session.commit()
     return created(serialise.agreement(agreement), "api.get_agreement", agreement_id=agreement.id)
 
 
 @bp.get("/agreements/<id:agreement_id>")
 @allow(Role.ADMIN)
+@operation("One agreement", tag=TAG, who="admin", ok=(200, models.Agreement, "The agreement."))
 def get_agreement(agreement_id: int):
     return jsonify(serialise.agreement(get_or_404(Agreement, agreement_id)))
 
 
 @bp.patch("/agreements/<id:agreement_id>")
 @allow(Role.ADMIN)
-def update_agreement(agreement_id: int):
+@operation(
+    "Change an agreement",
+    tag=TAG,
+    who="admin",
+    body=models.AgreementPatch,
+    errors=(409,),
+    ok=(200, models.Agreement, "The agreement as saved."),
+)
+def update_agreement(agreement_id: int, body: models.AgreementInput):
     agreement = get_or_404(Agreement, agreement_id)
-    _, data = patch_body(serialise.agreement(agreement))
-    services.save_agreement(current_user, _agreement_input(data), agreement)
+    merged = {**serialise.agreement(agreement), **body.model_dump(exclude_unset=True)}
+    data = _agreement_input(parse_body(models.AgreementInput, merged))
+    services.save_agreement(current_user, data, agreement)
     db.session.commit()
     return jsonify(serialise.agreement(agreement))
 
@@ -172,57 +232,75 @@ def update_agreement(agreement_id: int):
 # --- periods --------------------------------------------------------------
 
 PERIOD_FIELDS = ("name", "starts_on", "ends_on")
-PERIOD_STATES = frozenset(s.value for s in PeriodState)
 
 
-def _period_input(data: dict[str, Any]) -> tuple[services.PeriodInput, str | None]:
-    """The period's dates and name, and the state asked for (None: not given)."""
-    fields = Fields(data)
-    parsed = services.PeriodInput(
-        name=fields.str("name"), starts_on=fields.date("starts_on"), ends_on=fields.date("ends_on")
-    )
-    state = fields.str("state") if fields.has("state") else None
-    if state is not None and "state" not in fields.errors and state not in PERIOD_STATES:
-        fields.errors["state"] = _l("Choose one of the offered values.")
-    fields.check()
-    return parsed, state
+def _period_input(body: models.PeriodInput) -> services.PeriodInput:
+    return services.PeriodInput(name=body.name, starts_on=body.starts_on, ends_on=body.ends_on)
 
 
 @bp.get("/periods")
 @allow()
-def list_periods():
-    return jsonify(paginated(queries.periods_query(), serialise.period))
+@operation(
+    "List periods",
+    tag=TAG,
+    who="any",
+    query=Page,
+    ok=(200, models.PeriodPage, "One page."),
+)
+def list_periods(query: Page):
+    return jsonify(paginated(queries.periods_query(), serialise.period, query))
 
 
 @bp.post("/periods")
 @allow(Role.ADMIN)
-def create_period():
-    data, state = _period_input(json_body())
-    if state not in (None, PeriodState.OPEN):
+@operation(
+    "Create a period",
+    tag=TAG,
+    who="admin",
+    body=models.PeriodInput,
+    errors=(409,),
+    ok=(201, models.Period, "The new period."),
+)
+def create_period(body: models.PeriodInput):
+    if body.state not in (None, PeriodState.OPEN):
         raise ValidationError(fields={"state": _l("A new period starts open.")})
-    period = services.save_period(current_user, data)
+    period = services.save_period(current_user, _period_input(body))
     db.session.commit()
     return created(serialise.period(period), "api.get_period", period_id=period.id)
 
 
 @bp.get("/periods/<id:period_id>")
 @allow(Role.ADMIN)
+@operation("One period", tag=TAG, who="admin", ok=(200, models.Period, "The period."))
 def get_period(period_id: int):
     return jsonify(serialise.period(get_or_404(Period, period_id)))
 
 
 @bp.patch("/periods/<id:period_id>")
 @allow(Role.ADMIN)
-def update_period(period_id: int):
+@operation(
+    "Change a period",
+    tag=TAG,
+    who="admin",
+    description='`{"state": "locked"}` locks the period; locking is final.',
+    body=models.PeriodPatch,
+    errors=(409,),
+    ok=(200, models.Period, "The period as saved."),
+)
+def update_period(period_id: int, body: models.PeriodPatch):
     """Edits name and dates; ``{"state": "locked"}`` locks (final: no way back to open)."""
     period = get_or_404(Period, period_id)
-    given, merged = patch_body(serialise.period(period))
-    data, state = _period_input(merged)
-    if state == PeriodState.OPEN and not period.is_open:
+    given = body.model_dump(exclude_unset=True)
+    current = serialise.period(period)
+    del current["state"]
+    data = _period_input(parse_body(models.PeriodInput, {**current, **given, "state": None}))
+    if body.state is not None and body.state not in tuple(PeriodState):
+        raise ValidationError(fields={"state": _l("Choose one of the offered values.")})
+    if body.state == PeriodState.OPEN and not period.is_open:
         raise ValidationError(fields={"state": _l("A locked period cannot be opened again.")})
     if any(name in given for name in PERIOD_FIELDS):
         services.save_period(current_user, data, period)
-    if "state" in given and state == PeriodState.LOCKED:
+    if "state" in given and body.state == PeriodState.LOCKED:
         services.lock_period(current_user, period)
     db.session.commit()
     return jsonify(serialise.period(period))

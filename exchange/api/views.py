@@ -8,8 +8,8 @@ from flask_login import current_user
 
 from exchange.accounts import services as accounts
 from exchange.accounts import two_factor
-from exchange.api import bp, serialise
-from exchange.api.helpers import Fields, json_body
+from exchange.api import bp, models, serialise
+from exchange.api.spec import operation
 from exchange.errors import DomainError, PermissionDenied
 from exchange.extensions import db, limiter
 from exchange.permissions import allow, public
@@ -27,10 +27,19 @@ def _login_limit() -> str:
 @bp.route("/tokens", methods=["POST"])
 @public
 @limiter.limit(_login_limit)
-def create_token():
-    fields = Fields(json_body())
-    email, password, code = fields.str("email"), fields.str("password"), fields.str("code")
-    fields.check()
+@operation(
+    "Get a bearer token",
+    tag="auth",
+    who="public",
+    description="Send it as `Authorization: Bearer <token>`. Rate limited. An account with "
+    "two-factor sign-in also sends `code` (401 naming `code` when it is missing or wrong); a "
+    "role that must use a second factor and has not set it up gets 403.",
+    body=models.TokenRequest,
+    errors=(401, 403, 429),
+    ok=(201, models.Token, "A new token."),
+)
+def create_token(body: models.TokenRequest):
+    email, password, code = body.email, body.password, body.code or ""
     user = accounts.authenticate(email, password)
     if user is None:
         raise InvalidCredentials(_l("The e-mail address or password is not right."))
@@ -48,6 +57,7 @@ def create_token():
 
 @bp.route("/tokens/current", methods=["DELETE"])
 @allow()
+@operation("Revoke the token used for this call", tag="auth", who="any", ok=(204, None, "Revoked."))
 def revoke_current_token():
     accounts.revoke_token(g.api_token)
     db.session.commit()
@@ -56,6 +66,7 @@ def revoke_current_token():
 
 @bp.route("/me")
 @allow()
+@operation("The caller", tag="auth", who="any", ok=(200, models.Me, "The signed-in user."))
 def me():
     body = serialise.user(current_user)
     body["department"] = (

@@ -1,7 +1,7 @@
 """Append-only audit trails: award history, database triggers, deleted drafts kept.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-07
 
 Awards get an audit trail of their own (``award_event``). The audit trails
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
