@@ -38,6 +38,7 @@ PASSWORD = "bench-password"
 # A cheap hash for the seeded accounts: seeding thousands of people must not take minutes.
 PASSWORD_METHOD = "pbkdf2:sha256:1000"
 PERIOD_DAYS = 365
+REASON = "Hours do not match the rota."
 MINUTES = (60, 90, 120, 180, 240, 240, 360, 480)
 
 # How a log's status is reached, action by action: (action, from, to, who acts).
@@ -119,10 +120,14 @@ def _sqlite_value(column: Any) -> Any:
     if isinstance(column.type, Date):
         return lambda value: None if value is None else value.isoformat()
     if isinstance(column.type, UTCDateTime):
-        return lambda value: None if value is None else (
-            value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-        )
+        return _sqlite_datetime
     return None
+
+
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def bulk(table: Table, rows: list[dict[str, Any]]) -> None:
@@ -284,7 +289,9 @@ def seed(scale: Scale = Scale(), rng_seed: int = 7) -> Seeded:  # noqa: B008 - f
             logs.add(fixed, period, bench_teacher, bench_expert.enterprise_id, bench_department,
                      bench_expert)  # fmt: skip
         for _ in range(scale.expert_logs):
-            verifier = fixed.choice([t for t in staff_of[bench_department] if t is not bench_teacher])
+            verifier = fixed.choice(
+                [t for t in staff_of[bench_department] if t is not bench_teacher]
+            )
             logs.add(fixed, period, bench_expert, bench_expert.enterprise_id, bench_department,
                      verifier)  # fmt: skip
     while logs.count < scale.logs:
@@ -406,6 +413,5 @@ class _LogWriter:
                 "log_id": log_id, "actor_id": actor.id, "actor_name": actor.name,
                 "action": action, "from_status": before, "to_status": after,
                 "at": start + timedelta(hours=step),
-                "reason": "Hours do not match the rota." if action in ("reject", "revoke") else None,
+                "reason": REASON if action in ("reject", "revoke") else None,
             })  # fmt: skip
-

@@ -161,7 +161,9 @@ def wrk(port: int, path: str, seconds: float, connections: int, threads: int = 2
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if bad:
         errors += int(bad.group(1))
-    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
     if sockets:
         errors += sum(int(n) for n in sockets.groups())
     median_ms = float(median.group(1)) * _UNITS[median.group(2)] if median else float("nan")
@@ -173,7 +175,7 @@ def lua_string(text: str) -> str:
 
 
 def get_script(cookie: str) -> str:
-    return f"wrk.headers[\"Cookie\"] = {lua_string(cookie)}\n"
+    return f'wrk.headers["Cookie"] = {lua_string(cookie)}\n'
 
 
 def post_script(cookie: str, form: dict[str, str], dates: list[str]) -> str:
