@@ -83,6 +83,7 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "20"))
 PORT = int(os.environ.get("BENCH_PORT", "8600"))
 KEEP = os.environ.get("BENCH_KEEP") == "1"
+LOAD_BEFORE = os.getloadavg()[0]
 DOMAIN_REPEAT = 15
 SECRET = "bench-secret-key-" + "k" * 40
 
@@ -444,6 +445,8 @@ def run_college(logs: int, label: str, folder: Path, ports: tuple[int, int]) -> 
 
 
 def _ms(value: float) -> str:
+    if value != value or value <= 0:  # NaN: no request finished
+        return "—"
     return f"{value:.1f} ms" if value < 100 else f"{value:,.0f} ms"
 
 
@@ -486,7 +489,7 @@ def table(small: Figures, large: Figures) -> list[str]:
             f"{_rate(floor_b.requests_per_second)} = {ratio_b:.2f} "
             f"| ≥ 0.3 {_mark(min(ratio_s, ratio_b) >= 0.3 and not errors)} |"
         )
-        growth = load_b.median_ms / load_s.median_ms
+        growth = load_b.median_ms / load_s.median_ms if load_s.median_ms > 0 else float("nan")
         rows.append(
             f"| {name}: median latency under load (floor {_ms(floor_s.median_ms)} / "
             f"{_ms(floor_b.median_ms)}) | {_ms(load_s.median_ms)} | {_ms(load_b.median_ms)} "
@@ -531,7 +534,8 @@ def machine(url: str | None) -> list[str]:
     return [
         f"Machine: {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
         f"{database}, gunicorn {gunicorn_version} with {WORKERS} workers (gunicorn.conf.py), "
-        f"{wrk_name} -t2 -c{CONNECTIONS} -d{SECONDS:g}s.",
+        f"{wrk_name} -t2 -c{CONNECTIONS} -d{SECONDS:g}s. Load average of the machine "
+        f"when the run began and ended: {LOAD_BEFORE:.1f}, {os.getloadavg()[0]:.1f}.",
     ]
 
 

@@ -17,6 +17,7 @@ Run it inside an application context on an empty, migrated database:
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,6 +40,16 @@ PASSWORD = "bench-password"
 PASSWORD_METHOD = "pbkdf2:sha256:1000"
 PERIOD_DAYS = 365
 REASON = "Hours do not match the rota."
+TAUGHT = "Taught a session on dosage calculation with case studies."
+PRACTISED = "Ward rounds and case discussion with the team."
+LOG_COLUMNS = [
+    "id", "kind", "owner_id", "work_date", "minutes", "enterprise_id", "department_id",
+    "period_id", "category", "course", "cohort", "students", "description", "verifier_id",
+    "status", "version", "created_at", "updated_at",
+]  # fmt: skip
+EVENT_COLUMNS = [
+    "log_id", "actor_id", "actor_name", "action", "from_status", "to_status", "at", "reason",
+]  # fmt: skip
 MINUTES = (60, 90, 120, 180, 240, 240, 360, 480)
 
 # How a log's status is reached, action by action: (action, from, to, who acts).
@@ -131,40 +142,57 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
 
 
 def bulk(table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows at once: COPY on PostgreSQL, one executemany on SQLite."""
+    """Insert rows given as dictionaries (of Python values) at once."""
     if not rows:
         return
-    connection = db.session.connection()
     columns = list(rows[0])
-    raw = connection.connection.dbapi_connection
-    assert raw is not None  # noqa: S101 - a live connection
-    if connection.dialect.name == "postgresql":
-        with raw.cursor() as cursor:
-            names = ", ".join(columns)
-            with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([row[c] for c in columns])
-        return
-    if connection.dialect.name != "sqlite":
-        connection.execute(insert(table), rows)
-        return
-    # SQLite: a page cache large enough for the indexes being filled (this connection
-    # only), and the values as SQLAlchemy would store them, without its per-value work.
-    connection.exec_driver_sql("PRAGMA cache_size = -262144")
-    converters = [(c, _sqlite_value(table.c[c])) for c in columns]
-    plain = [c for c, convert in converters if convert is None]
-    if len(plain) == len(columns):
-        values = [tuple(row[c] for c in columns) for row in rows]
-    else:
+    if db.session.connection().dialect.name == "sqlite":
+        converters = [_sqlite_value(table.c[c]) for c in columns]
         values = [
-            tuple(row[c] if convert is None else convert(row[c]) for c, convert in converters)
+            tuple(v if f is None else f(v) for v, f in zip(row.values(), converters, strict=True))
             for row in rows
         ]
+    else:
+        values = [tuple(row.values()) for row in rows]
+    bulk_values(table, columns, values)
+
+
+def bulk_values(table: Table, columns: list[str], values: list[tuple[Any, ...]]) -> None:
+    """Insert many rows at once, their values already in the form the database stores
+    (see ``Stored``): COPY on PostgreSQL, one executemany on SQLite."""
+    connection = db.session.connection()
+    raw = connection.connection.dbapi_connection
+    assert raw is not None  # noqa: S101 - a live connection
     names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        copy_from = f"COPY {table.name} ({names}) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(copy_from) as copy:
+            for row in values:
+                copy.write_row(row)
+        return
+    if connection.dialect.name != "sqlite":
+        connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in values])
+        return
+    # SQLite: a page cache large enough for the indexes being filled (this connection only).
+    connection.exec_driver_sql("PRAGMA cache_size = -262144")
     marks = ", ".join("?" for _ in columns)
     cursor = raw.cursor()
     cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", values)  # noqa: S608
     cursor.close()
+
+
+class Stored:
+    """Dates and times as the database stores them: Python objects for PostgreSQL
+    (psycopg adapts them), SQLAlchemy's text forms on SQLite."""
+
+    def __init__(self) -> None:
+        self.sqlite = db.session.connection().dialect.name == "sqlite"
+
+    def day(self, value: date) -> Any:
+        return value.isoformat() if self.sqlite else value
+
+    def moment(self, value: datetime) -> Any:
+        return _sqlite_datetime(value) if self.sqlite else value
 
 
 def _fix_sequences(tables: Iterable[Table]) -> None:
@@ -282,7 +310,7 @@ def seed(scale: Scale = Scale(), rng_seed: int = 7) -> Seeded:  # noqa: B008 - f
     filler_experts = [e for e in experts if e is not bench_expert]
     hosts = [e for e in enterprise_ids if any(x is not bench_expert for x in experts_at.get(e, []))]
 
-    logs = _LogWriter(scale, periods, heads, admins[0], now)
+    logs = _LogWriter(scale, periods, heads, admins[0])
     fixed = random.Random(1)  # the measured people's logs: the same at every size
     for period in periods:
         for _ in range(scale.teacher_logs):
@@ -308,8 +336,8 @@ def seed(scale: Scale = Scale(), rng_seed: int = 7) -> Seeded:  # noqa: B008 - f
             verifier = rng.choice([x for x in experts_at[enterprise] if x is not bench_expert])
             assert owner.department_id is not None  # noqa: S101
             logs.add(rng, period, owner, enterprise, owner.department_id, verifier)
-    bulk(ExchangeLog.__table__, logs.rows)
-    bulk(LogEvent.__table__, logs.events)
+    bulk_values(ExchangeLog.__table__, LOG_COLUMNS, logs.rows)
+    bulk_values(LogEvent.__table__, EVENT_COLUMNS, logs.events)
     _fix_sequences([Department.__table__, Enterprise.__table__, User.__table__,
                     ExchangeLog.__table__])  # fmt: skip
     db.session.commit()
@@ -338,36 +366,46 @@ class _LogWriter:
         periods: list[Period],
         heads: dict[int, _Person],
         admin: _Person,
-        now: datetime,
     ) -> None:
         self.scale = scale
         self.heads = heads
         self.admin = admin
-        self.now = now
         self.today = college_today()
         self.running = periods[-1].id
         self.next_id = _next_id(ExchangeLog)
-        self.rows: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
+        self.stored = Stored()
+        self.rows: list[tuple[Any, ...]] = []
+        self.events: list[tuple[Any, ...]] = []
         self.days: set[tuple[int, date]] = set()
-        self.weights = {
-            p.id: (list(w), list(w.values()))
-            for p, w in ((p, CURRENT if p.id == self.running else PAST) for p in periods)
-        }
+        # Per period: its first day, how many days logs may fall on (never today, so
+        # every step of a trail lies in the past), the statuses and their weights.
+        self.periods: dict[int, tuple[date, int, list[str], list[int]]] = {}
+        for p in periods:
+            weights = CURRENT if p.id == self.running else PAST
+            last = min(p.ends_on, self.today - timedelta(days=1))
+            self.periods[p.id] = (p.starts_on, (last - p.starts_on).days + 1, list(weights),
+                                  list(itertools.accumulate(weights.values())))  # fmt: skip
+        self._moments: dict[tuple[date, int], Any] = {}
 
     @property
     def count(self) -> int:
         return len(self.rows)
 
-    def _day(self, rng: random.Random, period: Period, owner_id: int) -> date:
-        last = min(period.ends_on, self.today - timedelta(days=1))
-        span = (last - period.starts_on).days + 1
+    def _day(self, rng: random.Random, starts_on: date, span: int, owner_id: int) -> date:
         for _ in range(50):
-            day = period.starts_on + timedelta(days=rng.randrange(span))
+            day = starts_on + timedelta(days=rng.randrange(span))
             if (owner_id, day) not in self.days:
                 break
         self.days.add((owner_id, day))
         return day
+
+    def _at(self, day: date, hour: int) -> Any:
+        """``hour`` o'clock UTC on ``day``, as stored (a few thousand distinct values)."""
+        found = self._moments.get((day, hour))
+        if found is None:
+            found = self.stored.moment(datetime.combine(day, time(hour), UTC))
+            self._moments[(day, hour)] = found
+        return found
 
     def add(
         self,
@@ -378,40 +416,33 @@ class _LogWriter:
         department_id: int,
         verifier: _Person,
     ) -> None:
-        statuses, weights = self.weights[period.id]
-        status = rng.choices(statuses, weights)[0]
-        day = self._day(rng, period, owner.id)
+        period_id = period.id
+        starts_on, span, statuses, weights = self.periods[period_id]
+        status = rng.choices(statuses, cum_weights=weights)[0]
+        day = self._day(rng, starts_on, span, owner.id)
         teaching = owner.role == "expert"
         log_id = self.next_id
         self.next_id += 1
         trail = TRAILS[status]
-        start = datetime.combine(day, time(9), UTC)
-        if start > self.now:
-            start = self.now - timedelta(hours=len(trail))
-        self.rows.append({
-            "id": log_id, "kind": "teaching" if teaching else "practice", "owner_id": owner.id,
-            "work_date": day, "minutes": rng.choice(MINUTES), "enterprise_id": enterprise_id,
-            "department_id": department_id, "period_id": period.id,
-            "category": rng.choice(TEACHING_CATEGORIES if teaching else PRACTICE_CATEGORIES),
-            "course": "Clinical pharmacology" if teaching else None,
-            "cohort": "2023 nursing" if teaching else None,
-            "students": 30 if teaching else None,
-            "description": ("Taught a session on dosage calculation with case studies."
-                            if teaching else "Ward rounds and case discussion with the team."),
-            "verifier_id": verifier.id, "status": status, "evidence_file": None,
-            "evidence_name": None, "evidence_type": None, "evidence_size": None,
-            "client_id": None, "confirmation_nonce": None, "version": len(trail),
-            "created_at": start, "updated_at": start + timedelta(hours=len(trail) - 1),
-        })  # fmt: skip
+        # Created at 09:00 UTC on the day of the work, one step an hour after that.
+        self.rows.append((
+            log_id, "teaching" if teaching else "practice", owner.id, self.stored.day(day),
+            rng.choice(MINUTES), enterprise_id, department_id, period_id,
+            rng.choice(TEACHING_CATEGORIES if teaching else PRACTICE_CATEGORIES),
+            "Clinical pharmacology" if teaching else None,
+            "2023 nursing" if teaching else None,
+            30 if teaching else None,
+            TAUGHT if teaching else PRACTISED,
+            verifier.id, status, len(trail), self._at(day, 9),
+            self._at(day, 9 + len(trail) - 1),
+        ))  # fmt: skip
         head = self.heads[department_id]
         # Nobody approves their own log: a head's own is approved by an administrator.
         actors = {"owner": owner, "verifier": verifier,
                   "head": self.admin if head is owner else head, "admin": self.admin}  # fmt: skip
         for step, (action, before, after, who) in enumerate(trail):
             actor = actors[who]
-            self.events.append({
-                "log_id": log_id, "actor_id": actor.id, "actor_name": actor.name,
-                "action": action, "from_status": before, "to_status": after,
-                "at": start + timedelta(hours=step),
-                "reason": REASON if action in ("reject", "revoke") else None,
-            })  # fmt: skip
+            self.events.append((
+                log_id, actor.id, actor.name, action, before, after, self._at(day, 9 + step),
+                REASON if action in ("reject", "revoke") else None,
+            ))  # fmt: skip

@@ -148,7 +148,8 @@ def wrk(port: int, path: str, seconds: float, connections: int, threads: int = 2
         lua.write(script)
     try:
         out = subprocess.run(  # noqa: S603 - fixed arguments
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",  # noqa: S607
+            ["wrk", f"-t{threads}",  # noqa: S607 f"-c{connections}", f"-d{seconds:g}s", "--latency",
+             "--timeout", "30s",
              "-s", lua.name, f"http://{HOST}:{port}{path}"],
             capture_output=True, text=True, check=True, timeout=seconds + 60,
         ).stdout  # fmt: skip
