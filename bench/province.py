@@ -27,7 +27,7 @@ and stops by itself; a run takes about 6–10 minutes on 2 cores.
 
 Settings (environment): BENCH_LOGS (300000), BENCH_SMALL (1000), BENCH_WORKERS (2),
 BENCH_SECONDS (wrk seconds per page, 5), BENCH_CONNECTIONS (8), BENCH_REPEAT
-(in-process requests per page, 20), BENCH_PORT (first of three ports, 8600),
+(in-process requests per page, 15), BENCH_PORT (first of three ports, 8600),
 BENCH_KEEP=1 keeps the databases.
 """
 
@@ -37,6 +37,7 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -80,11 +81,11 @@ SMALL = int(os.environ.get("BENCH_SMALL", "1000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
-REPEAT = int(os.environ.get("BENCH_REPEAT", "20"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
 PORT = int(os.environ.get("BENCH_PORT", "8600"))
 KEEP = os.environ.get("BENCH_KEEP") == "1"
 LOAD_BEFORE = os.getloadavg()[0]
-DOMAIN_REPEAT = 15
+DOMAIN_REPEAT = 9
 SECRET = "bench-secret-key-" + "k" * 40
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -380,7 +381,6 @@ def measure_load(url: str, instance: Path, seeded: Seeded, figures: Figures, flo
                 if sample.status != 302:
                     raise RuntimeError(f"POST {page.path} answered {sample.status}")
                 script = post_script(browser.cookie_header, fields, days)
-                before = _count_logs(app)
             else:
                 sample = browser.open("GET", page.path)
                 if sample.status != 200:
@@ -414,8 +414,8 @@ def run_college(logs: int, label: str, folder: Path, ports: tuple[int, int]) -> 
     scratch = Scratch(label, folder)
     instance = folder / f"instance-{label}"
     instance.mkdir()
+    app = make_app(scratch.url, instance)
     try:
-        app = make_app(scratch.url, instance)
         with app.app_context():
             flask_migrate.upgrade()
             started = time.perf_counter()
@@ -433,10 +433,10 @@ def run_college(logs: int, label: str, folder: Path, ports: tuple[int, int]) -> 
         floor_port, app_port = ports
         measure_load(scratch.url, instance, seeded, figures, floor_port, app_port, app)
         print("  measured pages under gunicorn", flush=True)
-        with app.app_context():
+    finally:
+        with app.app_context():  # no connection left open on the database about to go
             db.session.remove()
             db.engine.dispose()
-    finally:
         scratch.drop()
     return figures
 
@@ -542,6 +542,8 @@ def machine(url: str | None) -> list[str]:
 def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install -y wrk")
+    # Stopped from outside: leave through the ``finally`` blocks, which stop the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     url = os.environ.get("BENCH_DATABASE_URL")
     settings = " ".join(
         f"{k}={shlex.quote(v)}" for k, v in sorted(os.environ.items())

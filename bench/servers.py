@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -21,6 +22,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+WRK = shutil.which("wrk") or "wrk"
 
 
 class Gunicorn:
@@ -148,9 +150,8 @@ def wrk(port: int, path: str, seconds: float, connections: int, threads: int = 2
         lua.write(script)
     try:
         out = subprocess.run(  # noqa: S603 - fixed arguments
-            ["wrk", f"-t{threads}",  # noqa: S607 f"-c{connections}", f"-d{seconds:g}s", "--latency",
-             "--timeout", "30s",
-             "-s", lua.name, f"http://{HOST}:{port}{path}"],
+            [WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+             "--timeout", "30s", "-s", lua.name, f"http://{HOST}:{port}{path}"],
             capture_output=True, text=True, check=True, timeout=seconds + 60,
         ).stdout  # fmt: skip
     finally:
