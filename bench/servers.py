@@ -74,6 +74,18 @@ class Gunicorn:
         self.stop()
 
 
+def drain(port: int, path: str = "/healthz", timeout: float = 120) -> None:
+    """Wait until the server has worked off what an earlier load left queued: wrk stops
+    at its deadline, but the requests it had sent are still served, one by one. A quick
+    request through the queue means it is empty again."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        request(port, "GET", path)
+        if time.perf_counter() - started < 0.2:
+            return
+
+
 @dataclass
 class Answer:
     status: int
