@@ -19,7 +19,7 @@ in each college and in the same run as the floor it is divided by:
 SQLite by default (files in a temporary folder); PostgreSQL with BENCH_DATABASE_URL:
 two scratch databases named after it (``<name>_p1k`` and ``<name>_p300k``, on the
 same server) are created, migrated and dropped again. Everything runs on loopback
-and stops by itself; a run takes about 6–10 minutes on 2 cores.
+and stops by itself; a run takes about 5–8 minutes on 2 cores.
 
     .venv/bin/python bench/province.py
     BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench \\
