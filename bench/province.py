@@ -567,8 +567,8 @@ def main() -> None:
         large = run_college(LOGS, "p300k", folder, (PORT, PORT + 2))
     finally:
         floor.stop()
-    if not KEEP:
-        shutil.rmtree(folder, ignore_errors=True)
+        if not KEEP:
+            shutil.rmtree(folder, ignore_errors=True)
     print()
     print(f"Exchange at province scale ({'PostgreSQL' if url else 'SQLite'}), `{command}`:")
     for line in machine(url):
