@@ -54,8 +54,13 @@ messages: install ## Extract marked strings and update the catalogues
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o exchange/translations/messages.pot .
 	$(BIN)/pybabel -q update -i exchange/translations/messages.pot -d exchange/translations
 
-bench: install ## Time the busiest lists (LOGS=20000) and a staff import (PEOPLE=2000)
-	$(BIN)/python bench/lists.py
+bench: install ## Figures at province scale (SQLite; also PostgreSQL with BENCH_DATABASE_URL) and a staff import
+	@./scripts/ensure-wrk
+	env -u BENCH_DATABASE_URL $(BIN)/python bench/province.py
+	@if [ -n "$$BENCH_DATABASE_URL" ]; then \
+		echo "$(BIN)/python bench/province.py  # on PostgreSQL"; \
+		$(BIN)/python bench/province.py; \
+	fi
 	$(BIN)/python bench/import_users.py
 
 load: install ## Load and fault runs under gunicorn -w 4 (SQLite; PostgreSQL too when LOAD_DATABASE_URL is set)
