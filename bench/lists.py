@@ -37,6 +37,8 @@ from sqlalchemy import event, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from werkzeug.security import generate_password_hash  # noqa: E402
+
 from exchange import create_app  # noqa: E402
 from exchange.accounts.models import User  # noqa: E402
 from exchange.extensions import db  # noqa: E402
@@ -45,7 +47,6 @@ from exchange.org.models import Agreement, Department, Enterprise, Period  # noq
 from exchange.rewards import services as rewards  # noqa: E402
 from exchange.rewards.models import RewardRound  # noqa: E402
 from exchange.timeutil import college_today  # noqa: E402
-from werkzeug.security import generate_password_hash  # noqa: E402
 
 SIZES = [int(n) for n in os.environ.get("LOGS", "1000,300000").split(",") if n.strip()]
 REPEAT = int(os.environ.get("REPEAT", "40"))
@@ -212,7 +213,8 @@ def measure(logs: int) -> dict[tuple[str, str], tuple[float, int]]:
 
         def get(client: Any = client, path: str = path, headers: dict[str, str] = headers) -> None:
             response = client.get(path, headers=headers)
-            assert response.status_code == 200, (path, response.status_code)
+            if response.status_code != 200:
+                raise SystemExit(f"{path}: HTTP {response.status_code}")
 
         # Outside any app context: each request has its own, as in a server.
         results[(label, role)] = median_ms(engine, get)

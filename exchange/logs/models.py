@@ -45,12 +45,42 @@ class ExchangeLog(TimestampMixin, Base):
         CheckConstraint("minutes BETWEEN 15 AND 720 AND minutes % 15 = 0", name="minutes"),
         CheckConstraint("students IS NULL OR students BETWEEN 1 AND 1000", name="students"),
         UniqueConstraint("owner_id", "client_id", name="uq_exchange_log_owner_client"),
-        # My logs, newest first; and the owner's minutes on one day.
-        Index("ix_exchange_log_owner_date", "owner_id", "work_date"),
-        # The verification queue.
-        Index("ix_exchange_log_verifier_status", "verifier_id", "status"),
-        # Approval queues and per-person sums per department and period (rewards).
-        Index("ix_exchange_log_department_period_status", "department_id", "period_id", "status"),
+        # Every list is read newest first (work_date, id), and every count and sum is
+        # answered from the index that holds exactly the rows it asks about, so that a
+        # page costs what its own person's data costs, not what the college's does.
+        # My logs, newest first; the owner's minutes on one day.
+        Index("ix_exchange_log_owner_list", "owner_id", "work_date", "id"),
+        # Logs waiting for my verification: the queue and its count.
+        Index("ix_exchange_log_verifier_queue", "verifier_id", "status", "work_date", "id"),
+        # Logs waiting for a head's approval: the queue and its count.
+        Index("ix_exchange_log_department_queue", "department_id", "status", "work_date", "id"),
+        # Logs waiting for an admin's approval (the whole college's).
+        Index("ix_exchange_log_status_list", "status", "work_date", "id"),
+        # A head's department logs and an admin's list of every log.
+        Index("ix_exchange_log_department_list", "department_id", "work_date", "id"),
+        Index("ix_exchange_log_list", "work_date", "id"),
+        # Approved and pending minutes per person of a department and period
+        # (eligibility, department rounds): covering, in the GROUP BY's order.
+        Index(
+            "ix_exchange_log_department_sums",
+            "department_id",
+            "period_id",
+            "owner_id",
+            "kind",
+            "status",
+            "minutes",
+        ),  # fmt: skip
+        # The same per person across the college (college rules and rounds), and a
+        # person's own minutes per department of a period (their progress).
+        Index(
+            "ix_exchange_log_period_sums",
+            "period_id",
+            "owner_id",
+            "kind",
+            "department_id",
+            "status",
+            "minutes",
+        ),  # fmt: skip
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,7 +90,7 @@ class ExchangeLog(TimestampMixin, Base):
     minutes: Mapped[int]
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
-    period_id: Mapped[int] = mapped_column(ForeignKey("period.id"), index=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("period.id"))
     category: Mapped[str] = mapped_column(String(32))
     course: Mapped[str | None] = mapped_column(String(120))
     cohort: Mapped[str | None] = mapped_column(String(60))

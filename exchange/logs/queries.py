@@ -21,9 +21,10 @@ from exchange.logs.services import (
     in_open_period,
     verifier_candidates,
     verifies,
+    verifies_any,
     visible_to,
 )
-from exchange.logs.workflow import PENDING, Status
+from exchange.logs.workflow import Status
 from exchange.org.models import Department, Enterprise, Period
 from exchange.org.services import agreements_in_force
 from exchange.timeutil import college_today
@@ -67,7 +68,7 @@ def logs_query(
     elif scope == "department":
         if actor.role not in (Role.HEAD, Role.ADMIN):
             raise PermissionDenied()
-        stmt = stmt.where(visible_to(actor))
+        stmt = stmt.where(_department_scope(actor))
     else:
         raise ValidationError(fields={"scope": _l("Choose one of the offered values.")})
     if status:
@@ -81,6 +82,20 @@ def logs_query(
     if department_id:
         stmt = stmt.where(ExchangeLog.department_id == department_id)
     return _listing(stmt)
+
+
+def _department_scope(actor: User) -> Any:
+    """``visible_to`` for the department list, in the form its index answers: a head
+    sees their department's logs and their own; their own are all in the department
+    unless they have moved, so then the one condition says the same (one look at
+    their own logs tells)."""
+    if actor.role != Role.HEAD or actor.department_id is None:
+        return visible_to(actor)
+    here = ExchangeLog.department_id == actor.department_id
+    elsewhere = db.session.execute(
+        select(ExchangeLog.id).where(ExchangeLog.owner_id == actor.id, ~here).limit(1)
+    ).first()
+    return visible_to(actor) if elsewhere is not None else here
 
 
 def logs_by_id(log_ids: Iterable[int]) -> dict[int, ExchangeLog]:
@@ -102,17 +117,33 @@ class QueueCounts:
 
 
 def queue_counts(actor: User) -> QueueCounts:
-    """How many logs wait for this person (the numbers in the navigation), in one query."""
-    to_verify = func.count().filter(verifies(actor), ExchangeLog.status == Status.SUBMITTED.value)
-    to_approve = func.count().filter(
-        ExchangeLog.status == Status.VERIFIED.value, approvable_by(actor)
+    """How many logs wait for this person (the numbers in the navigation), in one
+    statement at most. Each count reads only that person's queue from the index
+    made for it: logs naming them as verifier (verifier_id, status, …) and, for
+    people who approve, the department's or the college's verified logs (department_id
+    or status first); nobody else's pending logs are touched."""
+    counts: list[Any] = []
+    verifying = verifies_any(actor)
+    if verifying:
+        counts.append(_count(verifies(actor), ExchangeLog.status == Status.SUBMITTED.value))
+    approving = actor.role in (Role.HEAD, Role.ADMIN)
+    if approving:
+        approvable = approvable_by(actor)
+        mine = () if approvable is True else (approvable,)
+        counts.append(_count(ExchangeLog.status == Status.VERIFIED.value, *mine))
+    if not counts:
+        return QueueCounts(0, 0)
+    row = db.session.execute(select(*counts)).one()
+    return QueueCounts(int(row[0]) if verifying else 0, int(row[-1]) if approving else 0)
+
+
+def _count(*conditions: Any) -> Any:
+    return (
+        select(func.count())
+        .select_from(ExchangeLog)
+        .where(*conditions, in_open_period())
+        .scalar_subquery()
     )
-    row = db.session.execute(
-        select(to_verify, to_approve).where(
-            ExchangeLog.status.in_([s.value for s in PENDING]), in_open_period()
-        )
-    ).one()
-    return QueueCounts(int(row[0]), int(row[1]))
 
 
 # --- the log form's choices ------------------------------------------------------------
@@ -160,15 +191,20 @@ def approved_minutes_by_period(
     user: User, excluding_period: Period | None = None
 ) -> list[tuple[Period, int]]:
     """The user's approved minutes in each period they have approved logs in, newest
-    first, without ``excluding_period`` (the dashboard's earlier periods), in one query."""
-    approved = func.sum(ExchangeLog.minutes)
-    stmt = (
-        select(Period, approved)
-        .join(ExchangeLog, ExchangeLog.period_id == Period.id)
-        .where(ExchangeLog.owner_id == user.id, ExchangeLog.status == Status.APPROVED)
-        .group_by(Period.id)
-        .order_by(Period.starts_on.desc())
+    first, without ``excluding_period`` (the dashboard's earlier periods), in one query:
+    per period, the sum read from the (period, owner, …) index, so only the person's
+    own logs are touched."""
+    approved = (
+        select(func.sum(ExchangeLog.minutes))
+        .where(
+            ExchangeLog.period_id == Period.id,
+            ExchangeLog.owner_id == user.id,
+            ExchangeLog.status == Status.APPROVED.value,
+        )
+        .correlate(Period)
+        .scalar_subquery()
     )
+    stmt = select(Period, approved).order_by(Period.starts_on.desc())
     if excluding_period is not None:
         stmt = stmt.where(Period.id != excluding_period.id)
-    return [(period, int(minutes)) for period, minutes in db.session.execute(stmt)]
+    return [(period, int(minutes)) for period, minutes in db.session.execute(stmt) if minutes]

@@ -102,6 +102,14 @@ def may_verify_at(
     return person.role in (Role.TEACHER, Role.HEAD) and person.department_id == department_id
 
 
+def verifies_any(actor: User) -> bool:
+    """Whether ``actor`` may verify logs at all now: an expert of an enterprise, a
+    teacher or head of a department (``verifies`` is false for everybody else)."""
+    if actor.role == Role.EXPERT:
+        return actor.enterprise_id is not None
+    return actor.role in (Role.TEACHER, Role.HEAD) and actor.department_id is not None
+
+
 def verifies(actor: User) -> Any:
     """SQL condition: logs naming ``actor`` as verifier that ``actor`` may verify now
     (``may_verify_at`` in SQL)."""

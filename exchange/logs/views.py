@@ -71,6 +71,14 @@ class Todo:
     count: int
 
 
+def queue_counts_of_request() -> queries.QueueCounts:
+    """The signed-in person's to-do counts, counted once per request (the navigation
+    and the home page show the same numbers)."""
+    if "exchange_queue_counts" not in g:
+        g.exchange_queue_counts = queries.queue_counts(current_user)
+    return g.exchange_queue_counts  # type: ignore[no-any-return]
+
+
 def nav_todo() -> Todo | None:
     """Counted once per request, however many templates a request renders; none
     outside a request (an e-mail rendered by a command)."""
@@ -80,7 +88,7 @@ def nav_todo() -> Todo | None:
         return g.exchange_todo  # type: ignore[no-any-return]
     todo = None
     if current_user.is_authenticated:
-        counts = queries.queue_counts(current_user)
+        counts = queue_counts_of_request()
         if current_user.role in (Role.TEACHER, Role.EXPERT):
             todo = Todo("queues.verify", counts.to_verify)
         else:
