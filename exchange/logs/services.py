@@ -832,11 +832,11 @@ class LogDefaults:
 
 def defaults_for(actor: User) -> LogDefaults:
     """Today, and what the person used last time: place, category, duration, verifier."""
+    # The latest created is the one with the highest id: read from the owner's index
+    # (no sorting of the person's logs), then that one row.
+    latest = select(func.max(ExchangeLog.id)).where(ExchangeLog.owner_id == actor.id)
     last = db.session.execute(
-        select(ExchangeLog)
-        .where(ExchangeLog.owner_id == actor.id)
-        .order_by(ExchangeLog.created_at.desc(), ExchangeLog.id.desc())
-        .limit(1)
+        select(ExchangeLog).where(ExchangeLog.id == latest.scalar_subquery())
     ).scalar_one_or_none()
     if last is None:
         return LogDefaults(college_today(), None, None, None, None, None)
