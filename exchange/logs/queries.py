@@ -10,7 +10,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from exchange.accounts.models import Role, User
 from exchange.errors import PermissionDenied, ValidationError
@@ -33,11 +33,12 @@ from exchange.timeutil import college_today
 
 
 def _listing(stmt: Select[ExchangeLog]) -> Select[ExchangeLog]:
+    # The people and places a list shows come with their logs, in the same statement.
     return stmt.options(
-        selectinload(ExchangeLog.owner),
-        selectinload(ExchangeLog.enterprise),
-        selectinload(ExchangeLog.department),
-        selectinload(ExchangeLog.verifier),
+        joinedload(ExchangeLog.owner, innerjoin=True),
+        joinedload(ExchangeLog.enterprise, innerjoin=True),
+        joinedload(ExchangeLog.department, innerjoin=True),
+        joinedload(ExchangeLog.verifier),
     ).order_by(ExchangeLog.work_date.desc(), ExchangeLog.id.desc())
 
 
@@ -160,28 +161,31 @@ def places(kind: str, owner: User) -> list[Any]:
     if kind == LogKind.PRACTICE:
         department_id = owner.department_id or 0
         in_force = agreements_in_force(today, kind, department_id, Enterprise.id)  # type: ignore[arg-type]
-        stmt = select(Enterprise).where(in_force.exists()).order_by(Enterprise.name)
+        stmt = select(Enterprise.id, Enterprise.name).where(in_force.exists())
+        stmt = stmt.order_by(Enterprise.name)
     else:
         in_force = agreements_in_force(today, kind, Department.id, owner.enterprise_id)  # type: ignore[arg-type]
-        stmt = select(Department).where(in_force.exists()).order_by(Department.name)
-    return list(db.session.execute(stmt).scalars())
+        stmt = select(Department.id, Department.name).where(in_force.exists())
+        stmt = stmt.order_by(Department.name)
+    return list(db.session.execute(stmt))
 
 
-def verifiers_by_place(kind: str, owner: User, place_ids: list[int]) -> list[tuple[User, str]]:
-    """The possible verifiers at these places with the place's name, by place then name
-    (one query: the service's candidate rule with the place's id column instead of one
-    id). Only people there now: someone named before who has moved away is not offered."""
+def verifiers_by_place(kind: str, owner: User, place_ids: list[int]) -> list[tuple[int, str, str]]:
+    """The possible verifiers at these places as (id, name, the place's name), by place
+    then name (one query: the service's candidate rule with the place's id column
+    instead of one id; only the columns the form shows, no person loaded whole).
+    Only people there now: someone named before who has moved away is not offered."""
     if not place_ids:
         return []
     place = Enterprise if kind == LogKind.PRACTICE else Department
     stmt = (
         verifier_candidates(owner, kind, place.id)  # type: ignore[arg-type]
         .where(place.id.in_(place_ids))
-        .add_columns(place.name)
+        .with_only_columns(User.id, User.name, place.name)
         .order_by(None)
         .order_by(place.name, User.name, User.id)
     )
-    return [(user, group) for user, group in db.session.execute(stmt)]
+    return [(user_id, name, group) for user_id, name, group in db.session.execute(stmt)]
 
 
 # --- a person's hours by period -------------------------------------------------------

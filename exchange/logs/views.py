@@ -124,8 +124,8 @@ def _verifier_choices(kind: str, owner: User, places: list[Any]) -> list[SelectC
     """On-site confirmation first, then the possible verifiers grouped by place."""
     options = [SelectChoice("", _("On-site confirmation (no account needed)"))]
     options += [
-        SelectChoice(user.id, user.name, optgroup=group)
-        for user, group in queries.verifiers_by_place(kind, owner, [p.id for p in places])
+        SelectChoice(user_id, name, optgroup=group)
+        for user_id, name, group in queries.verifiers_by_place(kind, owner, [p.id for p in places])
     ]
     return options
 
@@ -149,7 +149,7 @@ def _log_form(kind: str, owner: User, log: ExchangeLog | None = None) -> LogForm
     current_place = None
     if log is not None:
         current_place = log.enterprise if kind == LogKind.PRACTICE else log.department
-    if current_place is not None and current_place not in places:
+    if current_place is not None and current_place.id not in {p.id for p in places}:
         places.append(current_place)
     place_field = form.enterprise_id if kind == LogKind.PRACTICE else form.department_id  # type: ignore[attr-defined]
     place_field.choices = choices(placeholder + [(p.id, p.name) for p in places])
