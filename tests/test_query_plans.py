@@ -23,8 +23,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event, insert, text
 
+from exchange.accounts.models import User
 from exchange.extensions import db
 from exchange.logs.models import ExchangeLog
+from exchange.org.models import Department
 from exchange.rewards import services as rewards
 from exchange.timeutil import college_today
 from tests.conftest import PASSWORD
@@ -109,23 +111,54 @@ def assert_indexed(sent: list[tuple[str, Any]], what: str, **allowed: bool) -> N
         assert not bad, f"{what}:\n{statement}\n" + "\n".join(lines)
 
 
+def leading_columns(statement: str, parameters: Any) -> set[str]:
+    """The first column of every index lookup of exchange_log in the plan."""
+    lines = plan(statement, parameters)
+    if db.engine.dialect.name == "sqlite":
+        found = (
+            re.search(r"SEARCH exchange_log USING (?:COVERING )?INDEX \w+ \((\w+)", line)
+            for line in lines
+        )
+    else:
+        found = (re.search(r"Index Cond: \(+(\w+)\b", line) for line in lines)
+    columns = {match.group(1) for match in found if match}
+    return columns - {"id"}  # the open periods, looked up by their key
+
+
 # --- a college with enough logs for the plans to mean something ------------------------
 
 
 def add_logs(college, count: int, seed: int = 7) -> None:
-    """``count`` more logs of the college's people, all statuses, this period and an
-    earlier, locked one; written in bulk (their trail is not what is measured)."""
+    """``count`` more logs, all statuses, written in bulk (their trail is not what is
+    measured): of the college's people and of teachers of eight more departments,
+    verified by the college's experts and ten more, so that, as in a real college,
+    one person's or one department's logs are a small share of all of them."""
     rng = random.Random(seed)
     today = college_today()
     now = datetime.now(UTC)
-    practice = [college.teacher, college.other_teacher, college.head, college.other_head]
+    departments = [Department(code=f"X{n}", name=f"Extra {n}") for n in range(8)]
+    teachers = [
+        User(email=f"extra-teacher{n}@example.com", name=f"Extra teacher {n}", role="teacher",
+             department=departments[n % 8], password_hash="-")
+        for n in range(24)
+    ]  # fmt: skip
+    experts = [
+        User(email=f"extra-expert{n}@example.com", name=f"Extra expert {n}", role="expert",
+             enterprise=college.enterprise, password_hash="-")
+        for n in range(10)
+    ]  # fmt: skip
+    db.session.add_all([*departments, *teachers, *experts])
+    db.session.flush()
+    practice = [college.teacher, college.other_teacher, college.head, college.other_head,
+                college.foreign_head, *teachers]  # fmt: skip
+    verifiers = [college.expert, college.other_expert, *experts]
     rows = []
     for _ in range(count):
         status = rng.choice(["draft", "submitted", "verified", "approved", "approved", "rejected"])
-        if rng.random() < 0.8:
+        if rng.random() < 0.9:
             owner = rng.choice(practice)
             kind, category = "practice", "clinical"
-            verifier = rng.choice([college.expert, college.other_expert])
+            verifier = rng.choice(verifiers)
             department_id = owner.department_id
         else:
             owner = rng.choice([college.expert, college.other_expert])
@@ -143,7 +176,7 @@ def add_logs(college, count: int, seed: int = 7) -> None:
     db.session.execute(insert(ExchangeLog), rows)
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE exchange_log"))
+        db.session.execute(text("ANALYZE"))
         db.session.commit()
 
 
@@ -203,6 +236,15 @@ def test_the_navigation_counts_read_only_the_persons_own_queue(college, everyone
         counts = queue_counts(person)
     assert len(sent) == 1
     assert_indexed(sent, f"queue counts of the {role}")
+    # Each count looks its rows up by the person's own key: the verifier's id, the
+    # head's department (with the status); only an admin's is the college's status.
+    led_by = {
+        "teacher": {"verifier_id"},
+        "expert": {"verifier_id"},
+        "head": {"verifier_id", "department_id"},
+        "admin": {"status"},
+    }[role]
+    assert leading_columns(*sent[0]) == led_by
     # The numbers the person sees are still theirs.
     page = everyone[role].get("/").get_data(as_text=True)
     if counts.to_verify:

@@ -50,8 +50,9 @@ class ExchangeLog(TimestampMixin, Base):
         # page costs what its own person's data costs, not what the college's does.
         # My logs, newest first; the owner's minutes on one day.
         Index("ix_exchange_log_owner_list", "owner_id", "work_date", "id"),
-        # Logs waiting for my verification: the queue and its count.
-        Index("ix_exchange_log_verifier_queue", "verifier_id", "status", "work_date", "id"),
+        # Logs waiting for my verification: the queue and its count (the kind too, so
+        # that the verifier's own queue is the most specific index for them).
+        Index("ix_exchange_log_verifier_queue", "verifier_id", "status", "kind", "work_date", "id"),
         # Logs waiting for a head's approval: the queue and its count.
         Index("ix_exchange_log_department_queue", "department_id", "status", "work_date", "id"),
         # Logs waiting for an admin's approval (the whole college's).
@@ -69,7 +70,7 @@ class ExchangeLog(TimestampMixin, Base):
             "kind",
             "status",
             "minutes",
-        ),  # fmt: skip
+        ),
         # The same per person across the college (college rules and rounds), and a
         # person's own minutes per department of a period (their progress).
         Index(
@@ -80,7 +81,7 @@ class ExchangeLog(TimestampMixin, Base):
             "department_id",
             "status",
             "minutes",
-        ),  # fmt: skip
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

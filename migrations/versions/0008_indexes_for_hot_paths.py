@@ -22,7 +22,7 @@ depends_on = None
 
 NEW = {
     'ix_exchange_log_owner_list': ['owner_id', 'work_date', 'id'],
-    'ix_exchange_log_verifier_queue': ['verifier_id', 'status', 'work_date', 'id'],
+    'ix_exchange_log_verifier_queue': ['verifier_id', 'status', 'kind', 'work_date', 'id'],
     'ix_exchange_log_department_queue': ['department_id', 'status', 'work_date', 'id'],
     'ix_exchange_log_status_list': ['status', 'work_date', 'id'],
     'ix_exchange_log_department_list': ['department_id', 'work_date', 'id'],
