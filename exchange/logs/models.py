@@ -50,13 +50,33 @@ class ExchangeLog(TimestampMixin, Base):
         # page costs what its own person's data costs, not what the college's does.
         # My logs, newest first; the owner's minutes on one day.
         Index("ix_exchange_log_owner_list", "owner_id", "work_date", "id"),
-        # Logs waiting for my verification: the queue and its count (the kind too, so
-        # that the verifier's own queue is the most specific index for them).
-        Index("ix_exchange_log_verifier_queue", "verifier_id", "status", "kind", "work_date", "id"),
-        # Logs waiting for a head's approval: the queue and its count.
-        Index("ix_exchange_log_department_queue", "department_id", "status", "work_date", "id"),
-        # Logs waiting for an admin's approval (the whole college's).
-        Index("ix_exchange_log_status_list", "status", "work_date", "id"),
+        # Logs waiting for my verification: the queue and its count. The kind leads
+        # the list's order so that the verifier's own queue is always the most
+        # specific index for them; the last columns are the count's other
+        # conditions, so that it is answered from the index alone.
+        Index(
+            "ix_exchange_log_verifier_queue",
+            "verifier_id",
+            "status",
+            "kind",
+            "work_date",
+            "id",
+            "period_id",
+            "enterprise_id",
+            "department_id",
+        ),
+        # Logs waiting for a head's approval: the queue and its count (covering).
+        Index(
+            "ix_exchange_log_department_queue",
+            "department_id",
+            "status",
+            "work_date",
+            "id",
+            "period_id",
+            "owner_id",
+        ),
+        # Logs waiting for an admin's approval (the whole college's) and their count.
+        Index("ix_exchange_log_status_list", "status", "work_date", "id", "period_id"),
         # A head's department logs and an admin's list of every log.
         Index("ix_exchange_log_department_list", "department_id", "work_date", "id"),
         Index("ix_exchange_log_list", "work_date", "id"),

@@ -8,8 +8,9 @@ Create Date: 2026-12-07
 The navigation's to-do counts, the lists (mine, verify, approve, department, all)
 and the per-person sums behind eligibility and reward rounds each get an index
 whose leading columns are their conditions and whose next columns are their
-ORDER BY or GROUP BY (the sums' indexes also hold the summed columns, so they are
-answered from the index alone). The four indexes they make redundant go.
+ORDER BY or GROUP BY; the queues' and the sums' indexes also hold the columns
+their counts and sums read, so those are answered from the index alone. The
+four indexes they make redundant go.
 """
 from alembic import op
 
@@ -22,9 +23,14 @@ depends_on = None
 
 NEW = {
     'ix_exchange_log_owner_list': ['owner_id', 'work_date', 'id'],
-    'ix_exchange_log_verifier_queue': ['verifier_id', 'status', 'kind', 'work_date', 'id'],
-    'ix_exchange_log_department_queue': ['department_id', 'status', 'work_date', 'id'],
-    'ix_exchange_log_status_list': ['status', 'work_date', 'id'],
+    'ix_exchange_log_verifier_queue': [
+        'verifier_id', 'status', 'kind', 'work_date', 'id',
+        'period_id', 'enterprise_id', 'department_id',
+    ],
+    'ix_exchange_log_department_queue': [
+        'department_id', 'status', 'work_date', 'id', 'period_id', 'owner_id'
+    ],
+    'ix_exchange_log_status_list': ['status', 'work_date', 'id', 'period_id'],
     'ix_exchange_log_department_list': ['department_id', 'work_date', 'id'],
     'ix_exchange_log_list': ['work_date', 'id'],
     'ix_exchange_log_department_sums': [
