@@ -347,16 +347,17 @@ def start_session(user: User, remember: bool) -> str:
 
 
 def user_for_session(user_id: int, key: str) -> User | None:
-    """The active user whose live session ``key`` names, or None."""
+    """The active user whose live session ``key`` names, or None (one query: every
+    signed-in request asks it)."""
     row = db.session.execute(
-        select(UserSession).where(
-            UserSession.key_hash == _digest(key), UserSession.user_id == user_id
-        )
-    ).scalar_one_or_none()
+        select(User, UserSession.expires_at)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.key_hash == _digest(key), UserSession.user_id == user_id)
+    ).one_or_none()
     if row is None or row.expires_at <= utcnow():
         return None
-    user = db.session.get(User, user_id)
-    if user is None or not user.active:
+    user = row.User
+    if not user.active:
         return None
     user.session_key = key
     return user

@@ -37,6 +37,9 @@ ERROR_RESPONSES = {
     422: ("ValidationFailed", "Invalid fields; `error.fields` names each one."),
     429: ("RateLimited", "Too many attempts; try again later."),
 }
+# Not the app's: the HTTP server refuses a request line longer than it reads (gunicorn:
+# 4,094 bytes) before the app sees it, in its own words.
+URI_TOO_LONG = ("UriTooLong", "The address with its query string is too long for the server.")
 
 TAGS = [
     {"name": "auth", "description": "Tokens and the caller."},
@@ -96,7 +99,7 @@ def _statuses(declared: Operation, is_public: bool, has_path: bool) -> list[int]
     if declared.body is not None or declared.file_body:
         implied |= {400, 422}
     if declared.query is not None:
-        implied.add(400)
+        implied |= {400, 414}
     if not is_public:
         implied |= {401, 403}
     if has_path:
@@ -114,7 +117,7 @@ def answers_of(endpoint: str) -> dict[int, type[BaseModel] | None]:
     has_path = any(rule.arguments for rule in rules)
     answers: dict[int, type[BaseModel] | None] = {a.status: a.model for a in declared.answers}
     for status in _statuses(declared, permission_of(view) == PUBLIC, has_path):
-        answers[status] = models.Error
+        answers[status] = None if status == 414 else models.Error
     return answers
 
 
@@ -156,7 +159,8 @@ def _operation(endpoint: str, rule: str, declared: Operation, schemas: dict[str,
             described["content"] = {"application/json": {"schema": ref}}
         answers[str(answer.status)] = described
     for status in _statuses(declared, is_public, bool(path_parameters)):
-        answers[str(status)] = {"$ref": f"#/components/responses/{ERROR_RESPONSES[status][0]}"}
+        name = URI_TOO_LONG[0] if status == 414 else ERROR_RESPONSES[status][0]
+        answers[str(status)] = {"$ref": f"#/components/responses/{name}"}
     op["responses"] = answers
     return op
 
@@ -228,7 +232,8 @@ def _document(app_name: str) -> Schema:
                     },
                 }
                 for name, description in ERROR_RESPONSES.values()
-            },
+            }
+            | {URI_TOO_LONG[0]: {"description": URI_TOO_LONG[1], "content": {"text/html": {}}}},
         },
     }
 

@@ -203,7 +203,8 @@ def _query_text(value: object) -> object:
 QueryText = Annotated[
     str,
     BeforeValidator(_query_text),
-    WithJsonSchema({"type": "string", "maxLength": 200}),
+    # No NUL: every request carrying one is refused (exchange.errors).
+    WithJsonSchema({"type": "string", "maxLength": 200, "pattern": r"^[^\u0000]*$"}),
 ]
 
 

@@ -7,8 +7,9 @@ from flask_login import current_user
 
 from exchange.dashboard.queries import database_reachable
 from exchange.extensions import limiter
-from exchange.logs.queries import approved_minutes_by_period, queue_counts
+from exchange.logs.queries import approved_minutes_by_period
 from exchange.logs.services import log_kind_for
+from exchange.logs.views import queue_counts_of_request
 from exchange.org import queries as org_queries
 from exchange.permissions import allow, public
 from exchange.rewards import queries as rewards_queries
@@ -33,7 +34,7 @@ def index():
         expiring=expiring,
         logs_hours=log_kind_for(current_user.role) is not None,
         standings=rewards.progress(current_user, period) if period else [],
-        counts=queue_counts(current_user),
+        counts=queue_counts_of_request(),
         earlier=approved_minutes_by_period(current_user, period),
         awards=rewards_queries.recent_awards(current_user),
     )

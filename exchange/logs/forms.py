@@ -24,7 +24,7 @@ from wtforms import (
 from wtforms.validators import Optional
 from wtforms.widgets import TextInput
 
-from exchange.forms import optional_int
+from exchange.forms import QuickSelect, optional_int
 from exchange.logs.models import LogKind
 
 # Quick choices under the hours field.
@@ -37,20 +37,26 @@ class LogForm(FlaskForm):
     # Optional: an empty date reaches the service, which says the field is required.
     date = DateField(_l("Date"), validators=[Optional()])
     hours = StringField(_l("Hours"))
-    category = SelectField(_l("Category"), validate_choice=False)
+    category = SelectField(_l("Category"), validate_choice=False, widget=QuickSelect())
     description = TextAreaField(_l("What did you do?"))
-    verifier_id = SelectField(_l("Who confirms it"), coerce=optional_int, validate_choice=False)
+    verifier_id = SelectField(
+        _l("Who confirms it"), coerce=optional_int, validate_choice=False, widget=QuickSelect()
+    )
     evidence = FileField(_l("Evidence (photo or PDF, optional)"))
     remove_evidence = BooleanField(_l("Remove the attached evidence"))
     client_id = HiddenField()
 
 
 class PracticeLogForm(LogForm):
-    enterprise_id = SelectField(_l("Enterprise"), coerce=optional_int, validate_choice=False)
+    enterprise_id = SelectField(
+        _l("Enterprise"), coerce=optional_int, validate_choice=False, widget=QuickSelect()
+    )
 
 
 class TeachingLogForm(LogForm):
-    department_id = SelectField(_l("Department"), coerce=optional_int, validate_choice=False)
+    department_id = SelectField(
+        _l("Department"), coerce=optional_int, validate_choice=False, widget=QuickSelect()
+    )
     course = StringField(_l("Course"))
     cohort = StringField(_l("Class or cohort (optional)"))
     students = IntegerField(_l("Students"), validators=[Optional()], widget=TextInput())

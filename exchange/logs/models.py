@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import (
     Mapped,
@@ -50,6 +52,13 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 }
 
 
+# The condition of the partial indexes that only hold live logs (not deleted drafts).
+_LIVE: dict[str, Any] = {
+    "sqlite_where": text("deleted_at IS NULL"),
+    "postgresql_where": text("deleted_at IS NULL"),
+}
+
+
 class ExchangeLog(TimestampMixin, Base):
     """One stretch of work on one day, by its owner, at an enterprise or in a classroom."""
 
@@ -60,12 +69,76 @@ class ExchangeLog(TimestampMixin, Base):
         CheckConstraint("minutes BETWEEN 15 AND 720 AND minutes % 15 = 0", name="minutes"),
         CheckConstraint("students IS NULL OR students BETWEEN 1 AND 1000", name="students"),
         UniqueConstraint("owner_id", "client_id", name="uq_exchange_log_owner_client"),
-        # My logs, newest first; and the owner's minutes on one day.
-        Index("ix_exchange_log_owner_date", "owner_id", "work_date"),
-        # The verification queue.
-        Index("ix_exchange_log_verifier_status", "verifier_id", "status"),
-        # Approval queues and per-person sums per department and period (rewards).
-        Index("ix_exchange_log_department_period_status", "department_id", "period_id", "status"),
+        # Every list is read newest first (work_date, id), and every count and sum is
+        # answered from the index that holds exactly the rows it asks about, so that a
+        # page costs what its own person's data costs, not what the college's does.
+        # They index live logs only: no read but the administrator's sees a deleted
+        # draft (see _leave_out_deleted), and those have an index of their own.
+        # My logs, newest first; the owner's minutes on one day.
+        Index("ix_exchange_log_owner_list", "owner_id", "work_date", "id", **_LIVE),
+        # Logs waiting for my verification: the queue and its count. The kind leads
+        # the list's order so that the verifier's own queue is always the most
+        # specific index for them; the last columns are the count's other
+        # conditions, so that it is answered from the index alone.
+        Index(
+            "ix_exchange_log_verifier_queue",
+            "verifier_id",
+            "status",
+            "kind",
+            "work_date",
+            "id",
+            "period_id",
+            "enterprise_id",
+            "department_id",
+            **_LIVE,
+        ),
+        # Logs waiting for a head's approval: the queue and its count (covering).
+        Index(
+            "ix_exchange_log_department_queue",
+            "department_id",
+            "status",
+            "work_date",
+            "id",
+            "period_id",
+            "owner_id",
+            **_LIVE,
+        ),
+        # Logs waiting for an admin's approval (the whole college's) and their count.
+        Index("ix_exchange_log_status_list", "status", "work_date", "id", "period_id", **_LIVE),
+        # A head's department logs and an admin's list of every log.
+        Index("ix_exchange_log_department_list", "department_id", "work_date", "id", **_LIVE),
+        Index("ix_exchange_log_list", "work_date", "id", **_LIVE),
+        # Approved and pending minutes per person of a department and period
+        # (eligibility, department rounds): covering, in the GROUP BY's order.
+        Index(
+            "ix_exchange_log_department_sums",
+            "department_id",
+            "period_id",
+            "owner_id",
+            "kind",
+            "status",
+            "minutes",
+            **_LIVE,
+        ),
+        # The same per person across the college (college rules and rounds), and a
+        # person's own minutes per department of a period (their progress).
+        Index(
+            "ix_exchange_log_period_sums",
+            "period_id",
+            "owner_id",
+            "kind",
+            "department_id",
+            "status",
+            "minutes",
+            **_LIVE,
+        ),
+        Index(
+            "ix_exchange_log_deleted",
+            "owner_id",
+            "deleted_at",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,7 +148,7 @@ class ExchangeLog(TimestampMixin, Base):
     minutes: Mapped[int]
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
-    period_id: Mapped[int] = mapped_column(ForeignKey("period.id"), index=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("period.id"))
     category: Mapped[str] = mapped_column(String(32))
     course: Mapped[str | None] = mapped_column(String(120))
     cohort: Mapped[str | None] = mapped_column(String(60))

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from exchange.accounts.models import Role, User
 from exchange.errors import PermissionDenied, ValidationError
@@ -21,9 +21,10 @@ from exchange.logs.services import (
     in_open_period,
     verifier_candidates,
     verifies,
+    verifies_any,
     visible_to,
 )
-from exchange.logs.workflow import PENDING, Status
+from exchange.logs.workflow import Status
 from exchange.org.models import Department, Enterprise, Period
 from exchange.org.services import agreements_in_force
 from exchange.timeutil import college_today
@@ -32,11 +33,12 @@ from exchange.timeutil import college_today
 
 
 def _listing(stmt: Select[ExchangeLog]) -> Select[ExchangeLog]:
+    # The people and places a list shows come with their logs, in the same statement.
     return stmt.options(
-        selectinload(ExchangeLog.owner),
-        selectinload(ExchangeLog.enterprise),
-        selectinload(ExchangeLog.department),
-        selectinload(ExchangeLog.verifier),
+        joinedload(ExchangeLog.owner, innerjoin=True),
+        joinedload(ExchangeLog.enterprise, innerjoin=True),
+        joinedload(ExchangeLog.department, innerjoin=True),
+        joinedload(ExchangeLog.verifier),
     ).order_by(ExchangeLog.work_date.desc(), ExchangeLog.id.desc())
 
 
@@ -67,7 +69,7 @@ def logs_query(
     elif scope == "department":
         if actor.role not in (Role.HEAD, Role.ADMIN):
             raise PermissionDenied()
-        stmt = stmt.where(visible_to(actor))
+        stmt = stmt.where(_department_scope(actor))
     else:
         raise ValidationError(fields={"scope": _l("Choose one of the offered values.")})
     if status:
@@ -102,6 +104,26 @@ def deleted_drafts(actor: User, owner: User) -> list[ExchangeLog]:
     return list(db.session.scalars(stmt))
 
 
+def _department_scope(actor: User) -> Any:
+    """``visible_to`` for the department list, in the form its index answers: a head
+    sees their department's logs and their own; their own are all in the department
+    unless they have moved, so then the one condition says the same (one look at
+    their own logs tells)."""
+    if actor.role != Role.HEAD or actor.department_id is None:
+        return visible_to(actor)
+    here = ExchangeLog.department_id == actor.department_id
+    elsewhere = db.session.execute(
+        select(ExchangeLog.id).where(ExchangeLog.owner_id == actor.id, ~here).limit(1)
+    ).first()
+    if elsewhere is None:
+        return here
+    # A moved head: their own logs or their department's (the logs a head verifies are
+    # all in their department). Each branch says "live" itself, so that SQLite answers
+    # each from its own partial index (an OR's branches do not see what is around it).
+    live = ExchangeLog.deleted_at.is_(None)
+    return ((ExchangeLog.owner_id == actor.id) & live) | (here & live)
+
+
 def logs_by_id(log_ids: Iterable[int]) -> dict[int, ExchangeLog]:
     """The logs with these ids, by id, in one query (e.g. reloaded after a commit)."""
     ids = list(log_ids)
@@ -121,17 +143,33 @@ class QueueCounts:
 
 
 def queue_counts(actor: User) -> QueueCounts:
-    """How many logs wait for this person (the numbers in the navigation), in one query."""
-    to_verify = func.count().filter(verifies(actor), ExchangeLog.status == Status.SUBMITTED.value)
-    to_approve = func.count().filter(
-        ExchangeLog.status == Status.VERIFIED.value, approvable_by(actor)
-    )
-    row = db.session.execute(
-        select(to_verify, to_approve)
+    """How many logs wait for this person (the numbers in the navigation), in one
+    statement at most. Each count reads only that person's queue from the index
+    made for it: logs naming them as verifier (verifier_id, status, …) and, for
+    people who approve, the department's or the college's verified logs (department_id
+    or status first); nobody else's pending logs are touched."""
+    counts: list[Any] = []
+    verifying = verifies_any(actor)
+    if verifying:
+        counts.append(_count(verifies(actor), ExchangeLog.status == Status.SUBMITTED.value))
+    approving = actor.role in (Role.HEAD, Role.ADMIN)
+    if approving:
+        approvable = approvable_by(actor)
+        mine = () if approvable is True else (approvable,)
+        counts.append(_count(ExchangeLog.status == Status.VERIFIED.value, *mine))
+    if not counts:
+        return QueueCounts(0, 0)
+    row = db.session.execute(select(*counts)).one()
+    return QueueCounts(int(row[0]) if verifying else 0, int(row[-1]) if approving else 0)
+
+
+def _count(*conditions: Any) -> Any:
+    return (
+        select(func.count())
         .select_from(ExchangeLog)
-        .where(ExchangeLog.status.in_([s.value for s in PENDING]), in_open_period())
-    ).one()
-    return QueueCounts(int(row[0]), int(row[1]))
+        .where(*conditions, in_open_period())
+        .scalar_subquery()
+    )
 
 
 # --- the log form's choices ------------------------------------------------------------
@@ -148,28 +186,31 @@ def places(kind: str, owner: User) -> list[Any]:
     if kind == LogKind.PRACTICE:
         department_id = owner.department_id or 0
         in_force = agreements_in_force(today, kind, department_id, Enterprise.id)  # type: ignore[arg-type]
-        stmt = select(Enterprise).where(in_force.exists()).order_by(Enterprise.name)
+        stmt = select(Enterprise.id, Enterprise.name).where(in_force.exists())
+        stmt = stmt.order_by(Enterprise.name)
     else:
         in_force = agreements_in_force(today, kind, Department.id, owner.enterprise_id)  # type: ignore[arg-type]
-        stmt = select(Department).where(in_force.exists()).order_by(Department.name)
-    return list(db.session.execute(stmt).scalars())
+        stmt = select(Department.id, Department.name).where(in_force.exists())
+        stmt = stmt.order_by(Department.name)
+    return list(db.session.execute(stmt))
 
 
-def verifiers_by_place(kind: str, owner: User, place_ids: list[int]) -> list[tuple[User, str]]:
-    """The possible verifiers at these places with the place's name, by place then name
-    (one query: the service's candidate rule with the place's id column instead of one
-    id). Only people there now: someone named before who has moved away is not offered."""
+def verifiers_by_place(kind: str, owner: User, place_ids: list[int]) -> list[tuple[int, str, str]]:
+    """The possible verifiers at these places as (id, name, the place's name), by place
+    then name (one query: the service's candidate rule with the place's id column
+    instead of one id; only the columns the form shows, no person loaded whole).
+    Only people there now: someone named before who has moved away is not offered."""
     if not place_ids:
         return []
     place = Enterprise if kind == LogKind.PRACTICE else Department
     stmt = (
         verifier_candidates(owner, kind, place.id)  # type: ignore[arg-type]
         .where(place.id.in_(place_ids))
-        .add_columns(place.name)
+        .with_only_columns(User.id, User.name, place.name)
         .order_by(None)
         .order_by(place.name, User.name, User.id)
     )
-    return [(user, group) for user, group in db.session.execute(stmt)]
+    return [(user_id, name, group) for user_id, name, group in db.session.execute(stmt)]
 
 
 # --- a person's hours by period -------------------------------------------------------
@@ -179,15 +220,20 @@ def approved_minutes_by_period(
     user: User, excluding_period: Period | None = None
 ) -> list[tuple[Period, int]]:
     """The user's approved minutes in each period they have approved logs in, newest
-    first, without ``excluding_period`` (the dashboard's earlier periods), in one query."""
-    approved = func.sum(ExchangeLog.minutes)
-    stmt = (
-        select(Period, approved)
-        .join(ExchangeLog, ExchangeLog.period_id == Period.id)
-        .where(ExchangeLog.owner_id == user.id, ExchangeLog.status == Status.APPROVED)
-        .group_by(Period.id)
-        .order_by(Period.starts_on.desc())
+    first, without ``excluding_period`` (the dashboard's earlier periods), in one query:
+    per period, the sum read from the (period, owner, …) index, so only the person's
+    own logs are touched."""
+    approved = (
+        select(func.sum(ExchangeLog.minutes))
+        .where(
+            ExchangeLog.period_id == Period.id,
+            ExchangeLog.owner_id == user.id,
+            ExchangeLog.status == Status.APPROVED.value,
+        )
+        .correlate(Period)
+        .scalar_subquery()
     )
+    stmt = select(Period, approved).order_by(Period.starts_on.desc())
     if excluding_period is not None:
         stmt = stmt.where(Period.id != excluding_period.id)
-    return [(period, int(minutes)) for period, minutes in db.session.execute(stmt)]
+    return [(period, int(minutes)) for period, minutes in db.session.execute(stmt) if minutes]

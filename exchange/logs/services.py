@@ -101,6 +101,14 @@ def may_verify_at(
     return person.role in (Role.TEACHER, Role.HEAD) and person.department_id == department_id
 
 
+def verifies_any(actor: User) -> bool:
+    """Whether ``actor`` may verify logs at all now: an expert of an enterprise, a
+    teacher or head of a department (``verifies`` is false for everybody else)."""
+    if actor.role == Role.EXPERT:
+        return actor.enterprise_id is not None
+    return actor.role in (Role.TEACHER, Role.HEAD) and actor.department_id is not None
+
+
 def verifies(actor: User) -> Any:
     """SQL condition: logs naming ``actor`` as verifier that ``actor`` may verify now
     (``may_verify_at`` in SQL)."""
@@ -835,11 +843,11 @@ class LogDefaults:
 
 def defaults_for(actor: User) -> LogDefaults:
     """Today, and what the person used last time: place, category, duration, verifier."""
+    # The latest created is the one with the highest id: read from the owner's index
+    # (no sorting of the person's logs), then that one row.
+    latest = select(func.max(ExchangeLog.id)).where(ExchangeLog.owner_id == actor.id)
     last = db.session.execute(
-        select(ExchangeLog)
-        .where(ExchangeLog.owner_id == actor.id)
-        .order_by(ExchangeLog.created_at.desc(), ExchangeLog.id.desc())
-        .limit(1)
+        select(ExchangeLog).where(ExchangeLog.id == latest.scalar_subquery())
     ).scalar_one_or_none()
     if last is None:
         return LogDefaults(college_today(), None, None, None, None, None)

@@ -72,6 +72,14 @@ class Todo:
     count: int
 
 
+def queue_counts_of_request() -> queries.QueueCounts:
+    """The signed-in person's to-do counts, counted once per request (the navigation
+    and the home page show the same numbers)."""
+    if "exchange_queue_counts" not in g:
+        g.exchange_queue_counts = queries.queue_counts(current_user)
+    return g.exchange_queue_counts  # type: ignore[no-any-return]
+
+
 def nav_todo() -> Todo | None:
     """Counted once per request, however many templates a request renders; none
     outside a request (an e-mail rendered by a command)."""
@@ -81,7 +89,7 @@ def nav_todo() -> Todo | None:
         return g.exchange_todo  # type: ignore[no-any-return]
     todo = None
     if current_user.is_authenticated:
-        counts = queries.queue_counts(current_user)
+        counts = queue_counts_of_request()
         if current_user.role in (Role.TEACHER, Role.EXPERT):
             todo = Todo("queues.verify", counts.to_verify)
         else:
@@ -117,8 +125,8 @@ def _verifier_choices(kind: str, owner: User, places: list[Any]) -> list[SelectC
     """On-site confirmation first, then the possible verifiers grouped by place."""
     options = [SelectChoice("", _("On-site confirmation (no account needed)"))]
     options += [
-        SelectChoice(user.id, user.name, optgroup=group)
-        for user, group in queries.verifiers_by_place(kind, owner, [p.id for p in places])
+        SelectChoice(user_id, name, optgroup=group)
+        for user_id, name, group in queries.verifiers_by_place(kind, owner, [p.id for p in places])
     ]
     return options
 
@@ -142,7 +150,7 @@ def _log_form(kind: str, owner: User, log: ExchangeLog | None = None) -> LogForm
     current_place = None
     if log is not None:
         current_place = log.enterprise if kind == LogKind.PRACTICE else log.department
-    if current_place is not None and current_place not in places:
+    if current_place is not None and current_place.id not in {p.id for p in places}:
         places.append(current_place)
     place_field = form.enterprise_id if kind == LogKind.PRACTICE else form.department_id  # type: ignore[attr-defined]
     place_field.choices = choices(placeholder + [(p.id, p.name) for p in places])

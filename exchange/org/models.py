@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange.db import Base, TimestampMixin
@@ -94,6 +94,8 @@ class Period(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint(_in("state", PeriodState), name="state"),
         CheckConstraint("ends_on >= starts_on", name="dates"),
+        # Periods newest first (every period list, a person's hours by period).
+        Index("ix_period_starts_on", "starts_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
