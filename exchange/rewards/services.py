@@ -294,13 +294,22 @@ def department_hours(department_id: int, period_id: int) -> list[PersonHours]:
     return _person_hours(db.session.execute(_sums(where)).all())
 
 
-def college_hours(period_id: int, owner_ids: Iterable[int] | None = None) -> list[PersonHours]:
-    """Everybody's (or the named people's) hours in the period across all departments:
-    what college rules count (SPEC §4)."""
-    where = ExchangeLog.period_id == period_id
-    if owner_ids is not None:
-        where = and_(where, ExchangeLog.owner_id.in_(list(owner_ids)))
-    return _person_hours(db.session.execute(_sums(where)).all())
+def college_hours(period_id: int) -> list[PersonHours]:
+    """Everybody's hours in the period across all departments: what college rules
+    count (SPEC §4)."""
+    return _person_hours(db.session.execute(_sums(ExchangeLog.period_id == period_id)).all())
+
+
+def _college_approved(
+    period_id: int, owner_ids: Iterable[int]
+) -> dict[tuple[int, engine.Audience], int]:
+    """The named people's approved minutes in the period across all departments, by
+    person and audience (the people themselves are already loaded)."""
+    where = and_(ExchangeLog.period_id == period_id, ExchangeLog.owner_id.in_(list(owner_ids)))
+    return {
+        (row[0], AUDIENCE_OF_KIND[row[1]]): int(row[-2])
+        for row in db.session.execute(_sums(where)).all()
+    }
 
 
 def _people(ids: set[int]) -> dict[int, User]:
@@ -362,8 +371,7 @@ def eligibility(actor: User, department: Department, period: Period) -> list[Sta
     here = department_hours(department.id, period.id)
     college: dict[tuple[int, engine.Audience], int] = {}
     if college_specs and here:
-        for h in college_hours(period.id, {h.person.id for h in here}):
-            college[(h.person.id, h.audience)] = h.approved_minutes
+        college = _college_approved(period.id, {h.person.id for h in here})
     order = {rule.code: index for index, rule in enumerate(specs)}
     found = []
     for h in here:
