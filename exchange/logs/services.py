@@ -112,20 +112,20 @@ def verifies_any(actor: User) -> bool:
 def verifies(actor: User) -> Any:
     """SQL condition: logs naming ``actor`` as verifier that ``actor`` may verify now
     (``may_verify_at`` in SQL)."""
+    if not verifies_any(actor):
+        return false()
     named = ExchangeLog.verifier_id == actor.id
-    if actor.role == Role.EXPERT and actor.enterprise_id is not None:
+    if actor.role == Role.EXPERT:
         return (
             named
             & (ExchangeLog.kind == LogKind.PRACTICE)
             & (ExchangeLog.enterprise_id == actor.enterprise_id)
         )
-    if actor.role in (Role.TEACHER, Role.HEAD) and actor.department_id is not None:
-        return (
-            named
-            & (ExchangeLog.kind == LogKind.TEACHING)
-            & (ExchangeLog.department_id == actor.department_id)
-        )
-    return false()
+    return (
+        named
+        & (ExchangeLog.kind == LogKind.TEACHING)
+        & (ExchangeLog.department_id == actor.department_id)
+    )
 
 
 def needs_new_verifier(log: ExchangeLog) -> bool:
@@ -553,12 +553,18 @@ def _by_client_id(owner: User, client_id: str) -> ExchangeLog | None:
 
 def update_log(actor: User, log: ExchangeLog, data: LogInput) -> ExchangeLog:
     """Only the owner edits, only a draft or a rejected log; a rejected one returns to draft."""
-    before = log.status_enum
     after = _decide(log, Action.EDIT, relations(actor, log))
     values = _checked_fields(actor, data, log)
     if data.remove_evidence and not values.evidence:
         _clear_evidence(log)
     _apply(log, values)
+    return _edited(actor, log, after)
+
+
+def _edited(actor: User, log: ExchangeLog, after: Status) -> ExchangeLog:
+    """The end of every edit: the log's new status (a rejected log is a draft again),
+    its trail entry, and the flush that refuses a change made meanwhile."""
+    before = log.status_enum
     log.status = after.value
     _record(log, Action.EDIT, before, after, actor=actor)
     flush_or_conflict()
@@ -568,7 +574,6 @@ def update_log(actor: User, log: ExchangeLog, data: LogInput) -> ExchangeLog:
 def replace_evidence(actor: User, log: ExchangeLog, upload: EvidenceUpload | None) -> ExchangeLog:
     """Attach a file to a log (replacing any), or with ``None`` remove it: an edit, so
     only by the owner of a draft or rejected log (a rejected one returns to draft)."""
-    before = log.status_enum
     after = _decide(log, Action.EDIT, relations(actor, log))
     if upload is None:
         _clear_evidence(log)
@@ -577,10 +582,7 @@ def replace_evidence(actor: User, log: ExchangeLog, upload: EvidenceUpload | Non
         checked = _checked_evidence(errors, upload)
         errors.raise_if_any()
         _store_evidence(log, cast(tuple[str, str, bytes], checked))
-    log.status = after.value
-    _record(log, Action.EDIT, before, after, actor=actor)
-    flush_or_conflict()
-    return log
+    return _edited(actor, log, after)
 
 
 def delete_log(actor: User, log: ExchangeLog) -> None:
