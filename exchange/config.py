@@ -36,6 +36,19 @@ def _optional_int(value: str | None) -> int | None:
     return int(value) if value and value.strip() else None
 
 
+def _escalate_days(value: object) -> int:
+    """``EXCHANGE_ESCALATE_DAYS``: after how many days a waiting item is escalated."""
+    try:
+        days = int(str(value).strip())
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise ConfigError(
+            f"EXCHANGE_ESCALATE_DAYS must be a whole number of days, 1 or more (got {value!r})."
+        )
+    return days
+
+
 def _proxies(value: object) -> int:
     """``EXCHANGE_PROXIES``: how many proxies in front are trusted to say who the client is."""
     try:
@@ -91,6 +104,7 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         # Proxies in front (nginx, a load balancer) whose X-Forwarded-* headers are
         # believed: 0 ignores them, so nobody can choose the address they are throttled by.
         "EXCHANGE_PROXIES": env.get("EXCHANGE_PROXIES", "0"),
+        "EXCHANGE_ESCALATE_DAYS": env.get("EXCHANGE_ESCALATE_DAYS", "7"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "EXCHANGE_LOGIN_LIMIT": env.get("EXCHANGE_LOGIN_LIMIT", "10 per minute"),
         # Roles that must sign in with a second factor, e.g. "admin" or "admin,head".
@@ -143,6 +157,7 @@ def check(config: dict[str, Any]) -> None:
     """Refuse to start with a configuration that is unsafe for its environment."""
     config["EXCHANGE_REQUIRE_2FA_FOR"] = _roles(config["EXCHANGE_REQUIRE_2FA_FOR"])
     config["EXCHANGE_PROXIES"] = _proxies(config.get("EXCHANGE_PROXIES", 0))
+    config["EXCHANGE_ESCALATE_DAYS"] = _escalate_days(config.get("EXCHANGE_ESCALATE_DAYS", 7))
     if config["EXCHANGE_ENV"] not in {"development", "production", "testing"}:
         raise ConfigError("EXCHANGE_ENV must be development, production or testing.")
     production = config["EXCHANGE_ENV"] == "production"

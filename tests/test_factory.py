@@ -155,3 +155,16 @@ def test_automatic_migration_can_be_switched_off(instance, monkeypatch):
     app = create_app()
     with app.app_context():
         assert db.inspect(db.engine).get_table_names() == []
+
+
+def test_the_escalation_age_comes_from_the_environment(instance, monkeypatch):
+    assert create_app().config["EXCHANGE_ESCALATE_DAYS"] == 7
+    monkeypatch.setenv("EXCHANGE_ESCALATE_DAYS", "3")
+    assert create_app().config["EXCHANGE_ESCALATE_DAYS"] == 3
+
+
+@pytest.mark.parametrize("days", ["0", "-2", "a week"])
+def test_a_wrong_escalation_age_is_refused(instance, monkeypatch, days):
+    monkeypatch.setenv("EXCHANGE_ESCALATE_DAYS", days)
+    with pytest.raises(ConfigError, match="EXCHANGE_ESCALATE_DAYS"):
+        create_app()
