@@ -250,11 +250,25 @@ def save_rule(
 
 
 @dataclass(frozen=True)
+class Person:
+    """Who a standing is about, as eligibility lists and exports name them: read as
+    plain rows (a department has hundreds of people with hours; nothing here changes them)."""
+
+    id: int
+    name: str
+    role: str
+
+    @classmethod
+    def of(cls, user: User) -> Person:
+        return cls(user.id, user.name, user.role)
+
+
+@dataclass(frozen=True)
 class PersonHours:
     """One person's minutes in one department (or, for college rules, the whole
     college) and period."""
 
-    person: User
+    person: Person
     audience: engine.Audience
     approved_minutes: int
     pending_minutes: int
@@ -312,11 +326,11 @@ def _college_approved(
     }
 
 
-def _people(ids: set[int]) -> dict[int, User]:
+def _people(ids: set[int]) -> dict[int, Person]:
     if not ids:
         return {}
-    found = db.session.execute(select(User).where(User.id.in_(ids))).scalars()
-    return {user.id: user for user in found}
+    found = db.session.execute(select(User.id, User.name, User.role).where(User.id.in_(ids)))
+    return {row.id: Person(row.id, row.name, row.role) for row in found}
 
 
 # --- progress and eligibility ---------------------------------------------------------------
@@ -328,7 +342,7 @@ class Standing:
     that scope: one department's hours and its department rules, or (``department``
     None and scope college) the person's college total and the college rules."""
 
-    person: User
+    person: Person
     department: Department | None  # None: the college; or an expert who has not taught yet
     audience: engine.Audience
     approved_minutes: int
@@ -422,7 +436,7 @@ def progress(user: User, period: Period) -> list[Standing]:
         approved = sum(a for a, _ in by_department.values())
         pending = sum(p for _, p in by_department.values())
         standings.append(
-            Standing(user, None, audience, approved, pending,
+            Standing(Person.of(user), None, audience, approved, pending,
                      engine.evaluate(college_specs, audience, approved), engine.Scope.COLLEGE)
         )  # fmt: skip
     if not department_specs:
@@ -431,7 +445,7 @@ def progress(user: User, period: Period) -> list[Standing]:
         by_department[user.department_id] = (0, 0)  # type: ignore[index]
     if not by_department:  # an expert who has not taught yet: the rules from zero
         outcomes = engine.evaluate(department_specs, audience, 0)
-        return [*standings, Standing(user, None, audience, 0, 0, outcomes)]
+        return [*standings, Standing(Person.of(user), None, audience, 0, 0, outcomes)]
     departments = {
         d.id: d
         for d in db.session.execute(
@@ -443,7 +457,9 @@ def progress(user: User, period: Period) -> list[Standing]:
     ):
         outcomes = engine.evaluate(department_specs, audience, approved)
         standings.append(
-            Standing(user, departments[department_id], audience, approved, pending, outcomes)
+            Standing(
+                Person.of(user), departments[department_id], audience, approved, pending, outcomes
+            )  # fmt: skip
         )
     return standings
 
