@@ -108,6 +108,7 @@ def offline_config() -> dict[str, object]:
         "worker": url_for("offline.service_worker"),
         "logForm": url_for("logs.new"),
         "myLogs": url_for("logs.mine"),
+        "owner": owner_name(),
         "maxBytes": evidence_rules.MAX_BYTES,
         "text": page_texts(),
     }
