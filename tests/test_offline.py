@@ -131,7 +131,8 @@ def test_each_session_names_itself_and_signing_out_clears_the_kept_pages(
     login_as(college.teacher)
     first = client.get("/logs/")
     name, owner = first.headers[SESSION_HEADER], first.headers[OWNER_HEADER]
-    assert len(name) == 32 and len(owner) == 32
+    assert len(name) == 32
+    assert len(owner) == 32
     assert str(college.teacher.id) not in (name, owner)
     assert client.get("/logs/new").headers[SESSION_HEADER] == name
 

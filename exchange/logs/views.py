@@ -253,10 +253,11 @@ def _form_json() -> Response:
 
 def _refusal_json(form: LogForm) -> tuple[Response, int]:
     """The form's errors, each with its field and the field's label, as the page shows them."""
+    hidden = ("HiddenField", "CSRFTokenField")  # no label a person would recognise
     errors = [
         {
             "field": field.name,
-            "label": "" if field.type in ("HiddenField", "CSRFTokenField") else str(field.label.text),
+            "label": "" if field.type in hidden else str(field.label.text),
             "message": str(message),
         }
         for field in form

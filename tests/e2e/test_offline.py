@@ -144,7 +144,8 @@ def test_a_refused_entry_stays_with_its_reason_until_discarded(phone, college):
 
     entry = page.locator("[data-outbox] li")
     expect(entry).to_contain_text("Not accepted:")
-    expect(entry).to_contain_text(f"Date: This date lies in the locked period {college.period.name}")
+    reason = f"Date: This date lies in the locked period {college.period.name}"
+    expect(entry).to_contain_text(reason)
     page.reload()
     expect(entry).to_contain_text("Not accepted:")
     assert _logs("Rounds logged before the year was closed") == []
