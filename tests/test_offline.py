@@ -232,9 +232,7 @@ def test_a_json_post_into_a_locked_period_says_so_on_the_date(client, college, l
 
 def test_a_tampered_client_id_is_refused_without_a_label_of_its_own(client, college, login_as):
     login_as(college.teacher)
-    answer = client.post(
-        "/logs/new", data=_practice(college, client_id="not-a-uuid"), headers=JSON
-    )
+    answer = client.post("/logs/new", data=_practice(college, client_id="not-a-uuid"), headers=JSON)
     assert answer.status_code == 422
     [error] = answer.get_json()["errors"]
     assert error == {"field": "client_id", "label": "", "message": "Must be a UUID."}
