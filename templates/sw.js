@@ -51,6 +51,7 @@ function learnSession(response) {
   return outbox.getMeta("session").then(function (known) {
     var same = known && name && known.name === name;
     if (same) return known;
+    if (!name && !response.ok) return known;  // an error page says nothing of who is signed in
     var session = name ? { name: name, owner: owner } : null;
     return forgetPages(name).then(function () {
       return outbox.setMeta("session", session);

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from exchange.extensions import db
 from exchange.logs.models import ExchangeLog
 from tests.conftest import PASSWORD
+from tests.e2e.test_phone_layout import LAYOUT_PROBLEMS
 
 # A real (tiny) PNG: a 1×1 white pixel.
 PIXEL = bytes.fromhex(
@@ -220,3 +221,40 @@ def test_a_page_seen_before_opens_offline_with_its_actions_held(phone, college, 
     page.context.set_offline(True)
     with pytest.raises(PlaywrightError):
         page.goto(f"/logs/{log.id}")
+
+
+def test_entries_of_another_person_are_neither_shown_nor_sent(phone, college):
+    """An entry left on a shared phone by someone else (another owner) stays theirs."""
+    page = phone
+    _sign_in(page, college.teacher)
+    _worker_in_control(page)
+    page.goto("/logs/")
+    page.evaluate(
+        """async () => {
+            await ExchangeOutbox.put({
+                clientId: "6f1c3d52-6a43-4c55-9d5e-3d5f7f1f7a01", owner: "someone-else",
+                fields: [["date", "2026-12-01"], ["hours", "2"], ["description", "Not mine"],
+                         ["client_id", "6f1c3d52-6a43-4c55-9d5e-3d5f7f1f7a01"]],
+                file: null, status: "waiting", errors: [], savedAt: Date.now()
+            });
+            await ExchangeOutbox.sendWaiting();
+        }"""
+    )
+    page.reload()
+    expect(page.locator("[data-outbox]")).to_be_hidden()
+    expect(page.get_by_text("Not mine")).to_have_count(0)
+    assert _logs("Not mine") == []
+    left = page.evaluate("async () => (await ExchangeOutbox.all()).length")
+    assert left == 1
+
+
+def test_waiting_entries_and_the_banner_fit_a_phone(phone, college):
+    page = phone
+    _sign_in(page, college.teacher)
+    _worker_in_control(page)
+    page.context.set_offline(True)
+    _log_offline(page, college, "A long description " * 20)
+    expect(page.locator("[data-outbox] li")).to_have_count(1)
+    expect(page.get_by_role("status").filter(has_text="Offline")).to_be_visible()
+    assert page.evaluate(LAYOUT_PROBLEMS) == []
+    page.context.set_offline(False)
