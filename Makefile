@@ -54,6 +54,10 @@ messages: install ## Extract marked strings and update the catalogues
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o exchange/translations/messages.pot .
 	$(BIN)/pybabel -q update -i exchange/translations/messages.pot -d exchange/translations
 
+lighthouse: install ## Lighthouse on the main pages as a phone sees them (npm's lighthouse, Debian's Chromium)
+	@./scripts/ensure-chromium
+	$(BIN)/python bench/lighthouse.py
+
 bench: install ## Figures at province scale (SQLite; also PostgreSQL with BENCH_DATABASE_URL) and a staff import
 	@./scripts/ensure-wrk
 	env -u BENCH_DATABASE_URL $(BIN)/python bench/province.py
@@ -73,4 +77,4 @@ e2e: install browser ## Only the browser tests (phone-sized Chromium)
 fuzz: install ## Fuzz the API against its OpenAPI document (schemathesis; teacher, head, admin)
 	$(BIN)/python scripts/fuzz-api
 
-.PHONY: help install translations run serve test browser lint fmt type messages bench load e2e fuzz
+.PHONY: help install translations run serve test browser lint fmt type messages bench lighthouse load e2e fuzz

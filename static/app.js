@@ -20,7 +20,7 @@
       input.dispatchEvent(new Event("input", { bubbles: true }));
     });
     input.addEventListener("input", mark);
-    group.hidden = false;
+    group.setAttribute("data-ready", "");
     mark();
   });
 

@@ -16,6 +16,7 @@ from exchange.permissions import PUBLIC, SIGNED_IN, permission_of
 from exchange.rewards import services as rewards
 from exchange.timeutil import college_today
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import PHONE
 
 LAYOUT_PROBLEMS = """
 () => {
@@ -172,3 +173,32 @@ def test_a_draft_round_with_the_early_finalize_dialog_fits_a_phone(phone, colleg
         "I understand: finalize this round before the period ends."
     ).is_visible()
     assert phone.evaluate(LAYOUT_PROBLEMS) == []
+
+
+@pytest.mark.parametrize("role", ["teacher", "head"])
+def test_what_a_script_reveals_has_its_place_from_the_first_paint(
+    browser, live_server, college, make_log, role
+):
+    """The quick hours of the log form and "Select all" of the approval queue are shown
+    by a script: their place is taken before it runs (nothing below them moves, CLS 0),
+    and without scripts they stay invisible instead of offering controls that do nothing."""
+    make_log(status="verified")
+    user, path, control = {
+        "teacher": (college.teacher, "/logs/new", "[data-quick-for]"),
+        "head": (college.head, "/logs/approve", "[data-select-all-box]"),
+    }[role]
+    places = {}
+    for scripts in (False, True):
+        context = browser.new_context(
+            base_url=live_server, locale="en-US", java_script_enabled=scripts, **PHONE
+        )
+        phone = context.new_page()
+        _sign_in(phone, user)
+        phone.goto(path)
+        box = phone.locator(control)
+        places[scripts] = box.bounding_box()
+        style = box.evaluate("el => getComputedStyle(el).visibility")
+        assert style == ("visible" if scripts else "hidden")
+        context.close()
+    assert places[False]["height"] >= 44
+    assert places[False] == places[True]
