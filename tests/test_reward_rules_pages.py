@@ -483,10 +483,10 @@ def test_eligibility_shows_each_person_on_one_line_with_what_they_earned(
     approved(college.other_teacher, 8)  # Zhao Lei: nothing yet
     login_as(college.head)
     html = client.get("/rewards/eligibility").get_data(as_text=True)
-    lines = dict(
-        (re.search(r'standing__name">([^<]+)<', line).group(1), line)
+    lines = {
+        re.search(r'standing__name">([^<]+)<', line).group(1): line
         for line in re.findall(r"<summary>.*?</summary>", html, flags=re.S)
-    )
+    }
     assert set(lines) == {"Li Na", "Zhao Lei"}
     assert "48 h" in lines["Li Na"]
     assert "Practice Certificate" in lines["Li Na"]
