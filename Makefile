@@ -23,9 +23,9 @@ install: $(VENV)/.installed translations ## Install the app and its development 
 translations: $(VENV)/.installed ## Compile the message catalogues
 	$(BIN)/pybabel -q compile -d exchange/translations
 
-run: install ## Migrate, load the demo college (once) and serve on http://127.0.0.1:5000
+run: install ## Migrate, load the demo college (once) and serve on http://$(HOST):$(PORT) (HOST, PORT)
 	$(FLASK) db upgrade
-	$(FLASK) seed-demo
+	$(FLASK) seed-demo --address http://$(HOST):$(PORT)
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 serve: install ## Migrate, then serve with gunicorn (gunicorn.conf.py; EXCHANGE_BIND, WEB_CONCURRENCY)

@@ -181,14 +181,20 @@ def create_user_command(
     is_flag=True,
     help="Seed even when EXCHANGE_ENV=production (the demo password is public).",
 )
-def seed_demo_command(allow_production: bool) -> None:
+@click.option(
+    "--address",
+    default=None,
+    help="Where the app is opened, printed with the logins "
+    "(default: EXCHANGE_BASE_URL, else http://127.0.0.1:5000; `make run` gives its own).",
+)
+def seed_demo_command(allow_production: bool, address: str | None) -> None:
     """Fill an empty database with a demo medical college.
 
     Departments, partner enterprises, agreements, two academic years and about
     fifty people who all share one password. Running it again changes nothing
     and prints the logins again.
     """
-    from exchange.demo import DemoConflict, seed_demo
+    from exchange.demo import APP_ADDRESS, DemoConflict, seed_demo
 
     if current_app.config["EXCHANGE_ENV"] == "production" and not allow_production:
         raise click.ClickException(
@@ -208,7 +214,8 @@ def seed_demo_command(allow_production: bool) -> None:
         click.echo(f"Created the demo college: {counts}.")
     else:
         click.echo(f"The demo college is already there ({counts}); nothing was changed.")
-    click.echo(f"\nOpen {result.address} and sign in with password {result.password!r} as:")
+    address = address or current_app.config["EXCHANGE_BASE_URL"] or APP_ADDRESS
+    click.echo(f"\nOpen {address} and sign in with password {result.password!r} as:")
     for login in result.logins:
         where = f" [{login.affiliation}]" if login.affiliation else ""
         click.echo(f"  {login.role:<8} {login.email:<22} {login.name}{where}")

@@ -61,6 +61,21 @@
     form.setAttribute("data-sent", "1");
   });
 
+  // The bottom menu steps aside while the on-screen keyboard is open: on a touch
+  // screen, while a field that types has the focus.
+  if (window.matchMedia && window.matchMedia("(pointer: coarse)").matches) {
+    var typed = "input:not([type=checkbox]):not([type=radio]):not([type=submit])" +
+      ":not([type=button]):not([type=file]):not([type=hidden]), textarea";
+    document.addEventListener("focusin", function (event) {
+      if (event.target.matches && event.target.matches(typed)) {
+        document.documentElement.setAttribute("data-typing", "");
+      }
+    });
+    document.addEventListener("focusout", function () {
+      document.documentElement.removeAttribute("data-typing");
+    });
+  }
+
   // Coming back with the browser's Back button: the forms may be sent again.
   window.addEventListener("pageshow", function (event) {
     if (!event.persisted) return;

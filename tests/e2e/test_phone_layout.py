@@ -202,3 +202,28 @@ def test_what_a_script_reveals_has_its_place_from_the_first_paint(
         context.close()
     assert places[False]["height"] >= 44
     assert places[False] == places[True]
+
+
+def test_the_bottom_menu_steps_aside_while_typing(phone, college):
+    """On a touch screen the on-screen keyboard and the fixed menu would share the little
+    room left: the menu goes while a field that types has the focus."""
+    _sign_in(phone, college.teacher)
+    phone.goto("/logs/new")
+    menu = phone.get_by_role("navigation", name="Main")
+    assert menu.is_visible()
+    phone.get_by_label("Hours").tap()
+    assert menu.is_hidden()
+    phone.get_by_role("heading", level=1).tap()  # away from the field: the keyboard closes
+    assert menu.is_visible()
+
+
+def test_a_long_enterprise_name_does_not_widen_the_form(phone, college, make_enterprise,
+                                                         make_agreement):  # fmt: skip
+    long_name = "Provincial People's Hospital of Integrated Traditional Chinese and Western " * 2
+    place = make_enterprise(name=long_name.strip())
+    make_agreement(place, college.department, scope="practice")
+    db.session.commit()
+    _sign_in(phone, college.teacher)
+    phone.goto("/logs/new")
+    assert long_name.strip() in phone.locator("select#enterprise_id").inner_text()
+    assert phone.evaluate(LAYOUT_PROBLEMS) == []
