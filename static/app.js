@@ -76,6 +76,29 @@
     });
   }
 
+  // "Copy link" and "Share…" beside a link, where the browser can do them.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field || !navigator.clipboard) return;
+    var label = button.textContent;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () {
+        button.textContent = button.getAttribute("data-done");
+        setTimeout(function () { button.textContent = label; }, 2000);
+      });
+    });
+    button.setAttribute("data-ready", "");
+  });
+  document.querySelectorAll("[data-share]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-share"));
+    if (!field || !navigator.share) return;
+    button.addEventListener("click", function () {
+      navigator.share({ title: button.getAttribute("data-title"), url: field.value })
+        .catch(function () { /* closed without sharing */ });
+    });
+    button.setAttribute("data-ready", "");
+  });
+
   // Coming back with the browser's Back button: the forms may be sent again.
   window.addEventListener("pageshow", function (event) {
     if (!event.persisted) return;
