@@ -51,7 +51,7 @@ type: install ## mypy (strict on the pure modules)
 	$(BIN)/mypy
 
 messages: install ## Extract marked strings and update the catalogues
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o exchange/translations/messages.pot .
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -o exchange/translations/messages.pot .
 	$(BIN)/pybabel -q update -i exchange/translations/messages.pot -d exchange/translations
 
 bench: install ## Figures at province scale (SQLite; also PostgreSQL with BENCH_DATABASE_URL) and a staff import

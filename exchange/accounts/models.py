@@ -58,6 +58,8 @@ class User(UserMixin, TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(10))
+    # "E-mail me a daily digest" (account settings): the reminders of waiting work.
+    email_digest: Mapped[bool] = mapped_column(default=True)
     # Two-factor sign-in (TOTP): the shared secret once enrolment is confirmed, and the
     # last time step used, so that a code cannot be used twice.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
