@@ -21,8 +21,9 @@ def entered_status_at() -> Any:
     """SQL: when the log entered its present status — the latest trail entry that moved it
     there. An edit that leaves the status as it is (a draft touched up, another verifier
     named for a submitted log) does not make it any younger. Read per log from the
-    trail's index on ``log_id``."""
-    return (
+    trail's index on ``log_id``; a log without such an entry (loaded in bulk, not
+    through the workflow) waits since it was made."""
+    moved_in = (
         select(func.max(LogEvent.at))
         .where(
             LogEvent.log_id == ExchangeLog.id,
@@ -32,6 +33,7 @@ def entered_status_at() -> Any:
         .correlate(ExchangeLog)
         .scalar_subquery()
     )
+    return func.coalesce(moved_in, ExchangeLog.created_at)
 
 
 def waiting_logs(drafts_before: datetime) -> list[tuple[ExchangeLog, datetime]]:

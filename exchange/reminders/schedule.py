@@ -4,16 +4,18 @@ Pure: no Flask, no SQLAlchemy. The service reads the waiting logs and the people
 who approve, asks :func:`plan_digests`, and sends each person the one digest it
 plans for them.
 
-A log waits from the moment it entered its present status (the trail entry that
-put it there), and its age is measured from then:
+A log waits from the day it entered its present status (the trail entry that put
+it there, in the college's calendar), and its age is counted in days of that
+calendar, so that it does not depend on the hour the job runs at: a log submitted
+on 1 December has waited 8 days on the 9th.
 
 * a submitted log is on its named verifier's list (when that person may verify it
   now); a verified log is on the list of each head of its department but its owner,
   and on the administrators' list when no head is there to approve it;
 * a submitted or verified log waiting longer than the escalation age
-  (``EXCHANGE_ESCALATE_DAYS``) is also listed to the department's heads, whoever is
+  (``EXCHANGE_ESCALATE_DAYS``, in days) is also listed to the department's heads, whoever is
   its verifier, and longer than twice that age to the administrators;
-* a draft older than :data:`DRAFT_AGE` reminds its owner.
+* a draft older than :data:`DRAFT_DAYS` days reminds its owner.
 
 Nobody hears of their own log but as its owner (drafts), and a log appears once
 in a person's digest: on the list of what the person can do about it if there is
@@ -24,10 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date
 from enum import StrEnum
 
-DRAFT_AGE = timedelta(days=14)
+DRAFT_DAYS = 14
 
 
 class Waiting(StrEnum):
@@ -47,10 +49,11 @@ class WaitingLog:
     # The named verifier, when they may verify it now (None: on-site confirmation, or a
     # verifier who has moved or left; the log then waits for a new one).
     verifier_id: int | None
-    since: datetime  # when it entered its status (UTC)
+    since: date  # the college day it entered its status
 
-    def age(self, now: datetime) -> timedelta:
-        return now - self.since
+    def days(self, today: date) -> int:
+        """How many days it has waited."""
+        return (today - self.since).days
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,9 @@ def plan_digests(
     logs: Iterable[WaitingLog],
     approvers: Approvers,
     *,
-    now: datetime,
-    escalate_after: timedelta,
-    draft_after: timedelta = DRAFT_AGE,
+    today: date,
+    escalate_days: int,
+    draft_days: int = DRAFT_DAYS,
 ) -> dict[int, Digest]:
     """Each person's digest, by person id; people with nothing waiting have none."""
     digests: dict[int, Digest] = {}
@@ -95,9 +98,9 @@ def plan_digests(
     # Oldest first, then by id, so that every list reads in the same order.
     ordered = sorted(logs, key=lambda log: (log.since, log.log_id))
     for log in ordered:
-        age = log.age(now)
+        age = log.days(today)
         if log.status is Waiting.DRAFT:
-            if age > draft_after:
+            if age > draft_days:
                 digest(log.owner_id).drafts.append(log.log_id)
             continue
         heads = [h for h in approvers.heads.get(log.department_id, ()) if h != log.owner_id]
@@ -113,9 +116,9 @@ def plan_digests(
                     digest(person_id).to_approve.append(log.log_id)
                     acting.add(person_id)
         told: list[int] = []
-        if age > escalate_after:
+        if age > escalate_days:
             told += heads
-        if age > 2 * escalate_after:
+        if age > 2 * escalate_days:
             told += [a for a in approvers.admins if a != log.owner_id]
         for person_id in dict.fromkeys(told):
             if person_id not in acting:

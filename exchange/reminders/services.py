@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import lazy_ngettext
@@ -39,25 +39,26 @@ from exchange.logs.services import may_verify_at
 from exchange.reminders import queries
 from exchange.reminders.models import DigestSent
 from exchange.reminders.schedule import (
-    DRAFT_AGE,
+    DRAFT_DAYS,
     Approvers,
     Digest,
     Waiting,
     WaitingLog,
     plan_digests,
 )
-from exchange.timeutil import college_today
+from exchange.timeutil import college_today, college_zone
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One line of a digest: the log, how many whole days it has waited, its page."""
+    """One line of a digest: the log, how many days it has waited, its page."""
 
     log: ExchangeLog
     days: int
     url: str
+    verifier_can_act: bool  # its named verifier may verify it now
 
 
 @dataclass(frozen=True)
@@ -90,15 +91,25 @@ class Outcome:
     failed: list[tuple[Outgoing, str]] = field(default_factory=list)  # and why
 
 
-def escalate_after() -> timedelta:
-    return timedelta(days=int(current_app.config["EXCHANGE_ESCALATE_DAYS"]))
+def escalate_days() -> int:
+    return int(current_app.config["EXCHANGE_ESCALATE_DAYS"])
+
+
+def college_day(moment: datetime) -> date:
+    return moment.astimezone(college_zone()).date()
+
+
+def start_of(day: date) -> datetime:
+    """The first instant of a college day."""
+    return datetime.combine(day, time(0), tzinfo=college_zone())
 
 
 def plan_reminders() -> Plan:
     """Today's digests, one per person with something waiting for them."""
     now = utcnow()
     plan = Plan(day=college_today(), now=now)
-    rows = queries.waiting_logs(drafts_before=now - DRAFT_AGE)
+    # A draft made on day D is older than 14 days from day D + 15 on.
+    rows = queries.waiting_logs(drafts_before=start_of(plan.day - timedelta(days=DRAFT_DAYS)))
     staff = queries.approvers()
     heads: dict[int, list[int]] = {}
     for person in staff:
@@ -106,7 +117,7 @@ def plan_reminders() -> Plan:
             heads.setdefault(person.department_id, []).append(person.id)
     approvers = Approvers(heads, [p.id for p in staff if p.role == Role.ADMIN])
     waiting = [_waiting(entry, since) for entry, since in rows]
-    digests = plan_digests(waiting, approvers, now=now, escalate_after=escalate_after())
+    digests = plan_digests(waiting, approvers, today=plan.day, escalate_days=escalate_days())
     logs = {entry.id: (entry, since) for entry, since in rows}
     # Everybody a digest can go to is loaded already: owners and verifiers with their
     # logs, heads and administrators with the approvers.
@@ -126,23 +137,26 @@ def plan_reminders() -> Plan:
             plan.already_sent += 1
         else:
             digest = digests[person_id]
-            message = message_for(person, digest, logs, now=now, day=plan.day)
+            message = message_for(person, digest, logs, day=plan.day)
             plan.outgoing.append(Outgoing(person.id, person.email, digest.items, message))
     return plan
 
 
-def _waiting(entry: ExchangeLog, since: datetime) -> WaitingLog:
+def _verifier_can_act(entry: ExchangeLog) -> bool:
     verifier = entry.verifier
-    can_verify = verifier is not None and may_verify_at(
+    return verifier is not None and may_verify_at(
         verifier, entry.kind, entry.enterprise_id, entry.department_id
     )
+
+
+def _waiting(entry: ExchangeLog, since: datetime) -> WaitingLog:
     return WaitingLog(
         log_id=entry.id,
         status=Waiting(entry.status),
         owner_id=entry.owner_id,
         department_id=entry.department_id,
-        verifier_id=verifier.id if verifier is not None and can_verify else None,
-        since=since,
+        verifier_id=entry.verifier_id if _verifier_can_act(entry) else None,
+        since=college_day(since),
     )
 
 
@@ -216,7 +230,6 @@ def message_for(
     digest: Digest,
     logs: dict[int, tuple[ExchangeLog, datetime]],
     *,
-    now: datetime,
     day: date,
 ) -> mail.EmailMultiAlternatives:
     """The digest of one person, in their language, with links from EXCHANGE_BASE_URL."""
@@ -225,8 +238,9 @@ def message_for(
         found = []
         for log_id in ids:
             entry, since = logs[log_id]
-            days = (now - since) // timedelta(days=1)
-            found.append(Entry(entry, days, external_url("logs.detail", log_id=log_id)))
+            days = (day - college_day(since)).days
+            url = external_url("logs.detail", log_id=log_id)
+            found.append(Entry(entry, days, url, _verifier_can_act(entry)))
         return found
 
     # Translated when the message is rendered, in the recipient's language.
@@ -242,7 +256,7 @@ def message_for(
         to_approve=entries(digest.to_approve),
         escalated=entries(digest.escalated),
         drafts=entries(digest.drafts),
-        escalate_days=int(current_app.config["EXCHANGE_ESCALATE_DAYS"]),
+        escalate_days=escalate_days(),
         verify_url=external_url("queues.verify"),
         approve_url=external_url("queues.approve"),
         mine_url=external_url("logs.mine"),
