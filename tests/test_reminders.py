@@ -14,7 +14,7 @@ from exchange.extensions import db
 from exchange.logs import services as log_services
 from exchange.reminders.models import DigestSent
 from exchange.timeutil import college_today
-from tests.helpers import sql_statements
+from tests.helpers import FormPage, sql_statements
 from tests.smtp import smtp_server_fixture  # noqa: F401  (provides ``smtp_server``)
 
 BASE_URL = "https://exchange.example.edu"
@@ -172,7 +172,9 @@ def test_a_chinese_recipient_gets_the_digest_in_chinese(
 
 
 def test_links_use_the_configured_base_url(college, make_log, make_app, day0, travel, smtp_server):
-    other = make_app(**smtp_server.settings, EXCHANGE_BASE_URL="https://college.example.org/exchange")
+    other = make_app(
+        **smtp_server.settings, EXCHANGE_BASE_URL="https://college.example.org/exchange"
+    )
     log = make_log(college.teacher, "submitted")
     travel(day0 + timedelta(days=1))
     invoke(other)
@@ -342,3 +344,46 @@ def test_the_job_runs_the_same_statements_whatever_the_number_of_logs_and_people
     large = statements()
     assert len(smtp_server.messages) > 2 * sent  # many more digests went out
     assert large == small
+
+
+# --- the choice in the account settings -------------------------------------------------
+
+
+def test_the_account_page_offers_the_digest_on_by_default_and_turns_it_off_and_on(
+    client, college, make_log, day0, login_as, run, smtp_server
+):
+    login_as(college.expert)
+    page = FormPage(client.get("/account").get_data(as_text=True))
+    assert page.values["email_digest"] is True
+    assert '<label for="email_digest">E-mail me a daily digest</label>' in page.html
+
+    # An unticked box is not sent at all.
+    response = client.post("/account", data={}, follow_redirects=True)
+    assert "You will get no daily digest any more." in response.get_data(as_text=True)
+    assert FormPage(client.get("/account").get_data(as_text=True)).values["email_digest"] is False
+    make_log(college.teacher, "submitted")
+    result = run(day0 + timedelta(days=1))
+    assert "1 turned off" in result.output
+    assert smtp_server.messages == []
+
+    client.post("/account", data={"email_digest": "y"})
+    result = run(day0 + timedelta(days=1), time(10))
+    assert "1 digests sent" in result.output
+    assert [m.to for m in smtp_server.wait_for(1)] == [[college.expert.email]]
+
+
+def test_the_digest_choice_changes_only_the_signed_in_persons_own(
+    client, college, login_as, app_ctx
+):
+    response = client.post("/account", data={})  # signed out
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+    db.session.refresh(college.expert)
+    assert college.expert.email_digest is True
+
+    login_as(college.teacher)
+    client.post("/account", data={"user_id": str(college.expert.id), "id": str(college.expert.id)})
+    db.session.refresh(college.expert)
+    db.session.refresh(college.teacher)
+    assert college.expert.email_digest is True
+    assert college.teacher.email_digest is False

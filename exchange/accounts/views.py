@@ -36,7 +36,7 @@ from exchange.forms import choices
 from exchange.org import queries as org_queries
 from exchange.permissions import allow, public
 from exchange.presentation import qr_svg
-from exchange.web import paginate, run_form, safe_next
+from exchange.web import is_post, paginate, run_form, safe_next
 
 bp = Blueprint("accounts", __name__)
 admin_bp = Blueprint("users", __name__, url_prefix="/admin/users")
@@ -136,7 +136,8 @@ def logout():
 @bp.route("/account", methods=["GET", "POST"])
 @allow()
 def account():
-    form = DigestForm(email_digest=current_user.email_digest)
+    # A box left unticked is not sent at all: on a POST it is off unless it came.
+    form = DigestForm() if is_post() else DigestForm(email_digest=current_user.email_digest)
     if form.validate_on_submit():
         services.set_email_digest(current_user, bool(form.email_digest.data))
         db.session.commit()
