@@ -13,9 +13,11 @@ import pytest
 from exchange.extensions import db
 from exchange.logs import services as log_services
 from exchange.reminders.models import DigestSent
+from exchange.reminders.services import plan_reminders
 from exchange.timeutil import college_today
 from tests.helpers import FormPage, sql_statements
 from tests.smtp import smtp_server_fixture  # noqa: F401  (provides ``smtp_server``)
+from tests.test_query_plans import add_logs, assert_indexed, plan, sent_sql
 
 BASE_URL = "https://exchange.example.edu"
 
@@ -344,6 +346,19 @@ def test_the_job_runs_the_same_statements_whatever_the_number_of_logs_and_people
     large = statements()
     assert len(smtp_server.messages) > 2 * sent  # many more digests went out
     assert large == small
+
+
+def test_the_job_reads_the_waiting_logs_through_the_status_index(college, make_log, app_ctx):
+    make_log(college.teacher, "submitted")
+    add_logs(college, 3000)
+    with sent_sql() as sent:
+        plan_reminders()
+    assert_indexed(sent, "the waiting logs")
+    [(statement, parameters)] = [(s, p) for s, p in sent if "log_event" in s]
+    lines = "\n".join(plan(statement, parameters))
+    assert "log_event" in lines
+    assert "SCAN log_event" not in lines  # the trail, read per log from its index
+    assert "Seq Scan on log_event" not in lines
 
 
 # --- the choice in the account settings -------------------------------------------------

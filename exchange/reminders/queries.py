@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from exchange.accounts.models import Role, User
@@ -15,6 +15,8 @@ from exchange.logs.models import ExchangeLog, LogEvent
 from exchange.logs.services import in_open_period
 from exchange.logs.workflow import Status
 from exchange.reminders.models import DigestSent
+
+WAITING = (Status.DRAFT.value, Status.SUBMITTED.value, Status.VERIFIED.value)
 
 
 def entered_status_at() -> Any:
@@ -45,11 +47,10 @@ def waiting_logs(drafts_before: datetime) -> list[tuple[ExchangeLog, datetime]]:
     stmt = (
         select(ExchangeLog, since.label("since"))
         .where(
+            # The statuses first, so that the status index finds the rows.
+            ExchangeLog.status.in_(WAITING),
+            or_(ExchangeLog.status != Status.DRAFT.value, since < drafts_before),
             in_open_period(),
-            or_(
-                ExchangeLog.status.in_((Status.SUBMITTED.value, Status.VERIFIED.value)),
-                and_(ExchangeLog.status == Status.DRAFT.value, since < drafts_before),
-            ),
         )
         .options(
             joinedload(ExchangeLog.owner, innerjoin=True),
@@ -57,7 +58,6 @@ def waiting_logs(drafts_before: datetime) -> list[tuple[ExchangeLog, datetime]]:
             joinedload(ExchangeLog.enterprise, innerjoin=True),
             joinedload(ExchangeLog.department, innerjoin=True),
         )
-        .order_by(ExchangeLog.id)
     )
     return [(log, moment) for log, moment in db.session.execute(stmt).unique()]
 
