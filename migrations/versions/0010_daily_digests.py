@@ -30,11 +30,10 @@ def upgrade():
     sa.PrimaryKeyConstraint('day', 'user_id', name=op.f('pk_reminder_digest'))
     )
 
+    # Everybody starts with it on, existing people and rows written by plain SQL alike.
+    # (Adding a column with a default does not rebuild the table on SQLite.)
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email_digest', sa.Boolean(), nullable=False, server_default=sa.true()))
-    # The default only fills the existing rows: the app always writes the column.
-    with op.batch_alter_table('user_account', schema=None) as batch_op:
-        batch_op.alter_column('email_digest', server_default=None)
 
 
 def downgrade():
