@@ -9,11 +9,12 @@ from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from exchange.extensions import db
 from exchange.logs import services as log_services
+from exchange.reminders import services as reminders
 from exchange.reminders.models import DigestSent
-from exchange.reminders.services import plan_reminders
 from exchange.timeutil import college_today
 from tests.helpers import FormPage, sql_statements
 from tests.smtp import smtp_server_fixture  # noqa: F401  (provides ``smtp_server``)
@@ -266,6 +267,23 @@ def test_one_refused_address_does_not_stop_the_others_and_is_retried(
     ]
 
 
+def test_two_runs_started_at_the_same_moment_send_each_digest_once(
+    college, make_log, day0, travel, sending, smtp_server
+):
+    make_log(college.teacher, "submitted")
+    travel(day0 + timedelta(days=1))
+    with sending.app_context():
+        first, second = reminders.plan_reminders(), reminders.plan_reminders()
+        assert len(first.outgoing) == len(second.outgoing) == 1  # both would send it
+        reminders.claim(first)
+        db.session.commit()
+        with pytest.raises(IntegrityError):
+            reminders.claim(second)
+        db.session.rollback()
+        assert len(reminders.send_digests(first).sent) == 1
+    assert len(smtp_server.wait_for(1)) == 1
+
+
 def test_a_mail_server_that_is_down_fails_every_digest_and_sends_them_later(
     college, make_log, make_app, day0, travel, smtp_server
 ):
@@ -352,7 +370,7 @@ def test_the_job_reads_the_waiting_logs_through_the_status_index(college, make_l
     make_log(college.teacher, "submitted")
     add_logs(college, 3000)
     with sent_sql() as sent:
-        plan_reminders()
+        reminders.plan_reminders()
     assert_indexed(sent, "the waiting logs")
     [(statement, parameters)] = [(s, p) for s, p in sent if "log_event" in s]
     lines = "\n".join(plan(statement, parameters))

@@ -200,8 +200,9 @@ def send_digests(plan: Plan) -> Outcome:
             try:
                 mail.send(outgoing.message, connection=smtp)
             except Exception as error:  # noqa: BLE001 - whatever the server did, go on
-                log.exception("Could not send the daily digest to %s", outgoing.email)
-                outcome.failed.append((outgoing, _reason(error)))
+                reason = _reason(error)
+                log.warning("Could not send the daily digest to %s: %s", outgoing.email, reason)
+                outcome.failed.append((outgoing, reason))
                 # The server may have hung up: the next message gets a new connection.
                 smtp.close()
                 _open(smtp)
