@@ -51,7 +51,7 @@ type: install ## mypy (strict on the pure modules)
 	$(BIN)/mypy
 
 messages: install ## Extract marked strings and update the catalogues
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o exchange/translations/messages.pot .
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -o exchange/translations/messages.pot .
 	$(BIN)/pybabel -q update -i exchange/translations/messages.pot -d exchange/translations
 
 lighthouse: install ## Lighthouse on the main pages as a phone sees them (npm's lighthouse, Debian's Chromium)

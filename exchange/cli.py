@@ -1,4 +1,5 @@
-"""Command line: ``flask --app exchange create-user | seed-demo | backup | import-users``.
+"""Command line: ``flask --app exchange create-user | seed-demo | backup | import-users |
+send-reminders``.
 
 Commands are thin: they parse options, call a service, commit once and print.
 Every expected failure ends in a one-line ``Error: …`` and a non-zero exit
@@ -20,7 +21,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from exchange.accounts import import_services, importing
 from exchange.accounts.import_services import RowStatus
@@ -29,6 +30,7 @@ from exchange.accounts.services import UserInput, create_user
 from exchange.errors import DomainError
 from exchange.extensions import db
 from exchange.org.models import Department, Enterprise
+from exchange.reminders import services as reminders
 
 # Service field names → the option a user of the command typed.
 OPTION_FOR_FIELD = {
@@ -47,6 +49,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(import_users_command)
+    app.cli.add_command(send_reminders_command)
 
 
 @contextlib.contextmanager
@@ -374,4 +377,45 @@ def import_users_command(file: Path, dry_run: bool) -> None:
     else:
         click.echo("Nothing to write.")
     if counts[RowStatus.ERROR]:
+        raise SystemExit(1)
+
+
+# --- send-reminders ----------------------------------------------------------------------
+
+
+@click.command("send-reminders")
+@with_appcontext
+def send_reminders_command() -> None:
+    """E-mail each person one digest of the logs that wait for them (run it daily).
+
+    Verifiers hear of the logs they are to verify, heads of those they are to approve;
+    logs waiting longer than EXCHANGE_ESCALATE_DAYS also reach the department's heads,
+    longer than twice that the administrators; drafts older than 14 days remind their
+    owner. Nobody gets more than one digest a (college) day: a second run sends nothing
+    new, except the digests whose sending failed before. Exits with 1 when a digest
+    could not be sent.
+    """
+    require_schema()
+    with command_errors():
+        plan = reminders.plan_reminders()
+        try:
+            reminders.claim(plan)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            raise click.ClickException(
+                "Another send-reminders run is sending today's digests: nothing was sent."
+            ) from None
+    outcome = reminders.send_digests(plan)
+    with command_errors():
+        reminders.release(plan, [outgoing for outgoing, _ in outcome.failed])
+        db.session.commit()
+    for outgoing, reason in outcome.failed:
+        click.echo(f"Could not send the digest to {outgoing.email}: {reason}", err=True)
+    click.echo(
+        f"{plan.day.isoformat()}: {len(outcome.sent)} digests sent, {plan.skipped} skipped "
+        f"({plan.already_sent} already sent today, {plan.turned_off} turned off), "
+        f"{len(outcome.failed)} failed."
+    )
+    if outcome.failed:
         raise SystemExit(1)
