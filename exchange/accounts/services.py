@@ -293,6 +293,12 @@ def set_locale(user: User, locale: str | None) -> None:
     db.session.flush()
 
 
+def set_email_digest(user: User, wanted: bool) -> None:
+    """Whether ``user`` gets the daily digest of waiting work (``send-reminders``)."""
+    user.email_digest = bool(wanted)
+    db.session.flush()
+
+
 # --- API tokens -----------------------------------------------------------
 
 

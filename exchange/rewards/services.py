@@ -606,41 +606,53 @@ def _propose(actor: User, reward_round: RewardRound) -> bool:
                 outcome.amount_minor,
                 rule.currency,
             )
-    current = {(a.holder_id, a.rule_id): a for a in reward_round.awards}
-    changed = False
-    for key, gone in current.items():
-        if key not in wanted:
-            _record(gone, AwardAction.WITHDRAW, gone.status, actor, withdrawn=True)
-            reward_round.awards.remove(gone)
-            changed = True
-    new_awards = []
-    for (holder_id, rule_id), (minutes, amount, currency) in wanted.items():
-        award = current.get((holder_id, rule_id))
-        if award is None:
-            changed = True
-            award = Award(
-                holder_id=holder_id,
-                rule_id=rule_id,
-                minutes=minutes,
-                amount_minor=amount,
-                currency=currency,
-                status=AwardStatus.PROPOSED,
-            )
-            reward_round.awards.append(award)
-            new_awards.append(award)
-        elif (award.minutes, award.amount_minor, award.currency) != (minutes, amount, currency):
-            changed = True
-            before = award.status
-            award.minutes, award.amount_minor, award.currency = minutes, amount, currency
-            award.status, award.reason = AwardStatus.PROPOSED, None
-            award.decided_by_id = award.decided_at = None
-            _record(award, AwardAction.REPROPOSE, before, actor)
+    # Compared as plain rows: a department's hundreds of awards, of which a refresh
+    # usually changes few. Only the changed ones are loaded to be changed.
+    current = {
+        (row.holder_id, row.rule_id): row
+        for row in db.session.execute(
+            select(Award.id, Award.holder_id, Award.rule_id, Award.minutes,
+                   Award.amount_minor, Award.currency)
+            .where(Award.round_id == reward_round.id)
+        )
+    }  # fmt: skip
+    gone = [row.id for key, row in current.items() if key not in wanted]
+    again = {
+        row.id: wanted[key]
+        for key, row in current.items()
+        if key in wanted and (row.minutes, row.amount_minor, row.currency) != wanted[key]
+    }
+    touched = {
+        award.id: award
+        for award in db.session.scalars(select(Award).where(Award.id.in_([*gone, *again])))
+    } if gone or again else {}  # fmt: skip
+    for award_id in gone:
+        award = touched[award_id]
+        _record(award, AwardAction.WITHDRAW, award.status, actor, withdrawn=True)
+        db.session.delete(award)
+    for award_id, (minutes, amount, currency) in again.items():
+        award = touched[award_id]
+        before = award.status
+        award.minutes, award.amount_minor, award.currency = minutes, amount, currency
+        award.status, award.reason = AwardStatus.PROPOSED, None
+        award.decided_by_id = award.decided_at = None
+        _record(award, AwardAction.REPROPOSE, before, actor)
+    new_awards = [
+        Award(round_id=reward_round.id, holder_id=holder_id, rule_id=rule_id, minutes=minutes,
+              amount_minor=amount, currency=currency, status=AwardStatus.PROPOSED)
+        for (holder_id, rule_id), (minutes, amount, currency) in wanted.items()
+        if (holder_id, rule_id) not in current
+    ]  # fmt: skip
+    db.session.add_all(new_awards)
+    changed = bool(gone or again or new_awards)
     reward_round.refreshed_at = utcnow()
     flush_or_conflict()
     if new_awards:  # their ids are known now
         for award in new_awards:
             _record(award, AwardAction.PROPOSE, None, actor)
         flush_or_conflict()
+    if changed:  # the round's list of awards, if it was read before, is read again
+        db.session.expire(reward_round, ["awards"])
     return changed
 
 
