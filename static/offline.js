@@ -74,11 +74,19 @@
           if (name === "client_id") entry.clientId = value;
           entry.fields.push([name, value]);
         });
-        if (!entry.clientId) {
-          entry.clientId = newClientId();
-          entry.fields.push(["client_id", entry.clientId]);
-        }
-        return outbox.put(entry).then(function () { return entry; });
+        return outbox.get(entry.clientId || "-").then(function (earlier) {
+          // The same client_id again: a retry of the same entry replaces it (it is
+          // still one log), as does saving a refused one being fixed; a different entry
+          // sent from the same form (after going back to it) gets a client_id of its own.
+          var another = earlier && !earlier.fixing &&
+            JSON.stringify(earlier.fields) !== JSON.stringify(entry.fields);
+          if (!entry.clientId || another) {
+            entry.clientId = newClientId();
+            entry.fields = entry.fields.filter(function (pair) { return pair[0] !== "client_id"; });
+            entry.fields.push(["client_id", entry.clientId]);
+          }
+          return outbox.put(entry).then(function () { return entry; });
+        });
       });
     },
 
@@ -391,6 +399,7 @@
       event.stopPropagation();
       var submitter = event.submitter;
       entry.status = "waiting";
+      entry.fixing = true;
       entry.errors = [];
       outbox.put(entry).then(function () {
         fixReady = true;

@@ -258,3 +258,33 @@ def test_waiting_entries_and_the_banner_fit_a_phone(phone, college):
     expect(page.get_by_role("status").filter(has_text="Offline")).to_be_visible()
     assert page.evaluate(LAYOUT_PROBLEMS) == []
     page.context.set_offline(False)
+
+
+def test_the_same_entry_kept_twice_is_one_entry_and_another_gets_its_own_id(phone, college):
+    """What the worker does with each post of "Log hours" that cannot reach the server:
+    the same post again (a retry, a second tap) stays one entry; a different entry
+    posted with the same client_id (the form reached again with Back) gets a new one."""
+    page = phone
+    _sign_in(page, college.teacher)
+    _worker_in_control(page)
+    page.goto("/logs/")
+    ids = page.evaluate(
+        """async () => {
+            const form = (description) => {
+                const data = new FormData();
+                data.append("client_id", "0b7c6d1e-1f2a-4b3c-8d4e-5f6a7b8c9d0e");
+                data.append("hours", "2");
+                data.append("description", description);
+                return data;
+            };
+            await ExchangeOutbox.keep(form("Ward rounds"));
+            await ExchangeOutbox.keep(form("Ward rounds"));
+            const once = (await ExchangeOutbox.all()).map(e => e.clientId);
+            await ExchangeOutbox.keep(form("Clinic hours"));
+            const twice = (await ExchangeOutbox.all()).map(e => e.clientId);
+            return {once, twice};
+        }"""
+    )
+    assert ids["once"] == ["0b7c6d1e-1f2a-4b3c-8d4e-5f6a7b8c9d0e"]
+    assert len(set(ids["twice"])) == 2
+    assert "0b7c6d1e-1f2a-4b3c-8d4e-5f6a7b8c9d0e" in ids["twice"]
