@@ -135,7 +135,8 @@ def service_worker() -> Response:
     # no-cache makes every check ask the server (which answers 304 if unchanged).
     response.headers["Cache-Control"] = "no-cache"
     response.add_etag()
-    return response.make_conditional(request)
+    response.make_conditional(request)  # 304 when the browser's copy is current
+    return response
 
 
 def register(app: Flask) -> None:
