@@ -386,6 +386,40 @@ def eligibility(actor: User, department: Department, period: Period) -> list[Sta
     return found
 
 
+def college_eligibility(actor: User, period: Period) -> list[Standing]:
+    """Everybody's standing in the period across the college (admins): one standing per
+    person and department their hours count in, with the department rules, and one per
+    person with the college rules on their college total. One query for the hours, one
+    for the people, one for the rules."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied()
+    department_specs, college_specs = _by_scope(_specs(period.id))
+    rows = db.session.execute(
+        _sums(ExchangeLog.period_id == period.id, ExchangeLog.department_id)
+    ).all()
+    people = _people({row[0] for row in rows})
+    college: dict[tuple[int, engine.Audience], list[int]] = {}
+    found: list[Standing] = []
+    for owner_id, kind, _department_id, approved, pending in rows:
+        audience = AUDIENCE_OF_KIND[kind]
+        approved, pending = int(approved), int(pending)
+        if not (approved or pending):
+            continue
+        totals = college.setdefault((owner_id, audience), [0, 0])
+        totals[0] += approved
+        totals[1] += pending
+        outcomes = engine.evaluate(department_specs, audience, approved)
+        # The department itself is not loaded: the college view counts people, not places.
+        found.append(Standing(people[owner_id], None, audience, approved, pending, outcomes))
+    for (owner_id, audience), (approved, pending) in college.items():
+        outcomes = engine.evaluate(college_specs, audience, approved)
+        found.append(
+            Standing(people[owner_id], None, audience, approved, pending, outcomes,
+                     engine.Scope.COLLEGE)
+        )  # fmt: skip
+    return found
+
+
 def audience_of(user: User) -> engine.Audience | None:
     if user.role in (Role.TEACHER, Role.HEAD):
         return engine.Audience.TEACHER
