@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from flask import Response, stream_with_context
+from flask import Response
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.styles import Font
@@ -55,7 +55,7 @@ def _csv_cell(value: Cell) -> str:
     return _text(value)
 
 
-# Rows written to a streamed CSV between two chunks sent.
+# Rows encoded at a time: the text of a long table is never held twice.
 CSV_CHUNK_ROWS = 1000
 
 
@@ -241,11 +241,3 @@ def download_sheets(sheets: Sequence[Sheet], name: str, *, large: bool = False) 
     """Several tables as one XLSX workbook to save, one sheet each: ``name`` gets ".xlsx"."""
     return _attachment(to_xlsx_sheets(sheets, large=large), "xlsx", name)
 
-
-def stream_csv(headers: Sequence[object], rows: Iterable[Sequence[Cell]], name: str) -> Response:
-    """A table of any length as a CSV file to save, sent while its rows are read (within
-    the request's context, so the rows may come from the database): ``name`` gets ".csv"."""
-    response = Response(stream_with_context(iter_csv(headers, rows)), content_type=CSV_MIMETYPE)
-    response.headers["Content-Disposition"] = content_disposition(f"{name}.csv")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response

@@ -262,13 +262,19 @@ def _table_arg(allowed: tuple[str, ...]) -> str:
     return table
 
 
+def _csv(sheet: exports.Sheet, name: str) -> Response:
+    """One table as CSV. Its rows may come from one streamed statement (every log of
+    a period): they are written as they are read, only the file is held."""
+    return exports.download("csv", sheet.headers, sheet.rows, sheet.title, name)
+
+
 @bp.route("/department.csv")
 @allow(*MANAGERS)
 def department_csv():
     table = _table_arg(DEPARTMENT_TABLES)
     f = _filters("required")
     sheet = _report_sheet(table, f)
-    return exports.stream_csv(sheet.headers, sheet.rows, _name("department", *_file_parts(f), table))
+    return _csv(sheet, _name("department", *_file_parts(f), table))
 
 
 @bp.route("/department.xlsx")
@@ -289,7 +295,7 @@ def college_csv():
     table = _table_arg(COLLEGE_TABLES)
     f = _filters("ignored")
     sheet = _report_sheet(table, f)
-    return exports.stream_csv(sheet.headers, sheet.rows, _name("college", *_file_parts(f), table))
+    return _csv(sheet, _name("college", *_file_parts(f), table))
 
 
 @bp.route("/college.xlsx")
@@ -350,7 +356,7 @@ def _log_rows(f: queries.Filters) -> Iterator[list[exports.Cell]]:
 @allow(*MANAGERS)
 def logs_csv():
     f = _filters()
-    return exports.stream_csv(LOG_HEADERS, _log_rows(f), _name("logs", *_file_parts(f)))
+    return _csv(exports.Sheet("logs", LOG_HEADERS, _log_rows(f)), _name("logs", *_file_parts(f)))
 
 
 @bp.route("/logs.xlsx")
