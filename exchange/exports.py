@@ -60,8 +60,8 @@ CSV_CHUNK_ROWS = 1000
 
 
 def iter_csv(headers: Sequence[object], rows: Iterable[Sequence[Cell]]) -> Iterator[bytes]:
-    """The CSV in chunks of bytes, the byte-order mark first: a table of any length is
-    sent while its rows are read, never held whole."""
+    """The CSV in chunks of bytes, the byte-order mark first, encoded while the rows are
+    read (they may come from a statement fetched in batches)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     out.write(BOM)

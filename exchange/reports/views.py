@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -254,17 +254,14 @@ def _report_sheet(table: str, f: queries.Filters) -> exports.Sheet:
 def _table_arg(allowed: tuple[str, ...]) -> str:
     table = request.args.get("table", "")
     if table not in allowed:
-        abort(
-            404,
-            description=_("There is no table “%(table)s”. Choose one of: %(tables)s.",
-                          table=table[:40], tables=", ".join(allowed)),  # fmt: skip
-        )
+        message = _("Table: choose one of %(tables)s.", tables=", ".join(allowed))
+        raise ValidationError(message, fields={"table": message})
     return table
 
 
 def _csv(sheet: exports.Sheet, name: str) -> Response:
-    """One table as CSV. Its rows may come from one streamed statement (every log of
-    a period): they are written as they are read, only the file is held."""
+    """One table as CSV. Its rows may come from one statement fetched in batches (every
+    log of a period): they are written as they are read, only the file is held."""
     return exports.download("csv", sheet.headers, sheet.rows, sheet.title, name)
 
 
