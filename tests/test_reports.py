@@ -495,7 +495,7 @@ def test_the_reports_read_in_chinese(client, hand_made, login_as):
     login_as(college.head)
     html = client.get("/reports/department").get_data(as_text=True)
     assert "部门报表" in html
-    assert "按月工时" in html
+    assert "按月学时" in html
     svg = html[html.index('<svg class="chart"') : html.index("</svg>")]
     assert "已批准" in svg
     assert "Hours by month" not in html
