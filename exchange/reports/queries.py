@@ -222,32 +222,52 @@ def _months(first: date, last: date) -> list[date]:
     return months
 
 
+def _sums_by(f: Filters, *columns: Any) -> list[Any]:
+    """Approved minutes, pending minutes and logs per value of ``columns``."""
+    return list(
+        db.session.execute(
+            select(*columns, _approved(), _pending(), func.count())
+            .where(*_where(f))
+            .group_by(*columns)
+        ).all()
+    )
+
+
 def breakdown(f: Filters) -> Breakdown:
     """The hours by month (every month of the range, empty ones too), department,
-    enterprise and category: one GROUP BY over the logs, summed four ways, and one
-    query each for the names of the departments and enterprises it found."""
+    enterprise and category: one GROUP BY each (a few rows each, however many logs),
+    and one query each for the names of the departments and enterprises found."""
     year = extract("year", ExchangeLog.work_date)
     month = extract("month", ExchangeLog.work_date)
-    columns = (year, month, ExchangeLog.department_id, ExchangeLog.enterprise_id,
-               ExchangeLog.kind, ExchangeLog.category)  # fmt: skip
-    rows = db.session.execute(
-        select(*columns, _approved(), _pending(), func.count())
-        .where(*_where(f))
-        .group_by(*columns)
-    ).all()
     by_month: dict[date, Hours] = {day: Hours() for day in _months(f.first_day, f.last_day)}
-    by_department: dict[int, Hours] = {}
-    by_enterprise: dict[int, Hours] = {}
-    by_category: dict[tuple[str, str], Hours] = {}
     total = Hours()
-    for y, m, department_id, enterprise_id, kind, category, approved, pending, logs in rows:
+    for y, m, approved, pending, logs in _sums_by(f, year, month):
         figures = (int(approved), int(pending), int(logs))
         by_month.setdefault(date(int(y), int(m), 1), Hours()).add(*figures)
-        by_department.setdefault(department_id, Hours()).add(*figures)
-        by_enterprise.setdefault(enterprise_id, Hours()).add(*figures)
-        by_category.setdefault((kind, category), Hours()).add(*figures)
         total.add(*figures)
-    departments = _names(Department, by_department)
+
+    def hours_of(rows: list[Any]) -> dict[Any, Hours]:
+        return {
+            tuple(row[:-3]) if len(row) > 4 else row[0]: Hours(
+                int(row[-3]), int(row[-2]), int(row[-1])
+            )
+            for row in rows
+        }
+
+    by_department: dict[int, Hours] = (
+        hours_of(_sums_by(f, ExchangeLog.department_id)) if f.department is None else {}
+    )
+    by_enterprise: dict[int, Hours] = hours_of(_sums_by(f, ExchangeLog.enterprise_id))
+    by_category: dict[tuple[str, str], Hours] = hours_of(
+        _sums_by(f, ExchangeLog.kind, ExchangeLog.category)
+    )
+    if f.department is not None:
+        by_department = {f.department.id: total}
+    departments = (
+        {f.department.id: f.department.name}
+        if f.department is not None
+        else _names(Department, by_department)
+    )
     enterprises = _names(Enterprise, by_enterprise)
     return Breakdown(
         months=[Line(day, f"{day:%Y-%m}", by_month[day]) for day in sorted(by_month)],
@@ -335,21 +355,27 @@ class RuleLine:
     not_yet: int
 
 
-def rule_lines(period: Period, standings: list[rewards.Standing]) -> list[RuleLine]:
-    """Per rule of the period (in the rules' order): people with hours of its audience
-    who meet it, and who do not yet. A person counts once per rule (a department rule
-    is met when it is met in at least one department)."""
-    rules = [rule.spec() for rule in rewards.period_rules(period.id)]
-    met: dict[str, set[int]] = {rule.code: set() for rule in rules}
-    seen: dict[str, set[int]] = {rule.code: set() for rule in rules}
+def rule_counts(standings: list[rewards.Standing]) -> dict[str, tuple[int, int]]:
+    """Per rule code: people of ``standings`` who meet it, and who do not yet."""
+    met: dict[str, set[int]] = {}
+    seen: dict[str, set[int]] = {}
     for standing in standings:
         for outcome in standing.outcomes:
             seen.setdefault(outcome.rule.code, set()).add(standing.person.id)
             if outcome.met:
                 met.setdefault(outcome.rule.code, set()).add(standing.person.id)
+    return {
+        code: (len(met.get(code, ())), len(people - met.get(code, set())))
+        for code, people in seen.items()
+    }
+
+
+def rule_lines(period: Period, counts: dict[str, tuple[int, int]]) -> list[RuleLine]:
+    """Every rule of the period in the rules' order, with its counts (none without
+    people of its audience)."""
     return [
-        RuleLine(rule, len(met[rule.code]), len(seen[rule.code] - met[rule.code]))
-        for rule in rules
+        RuleLine(rule, *counts.get(rule.code, (0, 0)))
+        for rule in (r.spec() for r in rewards.period_rules(period.id))
     ]
 
 
@@ -480,7 +506,7 @@ def department_report(actor: User, f: Filters) -> Report:
     return Report(
         filters=f,
         breakdown=breakdown(f),
-        rules=rule_lines(f.period, standings),
+        rules=rule_lines(f.period, rule_counts(standings)),
         pending=pending_summary(f),
         oldest=oldest_pending(f),
         agreements=agreements_ending(f),
@@ -491,11 +517,10 @@ def department_report(actor: User, f: Filters) -> Report:
 def college_report(actor: User, f: Filters) -> Report:
     """The college report: the same over every department, by department instead of
     by person."""
-    standings = rewards.college_eligibility(actor, f.period)
     return Report(
         filters=f,
         breakdown=breakdown(f),
-        rules=rule_lines(f.period, standings),
+        rules=rule_lines(f.period, rewards.college_rule_counts(actor, f.period)),
         pending=pending_summary(f),
         oldest=oldest_pending(f),
         agreements=agreements_ending(f),

@@ -44,6 +44,14 @@ def keep_it_private(response: Response) -> Response:
     return response
 
 
+@bp.context_processor
+def formatters() -> dict[str, Any]:
+    """Hours as "12.5 h" in the reader's language, translated once per page rather than
+    once per cell (a table of a college has hundreds of rows)."""
+    pattern = _("%(hours)s h", hours="\x00")
+    return {"h": lambda minutes: pattern.replace("\x00", units.hours_number(minutes))}
+
+
 @bp.errorhandler(ValidationError)
 def bad_filter(error: ValidationError):  # type: ignore[no-untyped-def]
     """A filter that is not one: the filters again, as typed, with the field named."""

@@ -386,38 +386,50 @@ def eligibility(actor: User, department: Department, period: Period) -> list[Sta
     return found
 
 
-def college_eligibility(actor: User, period: Period) -> list[Standing]:
-    """Everybody's standing in the period across the college (admins): one standing per
-    person and department their hours count in, with the department rules, and one per
-    person with the college rules on their college total. One query for the hours, one
-    for the people, one for the rules."""
+def college_rule_counts(actor: User, period: Period) -> dict[str, tuple[int, int]]:
+    """Per rule of the period, across the college (admins): how many people meet it and
+    how many with hours of its audience do not yet. A department rule is met by a
+    person who meets it in at least one department (on their hours there); a college
+    rule on their hours across the college. One query for the hours, one for the rules;
+    people are counted, not loaded, and each rule is evaluated once per distinct number
+    of minutes (a college has thousands of people but far fewer distinct totals)."""
     if actor.role != Role.ADMIN:
         raise PermissionDenied()
     department_specs, college_specs = _by_scope(_specs(period.id))
     rows = db.session.execute(
         _sums(ExchangeLog.period_id == period.id, ExchangeLog.department_id)
     ).all()
-    people = _people({row[0] for row in rows})
-    college: dict[tuple[int, engine.Audience], list[int]] = {}
-    found: list[Standing] = []
+    evaluated: dict[tuple[engine.Scope, engine.Audience, int], list[engine.Outcome]] = {}
+
+    def outcomes(scope: engine.Scope, audience: engine.Audience, minutes: int) -> Any:
+        key = (scope, audience, minutes)
+        if key not in evaluated:
+            specs = department_specs if scope == engine.Scope.DEPARTMENT else college_specs
+            evaluated[key] = engine.evaluate(specs, audience, minutes)
+        return evaluated[key]
+
+    met: dict[str, set[int]] = {}
+    seen: dict[str, set[int]] = {}
+
+    def count(owner_id: int, found: list[engine.Outcome]) -> None:
+        for outcome in found:
+            seen.setdefault(outcome.rule.code, set()).add(owner_id)
+            if outcome.met:
+                met.setdefault(outcome.rule.code, set()).add(owner_id)
+
+    college: dict[tuple[int, engine.Audience], int] = {}
     for owner_id, kind, _department_id, approved, pending in rows:
-        audience = AUDIENCE_OF_KIND[kind]
-        approved, pending = int(approved), int(pending)
         if not (approved or pending):
             continue
-        totals = college.setdefault((owner_id, audience), [0, 0])
-        totals[0] += approved
-        totals[1] += pending
-        outcomes = engine.evaluate(department_specs, audience, approved)
-        # The department itself is not loaded: the college view counts people, not places.
-        found.append(Standing(people[owner_id], None, audience, approved, pending, outcomes))
-    for (owner_id, audience), (approved, pending) in college.items():
-        outcomes = engine.evaluate(college_specs, audience, approved)
-        found.append(
-            Standing(people[owner_id], None, audience, approved, pending, outcomes,
-                     engine.Scope.COLLEGE)
-        )  # fmt: skip
-    return found
+        audience = AUDIENCE_OF_KIND[kind]
+        college[(owner_id, audience)] = college.get((owner_id, audience), 0) + int(approved)
+        count(owner_id, outcomes(engine.Scope.DEPARTMENT, audience, int(approved)))
+    for (owner_id, audience), approved in college.items():
+        count(owner_id, outcomes(engine.Scope.COLLEGE, audience, approved))
+    return {
+        code: (len(met.get(code, ())), len(people - met.get(code, set())))
+        for code, people in seen.items()
+    }
 
 
 def audience_of(user: User) -> engine.Audience | None:
