@@ -85,6 +85,26 @@ def median_ms(run: Callable[[], Any]) -> float:
     return statistics.median(timings[2:])
 
 
+def measure_page(client: Any, path: str, engine: Any) -> tuple[float, set[int]]:
+    """The page's median time in process, and the numbers of statements it sent."""
+    counted: list[int] = []
+    statements: set[int] = set()
+
+    def count(*_args: Any) -> None:
+        counted.append(1)
+
+    def page() -> None:
+        counted.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        answer = client.get(path)
+        event.remove(engine, "before_cursor_execute", count)
+        if answer.status_code != 200:
+            raise RuntimeError(f"{path} answered {answer.status_code}")
+        statements.add(len(counted))
+
+    return median_ms(page), statements
+
+
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="exchange-reports-"))
     scratch = Scratch("reports", folder)
@@ -103,8 +123,10 @@ def main() -> None:
                 db.session.commit()
             backend = db.engine.dialect.name
             engine = db.engine
-            print(f"  seeded {seeded.counts['logs']:,} logs in {seconds:.1f} s on {backend}",
-                  flush=True)  # fmt: skip
+            print(
+                f"  seeded {seeded.counts['logs']:,} logs in {seconds:.1f} s on {backend}",
+                flush=True,
+            )
         clients = {}
         for who, email in (("head", seeded.head), ("admin", seeded.admin)):
             clients[who] = app.test_client()
@@ -113,31 +135,30 @@ def main() -> None:
         period = {"period": seeded.period_id}
         ids = {**period, "department": seeded.department_id}
         reports = [
-            ("department report `/reports/department`", "head",
-             f"/reports/department?period={seeded.period_id}", breakdown_sql(backend, True), ids),
-            ("college report `/reports/college`", "admin",
-             f"/reports/college?period={seeded.period_id}", breakdown_sql(backend, False), period),
-            ("enterprise report `/reports/enterprises`", "admin",
-             f"/reports/enterprises?period={seeded.period_id}", SQL_PARTNERSHIPS, period),
-        ]  # fmt: skip
+            (
+                "department report `/reports/department`",
+                "head",
+                f"/reports/department?period={seeded.period_id}",
+                breakdown_sql(backend, True),
+                ids,
+            ),
+            (
+                "college report `/reports/college`",
+                "admin",
+                f"/reports/college?period={seeded.period_id}",
+                breakdown_sql(backend, False),
+                period,
+            ),
+            (
+                "enterprise report `/reports/enterprises`",
+                "admin",
+                f"/reports/enterprises?period={seeded.period_id}",
+                SQL_PARTNERSHIPS,
+                period,
+            ),
+        ]
         for name, who, path, sql, params in reports:
-            counted: list[int] = []
-
-            def count(*_args: Any) -> None:
-                counted.append(1)
-
-            statements: set[int] = set()
-
-            def page(path: str = path, who: str = who) -> None:
-                counted.clear()
-                event.listen(engine, "before_cursor_execute", count)
-                answer = clients[who].get(path)
-                event.remove(engine, "before_cursor_execute", count)
-                if answer.status_code != 200:
-                    raise RuntimeError(f"{path} answered {answer.status_code}")
-                statements.add(len(counted))
-
-            measured = median_ms(page)
+            measured, statements = measure_page(clients[who], path, engine)
             with app.app_context():
                 floor = median_ms(
                     lambda sql=sql, params=params: db.session.execute(text(sql), params).all()
@@ -151,17 +172,23 @@ def main() -> None:
             db.engine.dispose()
         scratch.drop()
     print()
-    print(f"Reports at {LOGS:,} logs ({backend}; median of {REPEAT} in-process requests; "
-          f"target < {TARGET_MS:.0f} ms)")  # fmt: skip
+    print(
+        f"Reports at {LOGS:,} logs ({backend}; median of {REPEAT} in-process requests; "
+        f"target < {TARGET_MS:.0f} ms)"
+    )
     print()
-    print("| report | page | floor: main aggregation as one raw SQL query | page ÷ floor "
-          "| SQL statements | < 300 ms |")
+    print(
+        "| report | page | floor: main aggregation as one raw SQL query | page ÷ floor "
+        "| SQL statements | < 300 ms |"
+    )
     print("|---|---|---|---|---|---|")
     for name, measured, floor, statements in rows:
         ok = "yes" if measured < TARGET_MS else "**no**"
         counts = ", ".join(str(n) for n in sorted(statements))
-        print(f"| {name} | {measured:.0f} ms | {floor:.0f} ms | {measured / floor:.1f}× "
-              f"| {counts} | {ok} |")  # fmt: skip
+        print(
+            f"| {name} | {measured:.0f} ms | {floor:.0f} ms | {measured / floor:.1f}× "
+            f"| {counts} | {ok} |"
+        )
 
 
 if __name__ == "__main__":

@@ -122,9 +122,7 @@ def _fill_sheet(
     sheet.freeze_panes = "A2"
 
 
-def _fill_write_only(
-    sheet: Any, headers: Sequence[object], rows: Iterable[Sequence[Cell]]
-) -> None:
+def _fill_write_only(sheet: Any, headers: Sequence[object], rows: Iterable[Sequence[Cell]]) -> None:
     """As ``_fill_sheet`` for a write-only sheet, whose rows go to disk as they come
     (any number of rows in bounded memory): the columns are as wide as their headers."""
     for column, header in enumerate(headers, start=1):
@@ -240,4 +238,3 @@ def download(
 def download_sheets(sheets: Sequence[Sheet], name: str, *, large: bool = False) -> Response:
     """Several tables as one XLSX workbook to save, one sheet each: ``name`` gets ".xlsx"."""
     return _attachment(to_xlsx_sheets(sheets, large=large), "xlsx", name)
-

@@ -43,22 +43,39 @@ def hand_made(college, make_log, make_agreement):
     early, late = today - timedelta(days=40), today - timedelta(days=10)
     make_log(college.teacher, "approved", hours="3", work_date=early)
     make_log(college.teacher, "approved", hours="2", work_date=late)
-    make_log(college.teacher, "submitted", hours="1.5", work_date=late,
-             category="technical_training")  # fmt: skip
-    make_log(college.other_teacher, "approved", hours="4", work_date=late,
-             category="joint_research")  # fmt: skip
+    make_log(
+        college.teacher, "submitted", hours="1.5", work_date=late, category="technical_training"
+    )
+    make_log(
+        college.other_teacher, "approved", hours="4", work_date=late, category="joint_research"
+    )
     make_log(college.other_teacher, "verified", hours="1", work_date=late)
     make_log(college.expert, "approved", hours="2", work_date=early)
     make_log(college.teacher, "draft", hours="1", work_date=early)
     make_log(college.teacher, "rejected", hours="1", work_date=early)
-    make_log(college.foreign_head, "approved", hours="5", work_date=late,
-             enterprise_id=college.other_enterprise.id, verifier=college.foreign_expert)  # fmt: skip
-    make_agreement(college.other_enterprise, college.department, scope="practice",
-                   ends_on=today + timedelta(days=30))  # fmt: skip
-    make_agreement(college.other_enterprise, college.other_department, scope="teaching",
-                   ends_on=today + timedelta(days=45))  # fmt: skip
-    make_agreement(college.enterprise, college.department, scope="teaching",
-                   ends_on=today + timedelta(days=90))  # fmt: skip
+    make_log(
+        college.foreign_head,
+        "approved",
+        hours="5",
+        work_date=late,
+        enterprise_id=college.other_enterprise.id,
+        verifier=college.foreign_expert,
+    )
+    make_agreement(
+        college.other_enterprise,
+        college.department,
+        scope="practice",
+        ends_on=today + timedelta(days=30),
+    )
+    make_agreement(
+        college.other_enterprise,
+        college.other_department,
+        scope="teaching",
+        ends_on=today + timedelta(days=45),
+    )
+    make_agreement(
+        college.enterprise, college.department, scope="teaching", ends_on=today + timedelta(days=90)
+    )
     return college, early, late
 
 
@@ -80,8 +97,13 @@ def rows_by_first(rows: list[list[str]]) -> dict[str, list[str]]:
 def test_teachers_and_experts_see_no_report(client, hand_made, login_as, role):
     college, _, _ = hand_made
     login_as(getattr(college, role))
-    for path in (*PAGES, *ADMIN_PAGES, *FILES, *ADMIN_FILES,
-                 f"/reports/enterprises/{college.enterprise.id}"):  # fmt: skip
+    for path in (
+        *PAGES,
+        *ADMIN_PAGES,
+        *FILES,
+        *ADMIN_FILES,
+        f"/reports/enterprises/{college.enterprise.id}",
+    ):
         assert client.get(path).status_code == 403, path
 
 
@@ -99,8 +121,14 @@ def test_a_head_sees_their_department_and_not_another(client, hand_made, login_a
     assert "Nursing" in theirs
     assert "Li Na" not in theirs
     other = college.department.id
-    for path in ("/reports/department", "/reports/department.xlsx", "/reports/department.csv",
-                 "/reports/enterprises", "/reports/logs.csv", "/reports/logs.xlsx"):  # fmt: skip
+    for path in (
+        "/reports/department",
+        "/reports/department.xlsx",
+        "/reports/department.csv",
+        "/reports/enterprises",
+        "/reports/logs.csv",
+        "/reports/logs.xlsx",
+    ):
         response = client.get(path, query_string={"department": other, "table": "people"})
         assert response.status_code == 403, path
         assert "Li Na" not in response.get_data(as_text=True)
@@ -131,8 +159,11 @@ def test_an_admin_opens_any_department(client, hand_made, login_as):
 
 def test_the_menu_offers_reports_to_heads_and_admins(client, hand_made, sign_in):
     college, _, _ = hand_made
-    for person, target in ((college.head, "/reports/department"),
-                           (college.admin, "/reports/college"), (college.teacher, None)):  # fmt: skip
+    for person, target in (
+        (college.head, "/reports/department"),
+        (college.admin, "/reports/college"),
+        (college.teacher, None),
+    ):
         sign_in(person)
         html = client.get("/").get_data(as_text=True)
         nav = html[html.index('<nav class="tabbar"') : html.index("</nav>")]
@@ -173,8 +204,15 @@ def test_the_department_report_adds_up_the_hand_made_college(client, hand_made, 
     assert categories["Teaching in the college · Lecture"] == ["2.00", "0.00", "1"]
 
     people = table(client.get("/reports/department.csv?table=people"))
-    assert people[0] == ["Name", "Role", "Kind", "Approved hours", "Pending hours", "Logs",
-                         "Rules met"]  # fmt: skip
+    assert people[0] == [
+        "Name",
+        "Role",
+        "Kind",
+        "Approved hours",
+        "Pending hours",
+        "Logs",
+        "Rules met",
+    ]
     by_name = rows_by_first(people)
     assert by_name["Li Na"][2:5] == ["5.00", "1.50", "3"]
     assert by_name["Zhao Lei"][2:5] == ["4.00", "1.00", "2"]
@@ -240,8 +278,13 @@ def test_pending_work_shows_its_age_in_days(client, hand_made, login_as, travel)
     summary = html[html.index('id="table-pending-summary"') :]
     summary = summary[: summary.index("</table>")]
     assert re.findall(r'<td class="num">([^<]+)</td>', summary) == [
-        "1", "1.5 h", "3", "1", "1 h", "3",
-    ]  # fmt: skip
+        "1",
+        "1.5 h",
+        "3",
+        "1",
+        "1 h",
+        "3",
+    ]
 
 
 def test_agreements_ending_within_60_days(client, hand_made, sign_in):
@@ -284,12 +327,14 @@ def test_dates_narrow_every_figure(client, hand_made, login_as):
     college, early, late = hand_made
     login_as(college.head)
     args = {"from": (late - timedelta(days=1)).isoformat(), "to": late.isoformat()}
-    people = rows_by_first(table(client.get("/reports/department.csv",
-                                            query_string={"table": "people", **args})))  # fmt: skip
+    people = rows_by_first(
+        table(client.get("/reports/department.csv", query_string={"table": "people", **args}))
+    )
     assert people["Li Na"][2:5] == ["2.00", "1.50", "2"]
     assert "Chen Hao" not in people
-    months = rows_by_first(table(client.get("/reports/department.csv",
-                                            query_string={"table": "months", **args})))  # fmt: skip
+    months = rows_by_first(
+        table(client.get("/reports/department.csv", query_string={"table": "months", **args}))
+    )
     assert list(months) == [f"{late:%Y-%m}"]
     html = client.get("/reports/department", query_string=args).get_data(as_text=True)
     assert "Approved: 6 h" in html
@@ -311,8 +356,12 @@ def test_dates_narrow_every_figure(client, hand_made, login_as):
 def test_a_bad_filter_is_named_and_kept(client, hand_made, login_as, args, field):
     college, _, _ = hand_made
     login_as(college.admin)
-    paths = ["/reports/department", "/reports/department.csv", "/reports/enterprises",
-             "/reports/logs.csv"]
+    paths = [
+        "/reports/department",
+        "/reports/department.csv",
+        "/reports/enterprises",
+        "/reports/logs.csv",
+    ]
     if "department" not in args:  # the college report has no department to choose
         paths.append("/reports/college")
     for path in paths:
@@ -338,8 +387,10 @@ def test_an_unknown_period_or_department_is_not_found(client, hand_made, login_a
 def test_an_unknown_table_is_refused_with_the_tables_named(client, hand_made, login_as):
     college, _, _ = hand_made
     login_as(college.admin)
-    for path, tables in (("/reports/department.csv", queries_tables("department")),
-                         ("/reports/college.csv", queries_tables("college"))):  # fmt: skip
+    for path, tables in (
+        ("/reports/department.csv", queries_tables("department")),
+        ("/reports/college.csv", queries_tables("college")),
+    ):
         for bad in ("", "logs", "../months"):
             response = client.get(path, query_string={"table": bad})
             assert response.status_code == 400
@@ -359,8 +410,9 @@ def queries_tables(report: str) -> tuple[str, ...]:
 def test_the_default_period_is_the_current_one(client, hand_made, login_as, make_period):
     college, _, _ = hand_made
     today = college_today()
-    make_period(name="Earlier", starts_on=today - timedelta(days=500),
-                ends_on=today - timedelta(days=101))  # fmt: skip
+    make_period(
+        name="Earlier", starts_on=today - timedelta(days=500), ends_on=today - timedelta(days=101)
+    )
     login_as(college.head)
     html = client.get("/reports/department").get_data(as_text=True)
     assert f'<option value="{college.period.id}" selected' in html
@@ -376,8 +428,14 @@ def test_the_department_workbook_has_one_sheet_per_table(client, hand_made, logi
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     book = load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["Months", "Enterprises", "Categories", "People", "Pending",
-                               "Agreements ending"]  # fmt: skip
+    assert book.sheetnames == [
+        "Months",
+        "Enterprises",
+        "Categories",
+        "People",
+        "Pending",
+        "Agreements ending",
+    ]
     people = {row[0]: row for row in book["People"].iter_rows(min_row=2, values_only=True)}
     assert people["Li Na"][3] == 5
     assert people["Li Na"][4] == 1.5
@@ -390,8 +448,14 @@ def test_the_college_workbook_has_one_sheet_per_table(client, hand_made, login_a
     college, _, _ = hand_made
     login_as(college.admin)
     book = load_workbook(io.BytesIO(client.get("/reports/college.xlsx").data))
-    assert book.sheetnames == ["Months", "Departments", "Enterprises", "Categories", "Pending",
-                               "Agreements ending"]  # fmt: skip
+    assert book.sheetnames == [
+        "Months",
+        "Departments",
+        "Enterprises",
+        "Categories",
+        "Pending",
+        "Agreements ending",
+    ]
     departments = list(book["Departments"].iter_rows(min_row=2, values_only=True))
     assert departments == [("Clinical Medicine", 11, 2.5, 6), ("Nursing", 5, 0, 1)]
 
@@ -400,16 +464,35 @@ def test_every_log_of_the_period_one_row_each_with_flags(client, hand_made, logi
     college, _, late = hand_made
     login_as(college.admin)
     rows = table(client.get("/reports/logs.csv"))
-    assert rows[0] == ["id", "owner", "kind", "date", "hours", "enterprise", "department",
-                       "category", "status", "verifier", "flags"]  # fmt: skip
+    assert rows[0] == [
+        "id",
+        "owner",
+        "kind",
+        "date",
+        "hours",
+        "enterprise",
+        "department",
+        "category",
+        "status",
+        "verifier",
+        "flags",
+    ]
     assert len(rows) == 1 + 9  # every live log, drafts and rejected ones too
     statuses = sorted(row[8] for row in rows[1:])
     assert statuses.count("approved") == 5
     assert "draft" in statuses
     assert "rejected" in statuses
     zhou = next(row for row in rows if row[1] == "Zhou Min")
-    assert zhou[2:10] == ["practice", late.isoformat(), "5.00", "Phoenix Pharma", "Nursing",
-                          "clinical", "approved", "Huang Bo"]  # fmt: skip
+    assert zhou[2:10] == [
+        "practice",
+        late.isoformat(),
+        "5.00",
+        "Phoenix Pharma",
+        "Nursing",
+        "clinical",
+        "approved",
+        "Huang Bo",
+    ]
     assert zhou[10] == ""  # no flag is computed yet
     book = load_workbook(io.BytesIO(client.get("/reports/logs.xlsx").data), read_only=True)
     sheet = book[book.sheetnames[0]]
@@ -461,8 +544,15 @@ def test_each_report_sends_as_many_statements_at_a_larger_college(client, hand_m
     college, _, _ = hand_made
     login_as(college.admin)
     enterprise = f"/reports/enterprises/{college.enterprise.id}"
-    admin_paths = (*PAGES, *ADMIN_PAGES, enterprise, *FILES, *ADMIN_FILES,
-                   "/reports/department.csv?table=people", "/reports/college.csv?table=pending")  # fmt: skip
+    admin_paths = (
+        *PAGES,
+        *ADMIN_PAGES,
+        enterprise,
+        *FILES,
+        *ADMIN_FILES,
+        "/reports/department.csv?table=people",
+        "/reports/college.csv?table=pending",
+    )
     small = _statements(client, admin_paths)
     add_logs(college, 600)
     larger = _statements(client, admin_paths)

@@ -70,9 +70,7 @@ def logs_totals(actor: User, scope: str = "mine", **filters: Any) -> LogTotals:
             func.sum(case((ExchangeLog.status == Status.APPROVED.value, ExchangeLog.minutes))),
             0,
         ),
-        func.coalesce(
-            func.sum(case((ExchangeLog.status.in_(pending), ExchangeLog.minutes))), 0
-        ),
+        func.coalesce(func.sum(case((ExchangeLog.status.in_(pending), ExchangeLog.minutes))), 0),
     )
     logs, approved, waiting = db.session.execute(stmt).one()
     return LogTotals(int(logs), int(approved), int(waiting))

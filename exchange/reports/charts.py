@@ -61,7 +61,7 @@ def number(value: Decimal) -> str:
 
 def _shorten(label: str, limit: int = 13) -> str:
     # Wide (CJK) characters take about twice the room of a Latin letter.
-    room, kept = limit * 2, []
+    room, kept = limit * 2, list[str]()
     for ch in label:
         room -= 2 if ord(ch) > 0x2E80 else 1
         if room < 0:

@@ -94,9 +94,7 @@ def _day(name: str, value: str, label: Any) -> date | None:
         raise ValidationError(message, fields={name: message}) from None
 
 
-def filters(
-    actor: User, args: Mapping[str, str], *, department: str = "optional"
-) -> Filters:
+def filters(actor: User, args: Mapping[str, str], *, department: str = "optional") -> Filters:
     """The filters ``args`` name (``period``, ``department``, ``from``, ``to``), checked.
 
     ``department``: "required" (the department report: a head's own by default, an
@@ -125,9 +123,7 @@ def filters(
     department_arg = (args.get("department") or "").strip()
     if department != "ignored":
         if department_arg:
-            chosen = db.session.get(
-                Department, _id("department", department_arg, _l("Department"))
-            )
+            chosen = db.session.get(Department, _id("department", department_arg, _l("Department")))
             if chosen is None:
                 raise NotFound()
             if actor.role == Role.HEAD and chosen.id != actor.department_id:
@@ -292,12 +288,11 @@ def _names(model: Any, ids: Iterable[int]) -> dict[int, str]:
 
 def _by_hours(hours: dict[int, Hours], names: dict[int, str]) -> list[Line]:
     """Most approved hours first, then by name."""
-    return [
-        Line(key, names.get(key, ""), value)
-        for key, value in sorted(
-            hours.items(), key=lambda item: (-item[1].approved, -item[1].pending, names.get(item[0], ""))
-        )
-    ]
+
+    def order(item: tuple[int, Hours]) -> tuple[int, int, str]:
+        return (-item[1].approved, -item[1].pending, names.get(item[0], ""))
+
+    return [Line(key, names.get(key, ""), value) for key, value in sorted(hours.items(), key=order)]
 
 
 # --- people ------------------------------------------------------------------------------
@@ -317,8 +312,15 @@ def people(f: Filters, standings: list[rewards.Standing]) -> list[PersonLine]:
     """The hours of each person in the filters (one query), with the rules each meets
     in the period (from ``standings``, the rewards domain's eligibility)."""
     rows = db.session.execute(
-        select(ExchangeLog.owner_id, User.name, User.role, ExchangeLog.kind,
-               _approved(), _pending(), func.count())  # fmt: skip
+        select(
+            ExchangeLog.owner_id,
+            User.name,
+            User.role,
+            ExchangeLog.kind,
+            _approved(),
+            _pending(),
+            func.count(),
+        )
         .join(User, User.id == ExchangeLog.owner_id)
         .where(*_where(f))
         .group_by(ExchangeLog.owner_id, User.name, User.role, ExchangeLog.kind)
@@ -334,8 +336,14 @@ def people(f: Filters, standings: list[rewards.Standing]) -> list[PersonLine]:
     for owner_id, name, role, kind, approved, pending, logs in rows:
         audience = rewards.AUDIENCE_OF_KIND[kind].value
         found.append(
-            PersonLine(owner_id, name, role, kind, Hours(int(approved), int(pending), int(logs)),
-                       met.get((owner_id, audience), []))  # fmt: skip
+            PersonLine(
+                owner_id,
+                name,
+                role,
+                kind,
+                Hours(int(approved), int(pending), int(logs)),
+                met.get((owner_id, audience), []),
+            )
         )
     return sorted(found, key=lambda p: (p.kind, p.name, p.person_id))
 
@@ -416,25 +424,40 @@ def pending_summary(f: Filters) -> list[PendingSummary]:
     their hours and the age in days of the one waiting longest (since it reached its
     state, the log's last change), in one query."""
     rows = db.session.execute(
-        select(ExchangeLog.status, func.count(), func.sum(ExchangeLog.minutes),
-               func.min(ExchangeLog.updated_at))  # fmt: skip
+        select(
+            ExchangeLog.status,
+            func.count(),
+            func.sum(ExchangeLog.minutes),
+            func.min(ExchangeLog.updated_at),
+        )
         .where(*_where(f, *PENDING_VALUES))
         .group_by(ExchangeLog.status)
     ).all()
     today = college_today()
-    found = {row[0]: PendingSummary(row[0], int(row[1]), int(row[2] or 0), _age(row[3], today))
-             for row in rows}  # fmt: skip
+    found = {
+        row[0]: PendingSummary(row[0], int(row[1]), int(row[2] or 0), _age(row[3], today))
+        for row in rows
+    }
     order = (Status.SUBMITTED.value, Status.VERIFIED.value)
     return [found.get(s, PendingSummary(s, 0, 0, 0)) for s in order]
 
 
-def _pending_logs_query(f: Filters) -> Select[Any]:
+def _pending_logs_query(f: Filters) -> Any:
     owner = aliased(User)
     verifier = aliased(User)
     return (
-        select(ExchangeLog.id, owner.name, ExchangeLog.status, ExchangeLog.work_date,
-               ExchangeLog.minutes, ExchangeLog.kind, Enterprise.name, Department.name,
-               verifier.name, ExchangeLog.updated_at)  # fmt: skip
+        select(
+            ExchangeLog.id,
+            owner.name,
+            ExchangeLog.status,
+            ExchangeLog.work_date,
+            ExchangeLog.minutes,
+            ExchangeLog.kind,
+            Enterprise.name,
+            Department.name,
+            verifier.name,
+            ExchangeLog.updated_at,
+        )
         .join(owner, owner.id == ExchangeLog.owner_id)
         .join(Enterprise, Enterprise.id == ExchangeLog.enterprise_id)
         .join(Department, Department.id == ExchangeLog.department_id)
@@ -447,8 +470,9 @@ def _pending_logs_query(f: Filters) -> Select[Any]:
 def _pending_log(row: Any, today: date) -> PendingLog:
     log_id, owner, status, work_date, minutes, kind, enterprise, department, verifier, at = row
     place = enterprise if kind == LogKind.PRACTICE else department
-    return PendingLog(log_id, owner, status, work_date, minutes, place, verifier or "",
-                      _age(at, today))  # fmt: skip
+    return PendingLog(
+        log_id, owner, status, work_date, minutes, place, verifier or "", _age(at, today)
+    )
 
 
 def oldest_pending(f: Filters, limit: int = PENDING_SHOWN) -> list[PendingLog]:
@@ -461,9 +485,7 @@ def oldest_pending(f: Filters, limit: int = PENDING_SHOWN) -> list[PendingLog]:
 def every_pending(f: Filters) -> Iterator[PendingLog]:
     """Every pending log, oldest first, streamed (the export)."""
     today = college_today()
-    result = db.session.execute(
-        _pending_logs_query(f).execution_options(yield_per=STREAM_ROWS)
-    )
+    result = db.session.execute(_pending_logs_query(f).execution_options(yield_per=STREAM_ROWS))
     for row in result:
         yield _pending_log(row, today)
 
@@ -559,9 +581,14 @@ def _agreement_state(agreements: list[Agreement], today: date) -> tuple[str, dat
 def _partnership_sums(f: Filters, *where: Any) -> list[Any]:
     return list(
         db.session.execute(
-            select(ExchangeLog.enterprise_id, ExchangeLog.kind,
-                   func.count(distinct(ExchangeLog.owner_id)), _approved(), _pending(),
-                   func.count())  # fmt: skip
+            select(
+                ExchangeLog.enterprise_id,
+                ExchangeLog.kind,
+                func.count(distinct(ExchangeLog.owner_id)),
+                _approved(),
+                _pending(),
+                func.count(),
+            )
             .where(*_where(f), *where)
             .group_by(ExchangeLog.enterprise_id, ExchangeLog.kind)
         ).all()
@@ -633,8 +660,15 @@ def enterprise_detail(f: Filters, enterprise_id: int) -> EnterpriseDetail:
     agreements = _agreements_by_enterprise(f, Agreement.enterprise_id == enterprise.id)
     _fill({enterprise.id: entry}, _partnership_sums(f, here), agreements)
     person_rows = db.session.execute(
-        select(ExchangeLog.owner_id, User.name, User.role, ExchangeLog.kind,
-               _approved(), _pending(), func.count())  # fmt: skip
+        select(
+            ExchangeLog.owner_id,
+            User.name,
+            User.role,
+            ExchangeLog.kind,
+            _approved(),
+            _pending(),
+            func.count(),
+        )
         .join(User, User.id == ExchangeLog.owner_id)
         .where(*_where(f), here)
         .group_by(ExchangeLog.owner_id, User.name, User.role, ExchangeLog.kind)
@@ -658,8 +692,9 @@ def enterprise_detail(f: Filters, enterprise_id: int) -> EnterpriseDetail:
             agreements.get(enterprise.id, []), key=lambda a: (a.ends_on, a.id), reverse=True
         ),
         people=[
-            PersonLine(owner_id, name, role, kind,
-                       Hours(int(approved), int(pending), int(logs)), [])  # fmt: skip
+            PersonLine(
+                owner_id, name, role, kind, Hours(int(approved), int(pending), int(logs)), []
+            )
             for owner_id, name, role, kind, approved, pending, logs in person_rows
         ],
         months=[Line(day, f"{day:%Y-%m}", by_month[day]) for day in sorted(by_month)],
@@ -707,9 +742,18 @@ def every_log(f: Filters) -> Iterator[LogLine]:
     if f.date_to is not None:
         where.append(ExchangeLog.work_date <= f.date_to)
     stmt = (
-        select(ExchangeLog.id, owner.name, ExchangeLog.kind, ExchangeLog.work_date,
-               ExchangeLog.minutes, Enterprise.name, Department.name, ExchangeLog.category,
-               ExchangeLog.status, verifier.name)  # fmt: skip
+        select(
+            ExchangeLog.id,
+            owner.name,
+            ExchangeLog.kind,
+            ExchangeLog.work_date,
+            ExchangeLog.minutes,
+            Enterprise.name,
+            Department.name,
+            ExchangeLog.category,
+            ExchangeLog.status,
+            verifier.name,
+        )
         .join(owner, owner.id == ExchangeLog.owner_id)
         .join(Enterprise, Enterprise.id == ExchangeLog.enterprise_id)
         .join(Department, Department.id == ExchangeLog.department_id)

@@ -26,7 +26,6 @@ from exchange.presentation import local_name
 from exchange.presentation.accounts import role_label
 from exchange.presentation.logs import category_label, kind_label, status_label
 from exchange.presentation.org import agreement_state_label
-from exchange.presentation.rewards import rule_kind_label
 from exchange.reports import charts, queries
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -216,35 +215,77 @@ def _label(line: queries.Line) -> str:
 
 
 def _people_sheet(people: list[queries.PersonLine]) -> exports.Sheet:
-    headers: list[object] = [_("Name"), _("Role"), _("Kind"), _("Approved hours"),
-                             _("Pending hours"), _("Logs"), _("Rules met")]  # fmt: skip
-    rows = [
-        [p.name, str(role_label(p.role)), str(kind_label(p.kind)), p.hours.approved_hours,
-         p.hours.pending_hours, p.hours.logs, ", ".join(local_name(r) for r in p.rules_met)]
+    headers: list[object] = [
+        _("Name"),
+        _("Role"),
+        _("Kind"),
+        _("Approved hours"),
+        _("Pending hours"),
+        _("Logs"),
+        _("Rules met"),
+    ]
+    rows: list[list[exports.Cell]] = [
+        [
+            p.name,
+            str(role_label(p.role)),
+            str(kind_label(p.kind)),
+            p.hours.approved_hours,
+            p.hours.pending_hours,
+            p.hours.logs,
+            ", ".join(local_name(r) for r in p.rules_met),
+        ]
         for p in people
-    ]  # fmt: skip
+    ]
     return exports.Sheet(_("People"), headers, rows)
 
 
 def _pending_sheet(pending: Iterable[queries.PendingLog]) -> exports.Sheet:
-    headers: list[object] = [_("Log"), _("Owner"), _("Status"), _("Date"), _("Hours"),
-                             _("Place"), _("Verifier"), _("Days waiting")]  # fmt: skip
+    rows: Iterable[list[exports.Cell]]
+    headers: list[object] = [
+        _("Log"),
+        _("Owner"),
+        _("Status"),
+        _("Date"),
+        _("Hours"),
+        _("Place"),
+        _("Verifier"),
+        _("Days waiting"),
+    ]
     rows = (
-        [p.log_id, p.owner, str(status_label(p.status)), p.work_date.isoformat(),
-         units.hours_value(p.minutes), p.place, p.verifier, p.age_days]
+        [
+            p.log_id,
+            p.owner,
+            str(status_label(p.status)),
+            p.work_date.isoformat(),
+            units.hours_value(p.minutes),
+            p.place,
+            p.verifier,
+            p.age_days,
+        ]
         for p in pending
-    )  # fmt: skip
+    )
     return exports.Sheet(_("Pending"), headers, rows)
 
 
 def _agreements_sheet(agreements: list[Any]) -> exports.Sheet:
-    headers: list[object] = [_("Enterprise"), _("Department"), _("Reference"), _("Starts on"),
-                             _("Ends on")]  # fmt: skip
+    rows: list[list[exports.Cell]]
+    headers: list[object] = [
+        _("Enterprise"),
+        _("Department"),
+        _("Reference"),
+        _("Starts on"),
+        _("Ends on"),
+    ]
     rows = [
-        [a.enterprise.name, a.department.name if a.department else _("All departments"),
-         a.reference, a.starts_on.isoformat(), a.ends_on.isoformat()]
+        [
+            a.enterprise.name,
+            a.department.name if a.department else _("All departments"),
+            a.reference,
+            a.starts_on.isoformat(),
+            a.ends_on.isoformat(),
+        ]
         for a in agreements
-    ]  # fmt: skip
+    ]
     return exports.Sheet(_("Agreements ending"), headers, rows)
 
 
@@ -288,9 +329,14 @@ def department_xlsx():
     f = _filters("required")
     report = queries.department_report(current_user, f)
     by_table = _breakdown_sheets(report.breakdown)
-    sheets = [by_table["months"], by_table["enterprises"], by_table["categories"],
-              _people_sheet(report.people), _pending_sheet(queries.every_pending(f)),
-              _agreements_sheet(report.agreements)]  # fmt: skip
+    sheets = [
+        by_table["months"],
+        by_table["enterprises"],
+        by_table["categories"],
+        _people_sheet(report.people),
+        _pending_sheet(queries.every_pending(f)),
+        _agreements_sheet(report.agreements),
+    ]
     return exports.download_sheets(sheets, _name("department", *_file_parts(f)))
 
 
@@ -308,22 +354,39 @@ def college_csv():
 def college_xlsx():
     f = _filters("ignored")
     by_table = _breakdown_sheets(queries.breakdown(f))
-    sheets = [by_table["months"], by_table["departments"], by_table["enterprises"],
-              by_table["categories"], _pending_sheet(queries.every_pending(f)),
-              _agreements_sheet(queries.agreements_ending(f))]  # fmt: skip
+    sheets = [
+        by_table["months"],
+        by_table["departments"],
+        by_table["enterprises"],
+        by_table["categories"],
+        _pending_sheet(queries.every_pending(f)),
+        _agreements_sheet(queries.agreements_ending(f)),
+    ]
     return exports.download_sheets(sheets, _name("college", *_file_parts(f)), large=True)
 
 
 def _partnership_sheet(rows: list[queries.Partnership]) -> exports.Sheet:
-    headers: list[object] = [_("Enterprise"), _("Teachers hosted"), _("Practice hours"),
-                             _("Experts"), _("Teaching hours"), _("Agreement"),
-                             _("Ends on")]  # fmt: skip
+    headers: list[object] = [
+        _("Enterprise"),
+        _("Teachers hosted"),
+        _("Practice hours"),
+        _("Experts"),
+        _("Teaching hours"),
+        _("Agreement"),
+        _("Ends on"),
+    ]
     values = [
-        [p.enterprise.name, p.teachers, p.practice.approved_hours, p.experts,
-         p.teaching.approved_hours, str(agreement_state_label(p.agreement_state)),
-         p.ends_on.isoformat() if p.ends_on else None]
+        [
+            p.enterprise.name,
+            p.teachers,
+            p.practice.approved_hours,
+            p.experts,
+            p.teaching.approved_hours,
+            str(agreement_state_label(p.agreement_state)),
+            p.ends_on.isoformat() if p.ends_on else None,
+        ]
         for p in rows
-    ]  # fmt: skip
+    ]
     return exports.Sheet(_("Enterprises"), headers, values)
 
 
@@ -332,8 +395,9 @@ def _partnership_sheet(rows: list[queries.Partnership]) -> exports.Sheet:
 def enterprises_csv():
     f = _filters()
     sheet = _partnership_sheet(queries.partnerships(f))
-    return exports.download("csv", sheet.headers, sheet.rows, sheet.title,
-                            _name("enterprises", *_file_parts(f)))  # fmt: skip
+    return exports.download(
+        "csv", sheet.headers, sheet.rows, sheet.title, _name("enterprises", *_file_parts(f))
+    )
 
 
 @bp.route("/enterprises.xlsx")
@@ -346,15 +410,36 @@ def enterprises_xlsx():
 
 # --- every log of a period --------------------------------------------------------------------
 
-LOG_HEADERS = ("id", "owner", "kind", "date", "hours", "enterprise", "department", "category",
-               "status", "verifier", "flags")  # fmt: skip
+LOG_HEADERS = (
+    "id",
+    "owner",
+    "kind",
+    "date",
+    "hours",
+    "enterprise",
+    "department",
+    "category",
+    "status",
+    "verifier",
+    "flags",
+)
 
 
 def _log_rows(f: queries.Filters) -> Iterator[list[exports.Cell]]:
     for line in queries.every_log(f):
-        yield [line.log_id, line.owner, line.kind, line.work_date.isoformat(),
-               units.hours_value(line.minutes), line.enterprise, line.department,
-               line.category, line.status, line.verifier, " ".join(line.flags)]  # fmt: skip
+        yield [
+            line.log_id,
+            line.owner,
+            line.kind,
+            line.work_date.isoformat(),
+            units.hours_value(line.minutes),
+            line.enterprise,
+            line.department,
+            line.category,
+            line.status,
+            line.verifier,
+            " ".join(line.flags),
+        ]
 
 
 @bp.route("/logs.csv")
