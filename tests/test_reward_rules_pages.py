@@ -515,8 +515,18 @@ def test_eligibility_runs_the_same_queries_for_3_or_30_people(
     add(27)
     with sql_statements() as many:
         html = client.get("/rewards/eligibility").get_data(as_text=True)
-    assert html.count("<dt>Approved</dt>") == 30
     assert len(many) == len(few)
+    # A department's hundreds of people come a page at a time (25), sorted across pages.
+    assert "30 people with hours" in html
+    assert html.count("<dt>Approved</dt>") == 25
+    assert 'rel="next" href="/rewards/eligibility?page=2&amp;sort=name' not in html
+    assert "page=2&amp;sort=hours" in html
+    rest = client.get("/rewards/eligibility?page=2").get_data(as_text=True)
+    assert rest.count("<dt>Approved</dt>") == 5
+    assert "Page 2 of 2" in rest
+    beyond = client.get("/rewards/eligibility?page=99").get_data(as_text=True)
+    assert beyond.count("<dt>Approved</dt>") == 5
+    assert "Page 2 of 2" in beyond
     with sql_statements() as export_many:
         assert client.get("/rewards/eligibility.csv").status_code == 200
     assert len(export_many) <= len(many) + 1

@@ -9,7 +9,6 @@ engine (rules.py) turns them into outcomes; this module stores and guards them.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -250,14 +249,30 @@ def save_rule(
 
 
 @dataclass(frozen=True)
+class Person:
+    """Who a standing is about, as eligibility lists and exports name them: read as
+    plain rows (a department has hundreds of people with hours; nothing here changes them)."""
+
+    id: int
+    name: str
+    role: str
+
+    @classmethod
+    def of(cls, user: User) -> Person:
+        return cls(user.id, user.name, user.role)
+
+
+@dataclass(frozen=True)
 class PersonHours:
     """One person's minutes in one department (or, for college rules, the whole
-    college) and period."""
+    college) and period; ``college_approved_minutes``: their approved minutes across the
+    college, when asked for."""
 
-    person: User
+    person: Person
     audience: engine.Audience
     approved_minutes: int
     pending_minutes: int
+    college_approved_minutes: int = 0
 
 
 def _sums(where: Any, *by: Any) -> Select[Any]:
@@ -270,53 +285,59 @@ def _sums(where: Any, *by: Any) -> Select[Any]:
         0,
     )
     return (
-        select(ExchangeLog.owner_id, ExchangeLog.kind, *by, approved, pending)
+        select(ExchangeLog.owner_id, ExchangeLog.kind, *by, approved.label("approved"),
+               pending.label("pending"))
         .where(where)
         .group_by(ExchangeLog.owner_id, ExchangeLog.kind, *by)
-    )
+    )  # fmt: skip
 
 
-def _person_hours(rows: Sequence[Any]) -> list[PersonHours]:
-    people = _people({row[0] for row in rows})
+def _person_hours(where: Any, college_of_period: int | None = None) -> list[PersonHours]:
+    """Everybody's minutes where ``where`` holds, with their names, in one statement;
+    with ``college_of_period``, also each of them's approved minutes across the college
+    in that period (what college rules count)."""
+    here = _sums(where).cte("here")
+    stmt = select(
+        here.c.owner_id, User.name, User.role, here.c.kind, here.c.approved, here.c.pending
+    ).join(User, User.id == here.c.owner_id)
+    if college_of_period is not None:
+        college = (
+            select(ExchangeLog.owner_id, ExchangeLog.kind,
+                   func.sum(ExchangeLog.minutes).label("approved"))
+            .where(ExchangeLog.period_id == college_of_period,
+                   ExchangeLog.status == Status.APPROVED.value,
+                   ExchangeLog.owner_id.in_(select(here.c.owner_id)))
+            .group_by(ExchangeLog.owner_id, ExchangeLog.kind)
+            .subquery()
+        )  # fmt: skip
+        stmt = stmt.add_columns(func.coalesce(college.c.approved, 0)).outerjoin(
+            college, (college.c.owner_id == here.c.owner_id) & (college.c.kind == here.c.kind)
+        )
     found = [
-        PersonHours(people[row[0]], AUDIENCE_OF_KIND[row[1]], int(row[-2]), int(row[-1]))
-        for row in rows
-        if row[-2] or row[-1]
-    ]
+        PersonHours(
+            Person(row[0], row[1], row[2]), AUDIENCE_OF_KIND[row[3]], int(row[4]), int(row[5]),
+            int(row[6]) if college_of_period is not None else 0,
+        )
+        for row in db.session.execute(stmt)
+        if row[4] or row[5]
+    ]  # fmt: skip
     return sorted(found, key=lambda h: (h.audience, h.person.name, h.person.id))
 
 
-def department_hours(department_id: int, period_id: int) -> list[PersonHours]:
+def department_hours(
+    department_id: int, period_id: int, with_college: bool = False
+) -> list[PersonHours]:
     """Everybody with approved or pending hours in the department and period, in one
-    query (plus one for the people): teachers' practice in their department,
-    experts' teaching in the department where they taught."""
+    query: teachers' practice in their department, experts' teaching in the department
+    where they taught (``with_college``: and their approved minutes across the college)."""
     where = and_(ExchangeLog.department_id == department_id, ExchangeLog.period_id == period_id)
-    return _person_hours(db.session.execute(_sums(where)).all())
+    return _person_hours(where, period_id if with_college else None)
 
 
 def college_hours(period_id: int) -> list[PersonHours]:
     """Everybody's hours in the period across all departments: what college rules
     count (SPEC §4)."""
-    return _person_hours(db.session.execute(_sums(ExchangeLog.period_id == period_id)).all())
-
-
-def _college_approved(
-    period_id: int, owner_ids: Iterable[int]
-) -> dict[tuple[int, engine.Audience], int]:
-    """The named people's approved minutes in the period across all departments, by
-    person and audience (the people themselves are already loaded)."""
-    where = and_(ExchangeLog.period_id == period_id, ExchangeLog.owner_id.in_(list(owner_ids)))
-    return {
-        (row[0], AUDIENCE_OF_KIND[row[1]]): int(row[-2])
-        for row in db.session.execute(_sums(where)).all()
-    }
-
-
-def _people(ids: set[int]) -> dict[int, User]:
-    if not ids:
-        return {}
-    found = db.session.execute(select(User).where(User.id.in_(ids))).scalars()
-    return {user.id: user for user in found}
+    return _person_hours(ExchangeLog.period_id == period_id)
 
 
 # --- progress and eligibility ---------------------------------------------------------------
@@ -328,7 +349,7 @@ class Standing:
     that scope: one department's hours and its department rules, or (``department``
     None and scope college) the person's college total and the college rules."""
 
-    person: User
+    person: Person
     department: Department | None  # None: the college; or an expert who has not taught yet
     audience: engine.Audience
     approved_minutes: int
@@ -368,16 +389,12 @@ def eligibility(actor: User, department: Department, period: Period) -> list[Sta
     _require_department(actor, department.id)
     specs = _specs(period.id)
     department_specs, college_specs = _by_scope(specs)
-    here = department_hours(department.id, period.id)
-    college: dict[tuple[int, engine.Audience], int] = {}
-    if college_specs and here:
-        college = _college_approved(period.id, {h.person.id for h in here})
+    here = department_hours(department.id, period.id, with_college=bool(college_specs))
     order = {rule.code: index for index, rule in enumerate(specs)}
     found = []
     for h in here:
         outcomes = engine.evaluate(department_specs, h.audience, h.approved_minutes)
-        total = college.get((h.person.id, h.audience), 0)
-        outcomes += engine.evaluate(college_specs, h.audience, total)
+        outcomes += engine.evaluate(college_specs, h.audience, h.college_approved_minutes)
         outcomes.sort(key=lambda o: order[o.rule.code])
         found.append(
             Standing(h.person, department, h.audience, h.approved_minutes, h.pending_minutes,
@@ -468,7 +485,7 @@ def progress(user: User, period: Period) -> list[Standing]:
         approved = sum(a for a, _ in by_department.values())
         pending = sum(p for _, p in by_department.values())
         standings.append(
-            Standing(user, None, audience, approved, pending,
+            Standing(Person.of(user), None, audience, approved, pending,
                      engine.evaluate(college_specs, audience, approved), engine.Scope.COLLEGE)
         )  # fmt: skip
     if not department_specs:
@@ -477,7 +494,7 @@ def progress(user: User, period: Period) -> list[Standing]:
         by_department[user.department_id] = (0, 0)  # type: ignore[index]
     if not by_department:  # an expert who has not taught yet: the rules from zero
         outcomes = engine.evaluate(department_specs, audience, 0)
-        return [*standings, Standing(user, None, audience, 0, 0, outcomes)]
+        return [*standings, Standing(Person.of(user), None, audience, 0, 0, outcomes)]
     departments = {
         d.id: d
         for d in db.session.execute(
@@ -489,7 +506,9 @@ def progress(user: User, period: Period) -> list[Standing]:
     ):
         outcomes = engine.evaluate(department_specs, audience, approved)
         standings.append(
-            Standing(user, departments[department_id], audience, approved, pending, outcomes)
+            Standing(
+                Person.of(user), departments[department_id], audience, approved, pending, outcomes
+            )  # fmt: skip
         )
     return standings
 
