@@ -199,6 +199,14 @@ class Line:
     hours: Hours
 
 
+@dataclass(frozen=True)
+class PendingSummary:
+    status: str
+    logs: int
+    minutes: int
+    oldest_days: int
+
+
 @dataclass
 class Breakdown:
     """The hours of the filters by month, department, enterprise and category."""
@@ -208,6 +216,8 @@ class Breakdown:
     enterprises: list[Line] = field(default_factory=list)
     categories: list[Line] = field(default_factory=list)
     total: Hours = field(default_factory=Hours)
+    # Waiting for verification (submitted), then for approval (verified).
+    waiting: list[PendingSummary] = field(default_factory=list)
 
 
 def _months(first: date, last: date) -> list[date]:
@@ -231,16 +241,46 @@ def _sums_by(f: Filters, *columns: Any) -> list[Any]:
 
 def breakdown(f: Filters) -> Breakdown:
     """The hours by month (every month of the range, empty ones too), department,
-    enterprise and category: one GROUP BY each (a few rows each, however many logs),
-    and one query each for the names of the departments and enterprises found."""
+    enterprise and category, and the work waiting: one GROUP BY per status, department
+    and day (read in the order of the report index, so nothing is sorted) gives the
+    months, the departments and how much waits; one more each gives the enterprises,
+    the categories and since when the oldest waits; one query each names the
+    departments and enterprises found."""
+    by_month: dict[date, Hours] = {day: Hours() for day in _months(f.first_day, f.last_day)}
+    by_department: dict[int, Hours] = {}
+    waiting: dict[str, list[Any]] = {s: [0, 0, None] for s in PENDING_VALUES}
+    total = Hours()
+    # Year and month of the grouped day, as numbers: nothing to parse per row.
     year = extract("year", ExchangeLog.work_date)
     month = extract("month", ExchangeLog.work_date)
-    by_month: dict[date, Hours] = {day: Hours() for day in _months(f.first_day, f.last_day)}
-    total = Hours()
-    for y, m, approved, pending, logs in _sums_by(f, year, month):
-        figures = (int(approved), int(pending), int(logs))
-        by_month.setdefault(date(int(y), int(m), 1), Hours()).add(*figures)
+    days = db.session.execute(
+        select(ExchangeLog.status, ExchangeLog.department_id, year, month,
+               func.sum(ExchangeLog.minutes), func.count())
+        .where(*_where(f))
+        .group_by(ExchangeLog.status, ExchangeLog.department_id, ExchangeLog.work_date)
+    )  # fmt: skip
+    months: dict[tuple[int, int], Hours] = {}
+    for status, department_id, y, m, minutes, logs in days:
+        minutes, logs = int(minutes), int(logs)
+        figures = (minutes, 0, logs) if status == Status.APPROVED.value else (0, minutes, logs)
+        key = (int(y), int(m))
+        (months.get(key) or months.setdefault(key, Hours())).add(*figures)
+        (by_department.get(department_id) or by_department.setdefault(department_id, Hours())).add(
+            *figures
+        )
         total.add(*figures)
+        if status in waiting:
+            waiting[status][0] += logs
+            waiting[status][1] += minutes
+    for (y, m), hours in months.items():
+        by_month.setdefault(date(y, m, 1), Hours()).add(hours.approved, hours.pending, hours.logs)
+    oldest = db.session.execute(
+        select(ExchangeLog.status, func.min(ExchangeLog.updated_at))
+        .where(*_where(f, *PENDING_VALUES))
+        .group_by(ExchangeLog.status)
+    )
+    for status, moment in oldest:
+        waiting[status][2] = moment
 
     def hours_of(rows: list[Any]) -> dict[Any, Hours]:
         return {
@@ -250,21 +290,17 @@ def breakdown(f: Filters) -> Breakdown:
             for row in rows
         }
 
-    by_department: dict[int, Hours] = (
-        hours_of(_sums_by(f, ExchangeLog.department_id)) if f.department is None else {}
-    )
     by_enterprise: dict[int, Hours] = hours_of(_sums_by(f, ExchangeLog.enterprise_id))
     by_category: dict[tuple[str, str], Hours] = hours_of(
         _sums_by(f, ExchangeLog.kind, ExchangeLog.category)
     )
-    if f.department is not None:
-        by_department = {f.department.id: total}
     departments = (
         {f.department.id: f.department.name}
         if f.department is not None
         else _names(Department, by_department)
     )
     enterprises = _names(Enterprise, by_enterprise)
+    today = college_today()
     return Breakdown(
         months=[Line(day, f"{day:%Y-%m}", by_month[day]) for day in sorted(by_month)],
         departments=_by_hours(by_department, departments),
@@ -276,6 +312,10 @@ def breakdown(f: Filters) -> Breakdown:
             )
         ],
         total=total,
+        waiting=[
+            PendingSummary(status, logs, minutes, _age(oldest, today) if logs else 0)
+            for status, (logs, minutes, oldest) in sorted(waiting.items())
+        ],
     )
 
 
@@ -391,14 +431,6 @@ def rule_lines(period: Period, counts: dict[str, tuple[int, int]]) -> list[RuleL
 
 
 @dataclass(frozen=True)
-class PendingSummary:
-    status: str
-    logs: int
-    minutes: int
-    oldest_days: int
-
-
-@dataclass(frozen=True)
 class PendingLog:
     log_id: int
     owner: str
@@ -417,29 +449,6 @@ def _age(moment: Any, today: date) -> int:
     if moment.tzinfo is None:  # SQLite hands back naive UTC from a bare MIN()
         moment = moment.replace(tzinfo=UTC)
     return max((today - moment.astimezone(college_zone()).date()).days, 0)
-
-
-def pending_summary(f: Filters) -> list[PendingSummary]:
-    """Logs waiting for verification (submitted) and for approval (verified): how many,
-    their hours and the age in days of the one waiting longest (since it reached its
-    state, the log's last change), in one query."""
-    rows = db.session.execute(
-        select(
-            ExchangeLog.status,
-            func.count(),
-            func.sum(ExchangeLog.minutes),
-            func.min(ExchangeLog.updated_at),
-        )
-        .where(*_where(f, *PENDING_VALUES))
-        .group_by(ExchangeLog.status)
-    ).all()
-    today = college_today()
-    found = {
-        row[0]: PendingSummary(row[0], int(row[1]), int(row[2] or 0), _age(row[3], today))
-        for row in rows
-    }
-    order = (Status.SUBMITTED.value, Status.VERIFIED.value)
-    return [found.get(s, PendingSummary(s, 0, 0, 0)) for s in order]
 
 
 def _pending_logs_query(f: Filters) -> Any:
@@ -478,8 +487,15 @@ def _pending_log(row: Any, today: date) -> PendingLog:
 def oldest_pending(f: Filters, limit: int = PENDING_SHOWN) -> list[PendingLog]:
     """The logs waiting longest, oldest first (a page shows the first few)."""
     today = college_today()
-    rows = db.session.execute(_pending_logs_query(f).limit(limit)).all()
-    return [_pending_log(row, today) for row in rows]
+    # The few ids first, from the report index alone; then only those are joined.
+    oldest = (
+        select(ExchangeLog.id)
+        .where(*_where(f, *PENDING_VALUES))
+        .order_by(ExchangeLog.updated_at, ExchangeLog.id)
+        .limit(limit)
+    )
+    stmt = _pending_logs_query(f).where(ExchangeLog.id.in_(oldest.scalar_subquery()))
+    return [_pending_log(row, today) for row in db.session.execute(stmt).all()]
 
 
 def every_pending(f: Filters) -> Iterator[PendingLog]:
@@ -514,7 +530,6 @@ class Report:
     filters: Filters
     breakdown: Breakdown
     rules: list[RuleLine]
-    pending: list[PendingSummary]
     oldest: list[PendingLog]
     agreements: list[Agreement]
     people: list[PersonLine] = field(default_factory=list)
@@ -529,7 +544,6 @@ def department_report(actor: User, f: Filters) -> Report:
         filters=f,
         breakdown=breakdown(f),
         rules=rule_lines(f.period, rule_counts(standings)),
-        pending=pending_summary(f),
         oldest=oldest_pending(f),
         agreements=agreements_ending(f),
         people=people(f, standings),
@@ -543,7 +557,6 @@ def college_report(actor: User, f: Filters) -> Report:
         filters=f,
         breakdown=breakdown(f),
         rules=rule_lines(f.period, rewards.college_rule_counts(actor, f.period)),
-        pending=pending_summary(f),
         oldest=oldest_pending(f),
         agreements=agreements_ending(f),
     )

@@ -416,23 +416,29 @@ def college_rule_counts(actor: User, period: Period) -> dict[str, tuple[int, int
     rows = db.session.execute(
         _sums(ExchangeLog.period_id == period.id, ExchangeLog.department_id)
     ).all()
-    evaluated: dict[tuple[engine.Scope, engine.Audience, int], list[engine.Outcome]] = {}
+    # Per scope, audience and minutes: the codes of the rules evaluated, and of those met.
+    evaluated: dict[tuple[engine.Scope, engine.Audience, int], tuple[list[str], list[str]]] = {}
 
     def outcomes(scope: engine.Scope, audience: engine.Audience, minutes: int) -> Any:
         key = (scope, audience, minutes)
-        if key not in evaluated:
+        found = evaluated.get(key)
+        if found is None:
             specs = department_specs if scope == engine.Scope.DEPARTMENT else college_specs
-            evaluated[key] = engine.evaluate(specs, audience, minutes)
-        return evaluated[key]
+            result = engine.evaluate(specs, audience, minutes)
+            found = evaluated[key] = (
+                [o.rule.code for o in result],
+                [o.rule.code for o in result if o.met],
+            )
+        return found
 
     met: dict[str, set[int]] = {}
     seen: dict[str, set[int]] = {}
 
-    def count(owner_id: int, found: list[engine.Outcome]) -> None:
-        for outcome in found:
-            seen.setdefault(outcome.rule.code, set()).add(owner_id)
-            if outcome.met:
-                met.setdefault(outcome.rule.code, set()).add(owner_id)
+    def count(owner_id: int, found: tuple[list[str], list[str]]) -> None:
+        for code in found[0]:
+            (seen.get(code) or seen.setdefault(code, set())).add(owner_id)
+        for code in found[1]:
+            (met.get(code) or met.setdefault(code, set())).add(owner_id)
 
     college: dict[tuple[int, engine.Audience], int] = {}
     for owner_id, kind, _department_id, approved, pending in rows:
