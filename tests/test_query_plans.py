@@ -129,7 +129,8 @@ def lookup_columns(statement: str, parameters: Any) -> list[set[str]]:
         found = [set(re.findall(r"(\w+)\s*(?:=|>|<|IN\b)", cond)) for cond in conditions]
     else:
         conditions = [line.split("Index Cond:", 1)[1] for line in lines if "Index Cond:" in line]
-        found = [set(re.findall(r"\((\w+) (?:=|<|>)", cond)) for cond in conditions]
+        # "(period_id = ANY (…))", "((status)::text = 'verified'::text)"
+        found = [set(re.findall(r"\(+(\w+)\)?(?:::\w+)? (?:=|<|>)", cond)) for cond in conditions]
     # The open periods, looked up by their key, are not lookups of logs.
     return [columns for columns in found if columns - {"id", "state"}]
 
