@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, distinct, extract, func, or_, select
+from sqlalchemy import and_, case, distinct, extract, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from exchange import units
@@ -291,9 +291,7 @@ def breakdown(f: Filters) -> Breakdown:
         }
 
     by_enterprise: dict[int, Hours] = hours_of(_sums_by(f, ExchangeLog.enterprise_id))
-    by_category: dict[tuple[str, str], Hours] = hours_of(
-        _sums_by(f, ExchangeLog.kind, ExchangeLog.category)
-    )
+    by_category = _by_category(f)
     departments = (
         {f.department.id: f.department.name}
         if f.department is not None
@@ -317,6 +315,31 @@ def breakdown(f: Filters) -> Breakdown:
             for status, (logs, minutes, oldest) in sorted(waiting.items())
         ],
     )
+
+
+def _by_category(f: Filters) -> dict[tuple[str, str], Hours]:
+    """Hours per (kind, category), grouped by the category alone (one short text to
+    sort, not two) with each kind's sums beside it: only "other" has both kinds."""
+    columns: list[Any] = []
+    for kind in LogKind:
+        this_kind = ExchangeLog.kind == kind.value
+        columns += [
+            func.sum(case((this_kind & (ExchangeLog.status == Status.APPROVED.value),
+                           ExchangeLog.minutes), else_=0)),
+            func.sum(case((this_kind & ExchangeLog.status.in_(PENDING_VALUES),
+                           ExchangeLog.minutes), else_=0)),
+            func.sum(case((this_kind, 1), else_=0)),
+        ]  # fmt: skip
+    rows = db.session.execute(
+        select(ExchangeLog.category, *columns).where(*_where(f)).group_by(ExchangeLog.category)
+    )
+    found: dict[tuple[str, str], Hours] = {}
+    for category, *sums in rows:
+        for index, kind in enumerate(LogKind):
+            approved, pending, logs = (int(value or 0) for value in sums[index * 3 : index * 3 + 3])
+            if logs:
+                found[(kind.value, category)] = Hours(approved, pending, logs)
+    return found
 
 
 def _names(model: Any, ids: Iterable[int]) -> dict[int, str]:
