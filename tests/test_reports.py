@@ -591,3 +591,25 @@ def test_the_reports_read_in_chinese(client, hand_made, login_as):
     assert "Hours by month" not in html
     enterprises = client.get("/reports/enterprises").get_data(as_text=True)
     assert "企业合作" in enterprises
+
+
+# --- the department's logs ------------------------------------------------------------------
+
+
+def test_the_department_logs_page_totals_its_filters(client, hand_made, login_as):
+    college, _, _ = hand_made
+    login_as(college.head)
+    every = client.get("/logs/department").get_data(as_text=True)
+    totals = every[every.index('id="log-totals"') :]
+    totals = totals[: totals.index("</p>")]
+    assert "8 logs" in totals  # drafts and rejected logs are listed, and counted
+    assert "Approved: 11 h" in totals
+    assert "Pending: 2.5 h" in totals
+    approved = client.get("/logs/department?status=approved").get_data(as_text=True)
+    totals = approved[approved.index('id="log-totals"') :]
+    totals = totals[: totals.index("</p>")]
+    assert "4 logs" in totals
+    assert "Approved: 11 h" in totals
+    assert "Pending: 0 h" in totals
+    # Another department's logs are not in a head's totals.
+    assert "16 h" not in every
