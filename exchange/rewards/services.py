@@ -441,14 +441,16 @@ def college_rule_counts(actor: User, period: Period) -> dict[str, tuple[int, int
             (met.get(code) or met.setdefault(code, set())).add(owner_id)
 
     college: dict[tuple[int, engine.Audience], int] = {}
+    in_department, in_college = engine.Scope.DEPARTMENT, engine.Scope.COLLEGE
+    audiences = dict(AUDIENCE_OF_KIND)
     for owner_id, kind, _department_id, approved, pending in rows:
         if not (approved or pending):
             continue
-        audience = AUDIENCE_OF_KIND[kind]
+        audience = audiences[kind]
         college[(owner_id, audience)] = college.get((owner_id, audience), 0) + int(approved)
-        count(owner_id, outcomes(engine.Scope.DEPARTMENT, audience, int(approved)))
+        count(owner_id, outcomes(in_department, audience, int(approved)))
     for (owner_id, audience), approved in college.items():
-        count(owner_id, outcomes(engine.Scope.COLLEGE, audience, approved))
+        count(owner_id, outcomes(in_college, audience, approved))
     return {
         code: (len(met.get(code, ())), len(people - met.get(code, set())))
         for code, people in seen.items()
