@@ -70,7 +70,7 @@ NOT_PAGES = {
     "reports.logs_csv",
     "reports.logs_xlsx",
 }
-OWNER_ONLY = {"logs.edit"}
+OWNER_ONLY = {"logs.edit", "confirm.show"}
 
 
 def _pages_for(app, role: str, ids: dict[str, int]) -> list[str]:
