@@ -58,7 +58,7 @@ lighthouse: install ## Lighthouse on the main pages as a phone sees them (npm's 
 	@./scripts/ensure-chromium
 	$(BIN)/python bench/lighthouse.py
 
-bench: install ## Figures at province scale (SQLite; also PostgreSQL with BENCH_DATABASE_URL) and a staff import
+bench: install ## Figures at province scale (SQLite; also PostgreSQL with BENCH_DATABASE_URL), a staff import and the reports
 	@./scripts/ensure-wrk
 	env -u BENCH_DATABASE_URL $(BIN)/python bench/province.py
 	@if [ -n "$$BENCH_DATABASE_URL" ]; then \
@@ -66,6 +66,11 @@ bench: install ## Figures at province scale (SQLite; also PostgreSQL with BENCH_
 		$(BIN)/python bench/province.py; \
 	fi
 	$(BIN)/python bench/import_users.py
+	env -u BENCH_DATABASE_URL $(BIN)/python bench/reports.py
+	@if [ -n "$$BENCH_DATABASE_URL" ]; then \
+		echo "$(BIN)/python bench/reports.py  # on PostgreSQL"; \
+		$(BIN)/python bench/reports.py; \
+	fi
 
 load: install ## Load and fault runs under gunicorn -w 4 (SQLite; PostgreSQL too when LOAD_DATABASE_URL is set)
 	env -u LOAD_DATABASE_URL $(BIN)/python bench/load.py

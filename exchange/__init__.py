@@ -164,6 +164,7 @@ def register_blueprints(app: Flask) -> None:
     from exchange.logs.views import bp as logs_bp
     from exchange.org.views import bp as org_bp
     from exchange.records.views import bp as records_bp
+    from exchange.reports.views import bp as reports_bp
     from exchange.rewards.rules_views import bp as rules_bp
     from exchange.rewards.views import bp as rewards_bp
 
@@ -179,6 +180,7 @@ def register_blueprints(app: Flask) -> None:
         rules_bp,
         rewards_bp,
         records_bp,
+        reports_bp,
         api_bp,
     )
     for blueprint in blueprints:

@@ -14,14 +14,14 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from flask import Response
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -55,13 +55,28 @@ def _csv_cell(value: Cell) -> str:
     return _text(value)
 
 
-def to_csv(headers: Sequence[object], rows: Iterable[Sequence[Cell]]) -> bytes:
+# Rows encoded at a time: the text of a long table is never held twice.
+CSV_CHUNK_ROWS = 1000
+
+
+def iter_csv(headers: Sequence[object], rows: Iterable[Sequence[Cell]]) -> Iterator[bytes]:
+    """The CSV in chunks of bytes, the byte-order mark first, encoded while the rows are
+    read (they may come from a statement fetched in batches)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
+    out.write(BOM)
     writer.writerow([_text(h) for h in headers])
-    for row in rows:
+    for number, row in enumerate(rows, start=1):
         writer.writerow([_csv_cell(value) for value in row])
-    return (BOM + out.getvalue()).encode("utf-8")
+        if number % CSV_CHUNK_ROWS == 0:
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue().encode("utf-8")
+
+
+def to_csv(headers: Sequence[object], rows: Iterable[Sequence[Cell]]) -> bytes:
+    return b"".join(iter_csv(headers, rows))
 
 
 def _width(value: object) -> int:
@@ -107,10 +122,48 @@ def _fill_sheet(
     sheet.freeze_panes = "A2"
 
 
-def to_xlsx_sheets(sheets: Sequence[Sheet]) -> bytes:
-    """A workbook with one sheet per table, in the order given (at least one)."""
+def _fill_write_only(sheet: Any, headers: Sequence[object], rows: Iterable[Sequence[Cell]]) -> None:
+    """As ``_fill_sheet`` for a write-only sheet, whose rows go to disk as they come
+    (any number of rows in bounded memory): the columns are as wide as their headers."""
+    for column, header in enumerate(headers, start=1):
+        width = min(max(_width(header) + 4, 12), 60)
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header_cells = []
+    for header in headers:
+        cell = WriteOnlyCell(sheet, value=_xlsx_text(header))
+        cell.font = bold
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    for row in rows:
+        sheet.append([_xlsx_value(value) for value in row])
+
+
+def _xlsx_value(value: Cell) -> Cell:
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return _xlsx_text(value)
+
+
+def to_xlsx_sheets(sheets: Sequence[Sheet], *, large: bool = False) -> bytes:
+    """A workbook with one sheet per table, in the order given (at least one).
+
+    ``large``: the rows are streamed to disk as they are read (openpyxl's write-only
+    mode), for tables of any length; columns are then sized by their headers."""
     if not sheets:
         raise ValueError("A workbook needs at least one sheet.")
+    if large:
+        streamed = Workbook(write_only=True)
+        for table in sheets:
+            _fill_write_only(
+                streamed.create_sheet(_sheet_title(table.title)), table.headers, table.rows
+            )
+        out = io.BytesIO()
+        streamed.save(out)
+        return out.getvalue()
     workbook = Workbook()
     for number, table in enumerate(sheets):
         sheet = workbook.active if number == 0 else workbook.create_sheet()
@@ -182,6 +235,6 @@ def download(
     return _attachment(render(fmt, headers, rows, title), fmt, name)
 
 
-def download_sheets(sheets: Sequence[Sheet], name: str) -> Response:
+def download_sheets(sheets: Sequence[Sheet], name: str, *, large: bool = False) -> Response:
     """Several tables as one XLSX workbook to save, one sheet each: ``name`` gets ".xlsx"."""
-    return _attachment(to_xlsx_sheets(sheets), "xlsx", name)
+    return _attachment(to_xlsx_sheets(sheets, large=large), "xlsx", name)

@@ -42,7 +42,9 @@ def test_the_onsite_qr_code_and_link_use_the_base_url(public_app, college, make_
     log = make_log(college.teacher, status="submitted")
     browser = public_app.test_client()
     sign_in(browser, college.teacher)
-    page = browser.post(f"/logs/{log.id}/confirmation", headers=FORGED).get_data(as_text=True)
+    made = browser.post(f"/logs/{log.id}/confirmation", headers=FORGED)
+    assert "attacker.example.net" not in made.headers["Location"]
+    page = browser.get(f"/logs/{log.id}/confirmation", headers=FORGED).get_data(as_text=True)
     assert "attacker.example.net" not in page
     [url] = set(re.findall(re.escape(BASE) + r"/confirm/[A-Za-z0-9._-]+", page))
     with public_app.test_request_context(headers=FORGED):

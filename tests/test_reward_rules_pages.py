@@ -386,7 +386,7 @@ def test_the_admin_menu_links_to_the_rules(client, college, login_as):
 
 def person_block(html: str, name: str) -> str:
     """The list item of one person on the eligibility page."""
-    start = html.index(f"<strong>{name}</strong>")
+    start = html.index(f">{name}</strong>")
     end = html.find("</li>", start)
     return html[start:end]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from exchange.accounts.models import Role, User
@@ -25,7 +25,7 @@ from exchange.logs.services import (
     verifies_any,
     visible_to,
 )
-from exchange.logs.workflow import Status
+from exchange.logs.workflow import PENDING, Status
 from exchange.org.models import Department, Enterprise, Period
 from exchange.org.services import agreements_in_force
 from exchange.timeutil import college_today
@@ -46,7 +46,38 @@ def _listing(stmt: Select[ExchangeLog]) -> Select[ExchangeLog]:
 LIST_SCOPES = ("mine", "verify", "approve", "department")
 
 
-def logs_query(
+def logs_query(actor: User, scope: str = "mine", **filters: Any) -> Select[ExchangeLog]:
+    """The logs of one list: ``mine``, ``verify`` (waiting for me), ``approve`` (waiting
+    for my approval) or ``department`` (everything I may see as head or admin),
+    filtered by ``status``, ``kind``, ``period_id``, ``owner_id``, ``department_id``."""
+    return _listing(_logs_where(actor, scope, **filters))
+
+
+@dataclass(frozen=True)
+class LogTotals:
+    """What a list of logs adds up to: how many, and their approved and pending hours."""
+
+    logs: int
+    approved_minutes: int
+    pending_minutes: int
+
+
+def logs_totals(actor: User, scope: str = "mine", **filters: Any) -> LogTotals:
+    """The totals of the list ``logs_query`` gives for the same arguments, in one statement."""
+    pending = [s.value for s in PENDING]
+    stmt = _logs_where(actor, scope, **filters).with_only_columns(
+        func.count(),
+        func.coalesce(
+            func.sum(case((ExchangeLog.status == Status.APPROVED.value, ExchangeLog.minutes))),
+            0,
+        ),
+        func.coalesce(func.sum(case((ExchangeLog.status.in_(pending), ExchangeLog.minutes))), 0),
+    )
+    logs, approved, waiting = db.session.execute(stmt).one()
+    return LogTotals(int(logs), int(approved), int(waiting))
+
+
+def _logs_where(
     actor: User,
     scope: str = "mine",
     *,
@@ -56,8 +87,6 @@ def logs_query(
     owner_id: int | None = None,
     department_id: int | None = None,
 ) -> Select[ExchangeLog]:
-    """The logs of one list: ``mine``, ``verify`` (waiting for me), ``approve`` (waiting
-    for my approval) or ``department`` (everything I may see as head or admin)."""
     stmt = select(ExchangeLog)
     if scope in ("verify", "approve"):
         stmt = stmt.where(in_open_period())
@@ -83,7 +112,7 @@ def logs_query(
         stmt = stmt.where(ExchangeLog.owner_id == owner_id)
     if department_id:
         stmt = stmt.where(ExchangeLog.department_id == department_id)
-    return _listing(stmt)
+    return stmt
 
 
 def deleted_drafts(actor: User, owner: User) -> list[ExchangeLog]:

@@ -378,9 +378,22 @@ def _render_list(
         owner_id=owner_id,
         department_id=department_id,
     )
+    totals = (
+        queries.logs_totals(
+            current_user,
+            scope,
+            status=status or None,
+            period_id=period_id,
+            owner_id=owner_id,
+            department_id=department_id,
+        )
+        if scope == "department"
+        else None
+    )
     return render_template(
         template,
         page=paginate(stmt),
+        totals=totals,
         periods=org_queries.periods(),
         statuses=[s.value for s in Status],
         status=status,

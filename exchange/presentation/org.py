@@ -20,3 +20,15 @@ AGREEMENT_SCOPE_LABELS: dict[AgreementScope, Label] = {
     AgreementScope.TEACHING: _l("Expert teaching"),
     AgreementScope.BOTH: _l("Practice and teaching"),
 }
+
+# How an enterprise's agreements stand today (the enterprise partnership report).
+AGREEMENT_STATE_LABELS: dict[str, Label] = {
+    "in_force": _l("In force"),
+    "ended": _l("Ended"),
+    "not_started": _l("Not started yet"),
+    "none": _l("No agreement"),
+}
+
+
+def agreement_state_label(code: str) -> Label:
+    return AGREEMENT_STATE_LABELS.get(code, code)

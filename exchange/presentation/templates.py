@@ -29,7 +29,7 @@ from exchange.presentation.logs import (
     kind_label,
     status_label,
 )
-from exchange.presentation.org import AGREEMENT_SCOPE_LABELS
+from exchange.presentation.org import AGREEMENT_SCOPE_LABELS, agreement_state_label
 from exchange.presentation.rewards import (
     RULE_SCOPE_LABELS,
     audience_label,
@@ -64,6 +64,7 @@ TEMPLATE_GLOBALS: dict[str, Callable[..., Any]] = {
     "category_label": category_label,
     "kind_label": kind_label,
     "scope_label": scope_label,
+    "agreement_state_label": agreement_state_label,
     "award_status_label": award_status_label,
     "award_action_label": award_action_label,
     "award_status_tone": award_status_tone,

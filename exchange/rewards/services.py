@@ -403,6 +403,60 @@ def eligibility(actor: User, department: Department, period: Period) -> list[Sta
     return found
 
 
+def college_rule_counts(actor: User, period: Period) -> dict[str, tuple[int, int]]:
+    """Per rule of the period, across the college (admins): how many people meet it and
+    how many with hours of its audience do not yet. A department rule is met by a
+    person who meets it in at least one department (on their hours there); a college
+    rule on their hours across the college. One query for the hours, one for the rules;
+    people are counted, not loaded, and each rule is evaluated once per distinct number
+    of minutes (a college has thousands of people but far fewer distinct totals)."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied()
+    department_specs, college_specs = _by_scope(_specs(period.id))
+    rows = db.session.execute(
+        _sums(ExchangeLog.period_id == period.id, ExchangeLog.department_id)
+    ).all()
+    # Per scope, audience and minutes: the codes of the rules evaluated, and of those met.
+    evaluated: dict[tuple[engine.Scope, engine.Audience, int], tuple[list[str], list[str]]] = {}
+
+    def outcomes(scope: engine.Scope, audience: engine.Audience, minutes: int) -> Any:
+        key = (scope, audience, minutes)
+        found = evaluated.get(key)
+        if found is None:
+            specs = department_specs if scope == engine.Scope.DEPARTMENT else college_specs
+            result = engine.evaluate(specs, audience, minutes)
+            found = evaluated[key] = (
+                [o.rule.code for o in result],
+                [o.rule.code for o in result if o.met],
+            )
+        return found
+
+    met: dict[str, set[int]] = {}
+    seen: dict[str, set[int]] = {}
+
+    def count(owner_id: int, found: tuple[list[str], list[str]]) -> None:
+        for code in found[0]:
+            (seen.get(code) or seen.setdefault(code, set())).add(owner_id)
+        for code in found[1]:
+            (met.get(code) or met.setdefault(code, set())).add(owner_id)
+
+    college: dict[tuple[int, engine.Audience], int] = {}
+    in_department, in_college = engine.Scope.DEPARTMENT, engine.Scope.COLLEGE
+    audiences = dict(AUDIENCE_OF_KIND)
+    for owner_id, kind, _department_id, approved, pending in rows:
+        if not (approved or pending):
+            continue
+        audience = audiences[kind]
+        college[(owner_id, audience)] = college.get((owner_id, audience), 0) + int(approved)
+        count(owner_id, outcomes(in_department, audience, int(approved)))
+    for (owner_id, audience), approved in college.items():
+        count(owner_id, outcomes(in_college, audience, approved))
+    return {
+        code: (len(met.get(code, ())), len(people - met.get(code, set())))
+        for code, people in seen.items()
+    }
+
+
 def audience_of(user: User) -> engine.Audience | None:
     if user.role in (Role.TEACHER, Role.HEAD):
         return engine.Audience.TEACHER

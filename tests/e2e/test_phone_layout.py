@@ -61,8 +61,16 @@ NOT_PAGES = {
     "rules.eligibility_export",
     "records.record_xlsx",
     "users.import_template",
+    "reports.department_csv",
+    "reports.department_xlsx",
+    "reports.college_csv",
+    "reports.college_xlsx",
+    "reports.enterprises_csv",
+    "reports.enterprises_xlsx",
+    "reports.logs_csv",
+    "reports.logs_xlsx",
 }
-OWNER_ONLY = {"logs.edit"}
+OWNER_ONLY = {"logs.edit", "confirm.show"}
 
 
 def _pages_for(app, role: str, ids: dict[str, int]) -> list[str]:
@@ -103,7 +111,7 @@ def pages_of(college, make_log, make_agreement):
     db.session.commit()
     honour = next(a for a in reward_round.awards if a.rule.kind == "honour")
     own = {"log_id": logs[0].id, "award_id": honour.id}
-    managing = {**own, "round_id": reward_round.id}
+    managing = {**own, "round_id": reward_round.id, "enterprise_id": college.enterprise.id}
     users = {"teacher": college.teacher, "head": college.head, "expert": college.expert,
              "admin": college.admin}  # fmt: skip
     ids = {
