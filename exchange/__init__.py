@@ -36,6 +36,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.url_map.converters["id"] = IdConverter
     register_blueprints(app)
+    from exchange import offline
+
+    offline.register(app)
     from exchange.logs import views as log_views
     from exchange.presentation import templates
 

@@ -52,7 +52,10 @@ def register(app: Flask) -> None:
     def send_whole(filename: str) -> Response:
         response: Response = send_file(filename=filename)
         response.direct_passthrough = False
-        response.make_sequence()  # read now; the file is closed when the answer is
+        response.make_sequence()  # read now ...
+        # ... and close the file now, not when the answer is: a client that hangs up
+        # mid-answer (a service worker stopped while it fills its cache) leaves none open.
+        response.close()
         return response
 
     app.view_functions["static"] = send_whole

@@ -130,7 +130,10 @@ def logout():
         db.session.commit()
     logout_user()
     flash(_("You have signed out."), "info")
-    return redirect(url_for("accounts.login"))
+    response = redirect(url_for("accounts.login"))
+    # The pages this browser kept of the session (the service worker's too) go with it.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 @bp.route("/account", methods=["GET", "POST"])

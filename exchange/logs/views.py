@@ -13,10 +13,12 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     g,
     has_request_context,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -26,8 +28,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from wtforms import SelectChoice
 
+from exchange import offline
 from exchange.accounts.models import Role, User
 from exchange.db import MAX_ID
 from exchange.errors import Conflict, ValidationError
@@ -43,7 +47,7 @@ from exchange.permissions import allow
 from exchange.presentation.logs import CATEGORY_LABELS
 from exchange.timeutil import college_today
 from exchange.units import hours_number
-from exchange.web import conflict_redirect, paginate, run_form, safe_next
+from exchange.web import conflict_redirect, is_post, paginate, run_form, safe_next
 
 bp = Blueprint("logs", __name__, url_prefix="/logs")
 
@@ -232,12 +236,57 @@ def _render_form(form: LogForm, kind: str, log: ExchangeLog | None) -> str:
     )
 
 
+def _wants_json() -> bool:
+    """Whether the form is asked for a machine-readable answer: the phone sending an
+    entry saved offline (static/offline.js) does; a browser's page never does."""
+    best = request.accept_mimetypes.best_match(("text/html", "application/json"))
+    return best == "application/json"
+
+
+def _form_json() -> Response:
+    """What the phone needs before sending entries saved offline: a fresh CSRF token
+    (the one in a form kept offline may have expired) and whose entries it may send."""
+    return jsonify(
+        csrf_token=generate_csrf(), client_id=str(uuid.uuid4()), owner=offline.owner_name()
+    )
+
+
+def _refusal_json(form: LogForm) -> tuple[Response, int]:
+    """The form's errors, each with its field and the field's label, as the page shows them."""
+    hidden = ("HiddenField", "CSRFTokenField")  # no label a person would recognise
+    errors = [
+        {
+            "field": field.name,
+            "label": "" if field.type in hidden else str(field.label.text),
+            "message": str(message),
+        }
+        for field in form
+        for message in field.errors
+    ]
+    errors += [{"field": "", "label": "", "message": str(message)} for message in form.form_errors]
+    message = ValidationError.default_message
+    return jsonify(message=str(message), errors=errors), 422
+
+
+def _saved_json(log: ExchangeLog, created: bool) -> tuple[Response, int]:
+    body = jsonify(
+        id=log.id,
+        status=log.status,
+        created=created,
+        url=url_for("logs.detail", log_id=log.id),
+    )
+    return body, 201 if created else 200
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @allow(*LOGGERS)
 def new():
     kind = services.log_kind_for(current_user.role)
     if kind is None:
         abort(403)
+    answer_json = _wants_json()
+    if answer_json and not is_post():
+        return _form_json()
     form = _log_form(kind, current_user)
     submit = _wants_submit()
     result = run_form(
@@ -245,9 +294,11 @@ def new():
         lambda: services.create_log(current_user, _log_input(form, kind), submit=submit),
     )
     if result is None:
-        return _render_form(form, kind, None)
+        return _refusal_json(form) if answer_json else _render_form(form, kind, None)
     log, created = result
     db.session.commit()
+    if answer_json:
+        return _saved_json(log, created)
     if not created:
         flash(_("This log had already been saved; here it is."), "info")
     elif submit:
