@@ -16,8 +16,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from exchange.accounts.models import ApiToken, Role, User, UserSession
 from exchange import signing
+from exchange.accounts.models import ApiToken, Role, User, UserSession
 from exchange.db import utcnow
 from exchange.errors import PermissionDenied, ValidationError
 from exchange.extensions import db

@@ -119,6 +119,15 @@ def _scope(
     return stmt
 
 
+def logs_of_list(actor: User, scope: str, log_ids: Iterable[int]) -> list[ExchangeLog]:
+    """The logs of one list (see :func:`logs_query`) among these ids, in its order."""
+    ids = sorted(set(log_ids))
+    if not ids:
+        return []
+    stmt = logs_query(actor, scope).where(ExchangeLog.id.in_(ids))
+    return list(db.session.scalars(stmt))
+
+
 def deleted_drafts(actor: User, owner: User) -> list[ExchangeLog]:
     """The drafts ``owner`` deleted, each with its trail, the latest deletion first:
     the administrator's view of a person's history (nobody else sees them)."""
@@ -347,7 +356,7 @@ def _own_figures(ids: Any) -> list[Any]:
     )
     covered = agreements_in_force(
         ExchangeLog.work_date,  # type: ignore[arg-type]
-        ExchangeLog.kind,
+        ExchangeLog.kind,  # type: ignore[arg-type]
         ExchangeLog.department_id,  # type: ignore[arg-type]
         ExchangeLog.enterprise_id,  # type: ignore[arg-type]
     ).exists()
@@ -444,6 +453,7 @@ def onsite_confirmations(log: ExchangeLog) -> list[OnsiteConfirmation]:
     stmt = (
         select(OnsiteConfirmation)
         .where(OnsiteConfirmation.log_id == log.id)
+        .options(joinedload(OnsiteConfirmation.event, innerjoin=True))
         .order_by(OnsiteConfirmation.id)
     )
     return list(db.session.scalars(stmt))
