@@ -83,7 +83,7 @@ FLAG_LABELS: dict[Flag, Label] = {
         "The same description on %(num)d or more of the owner's logs this period",
         num=REPEATED_DESCRIPTIONS,
     ),
-    Flag.UNUSUAL_TOTAL: _l("Period total above 99%% of the department's people"),
+    Flag.UNUSUAL_TOTAL: _l("Period total above the department's 99th percentile"),
 }
 
 
