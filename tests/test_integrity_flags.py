@@ -218,7 +218,8 @@ def test_the_same_description_on_five_logs(app, college, make_log):
     ]
     make_log(status="draft", hours="1", description=text, work_date=today - timedelta(9))
     assert set(map(tuple, queries.log_flags([g.id for g in same]).values())) == {()}
-    fifth = make_log(status="submitted", hours="1", description=text, work_date=today - timedelta(5))
+    fifth_day = today - timedelta(5)
+    fifth = make_log(status="submitted", hours="1", description=text, work_date=fifth_day)
     flags = queries.log_flags([g.id for g in [*same, fifth]])
     assert set(map(tuple, flags.values())) == {("repeated_description",)}
     head = signed_in(app, college.head)
@@ -298,9 +299,11 @@ def test_flagged_only_on_the_queue_and_in_the_api(app, college, mixed):
     flagged, plain = mixed
     head = signed_in(app, college.head)
     every = text_of(head.get("/logs/approve"))
-    assert f'value="{flagged.id}"' in every and f'value="{plain.id}"' in every
+    assert f'value="{flagged.id}"' in every
+    assert f'value="{plain.id}"' in every
     only = text_of(head.get("/logs/approve?flagged=1"))
-    assert f'value="{flagged.id}"' in only and f'value="{plain.id}"' not in only
+    assert f'value="{flagged.id}"' in only
+    assert f'value="{plain.id}"' not in only
     assert "Showing flagged logs only." in only
     client = app.test_client()
     token = client.post(f"{API}/tokens", json={"email": college.head.email, "password": PASSWORD})
@@ -336,13 +339,15 @@ def test_approving_a_flagged_log_asks_for_one_more_tap(app, college, mixed):
     first = head.post(f"/logs/{flagged.id}/approve", data={"next": "/logs/approve"})
     assert first.status_code == 200
     html = text_of(first)
-    assert "Approve a flagged log?" in html and DAY in html
+    assert "Approve a flagged log?" in html
+    assert DAY in html
     assert 'name="confirm_flagged" value="1"' in html
     assert not approved(flagged)
     second = head.post(
         f"/logs/{flagged.id}/approve", data={"next": "/logs/approve", "confirm_flagged": "1"}
     )
-    assert second.status_code == 302 and second.headers["Location"].endswith("/logs/approve")
+    assert second.status_code == 302
+    assert second.headers["Location"].endswith("/logs/approve")
     assert approved(flagged)
     # An unflagged log is approved at the first tap.
     assert head.post(f"/logs/{plain.id}/approve").status_code == 302
@@ -361,16 +366,23 @@ def test_bulk_approval_of_flagged_logs_asks_for_one_more_tap(app, college, mixed
     first = head.post("/logs/approve", data={"ids": ids})
     assert first.status_code == 200
     html = text_of(first)
-    assert "Approve a flagged log?" in html and DAY in html
+    assert "Approve a flagged log?" in html
+    assert DAY in html
     assert "2 logs selected in all." in html
-    assert not approved(flagged) and not approved(plain)
+    assert not approved(flagged)
+    assert not approved(plain)
     # The confirmation page sends back every id, the flagged ones it showed, and the tap.
-    form = dict(ids=re.findall(r'name="ids" value="(\d+)"', html),
-                seen=re.findall(r'name="seen" value="(\d+)"', html), confirm_flagged="1")  # fmt: skip
-    assert sorted(form["ids"]) == sorted(ids) and form["seen"] == [str(flagged.id)]
+    form = {
+        "ids": re.findall(r'name="ids" value="(\d+)"', html),
+        "seen": re.findall(r'name="seen" value="(\d+)"', html),
+        "confirm_flagged": "1",
+    }
+    assert sorted(form["ids"]) == sorted(ids)
+    assert form["seen"] == [str(flagged.id)]
     second = head.post("/logs/approve", data=form, follow_redirects=True)
     assert "2 logs approved." in text_of(second)
-    assert approved(flagged) and approved(plain)
+    assert approved(flagged)
+    assert approved(plain)
     # The same confirmation sent again approves nothing twice.
     replay = head.post("/logs/approve", data=form, follow_redirects=True)
     assert "2 had changed in the meantime and were not approved." in unescape(
@@ -405,14 +417,17 @@ def test_a_tampered_id_of_another_department_is_refused_and_not_shown(
     # Alone: nothing of it is shown, the service refuses it.
     alone = head.post("/logs/approve", data={"ids": [str(foreign.id)]}, follow_redirects=True)
     text = text_of(alone)
-    assert "Secret ward" not in text and "Nurse Gu" not in text
+    assert "Secret ward" not in text
+    assert "Nurse Gu" not in text
     assert "1 log could not be found." in text
     # Slipped into a confirmation with the department's own flagged log.
     form = {"ids": [str(flagged.id), str(foreign.id)], "seen": [str(flagged.id)],
             "confirm_flagged": "1"}  # fmt: skip
     done = text_of(head.post("/logs/approve", data=form, follow_redirects=True))
-    assert "1 log approved." in done and "1 log could not be found." in done
-    assert approved(flagged) and not approved(foreign)
+    assert "1 log approved." in done
+    assert "1 log could not be found." in done
+    assert approved(flagged)
+    assert not approved(foreign)
     # Its page and its flags stay hidden from this head.
     assert head.get(f"/logs/{foreign.id}").status_code == 404
     assert head.post(f"/logs/{foreign.id}/approve").status_code == 404
