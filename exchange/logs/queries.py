@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, distinct, func, select
+from sqlalchemy import Select, case, distinct, func, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from exchange.accounts.models import Role, User
@@ -388,8 +388,7 @@ def _latest_onsite(ids: Any) -> Select[Any]:
 
 def _onsite_facts(ids: Any) -> dict[int, integrity.OnsiteFacts]:
     confirmations = list(db.session.scalars(_latest_onsite(ids)))
-    if not confirmations:
-        return {}
+    # Asked even when there are none: a page costs the same statements whatever it holds.
     keys = {c.confirmer_key for c in confirmations}
     days = {c.confirmed_on for c in confirmations}
     # How many different owners each of these names confirmed on each of these days.
@@ -427,23 +426,22 @@ def _department_percentiles(pairs: set[tuple[int, int]]) -> dict[tuple[int, int]
         return {}
     departments = sorted({d for d, _ in pairs})
     periods = sorted({p for _, p in pairs})
+    # The status is asked inside the sum, not in the WHERE: so the (department, period,
+    # owner, …) index answers it in the GROUP BY's order, without sorting.
+    claimed = case((ExchangeLog.status.in_(_CLAIMED), ExchangeLog.minutes), else_=0)
     stmt = (
-        select(
-            ExchangeLog.department_id,
-            ExchangeLog.period_id,
-            func.sum(ExchangeLog.minutes),
-        )
+        select(ExchangeLog.department_id, ExchangeLog.period_id, func.sum(claimed))
         .where(
             ExchangeLog.department_id.in_(departments),
             ExchangeLog.period_id.in_(periods),
-            ExchangeLog.status.in_(_CLAIMED),
             ExchangeLog.deleted_at.is_(None),
         )
         .group_by(ExchangeLog.department_id, ExchangeLog.period_id, ExchangeLog.owner_id)
     )
     totals: dict[tuple[int, int], list[int]] = {pair: [] for pair in pairs}
     for department_id, period_id, minutes in db.session.execute(stmt):
-        if (department_id, period_id) in totals:
+        # People with nothing claimed (only drafts or refused logs) are not counted.
+        if (department_id, period_id) in totals and minutes:
             totals[(department_id, period_id)].append(int(minutes))
     return {pair: integrity.percentile(values) for pair, values in totals.items()}
 
