@@ -175,9 +175,7 @@ def test_a_draft_round_with_the_early_finalize_dialog_fits_a_phone(phone, colleg
 
 
 @pytest.mark.parametrize("locale", ["en", "zh_Hans"])
-def test_the_queues_with_ages_flags_and_the_extra_tap_fit_a_phone(
-    phone, college, make_log, locale
-):
+def test_the_queues_with_ages_flags_and_the_extra_tap_fit_a_phone(phone, college, make_log, locale):
     """A head's approval queue with a flagged, overdue log (its age and flags in words),
     "flagged only", the page asking for one more tap, and the log's page."""
     from exchange.logs.models import ExchangeLog
