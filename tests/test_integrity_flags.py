@@ -318,6 +318,20 @@ def test_flagged_only_on_the_queue_and_in_the_api(app, college, mixed):
     }
 
 
+def test_flagged_only_is_for_the_queues(app, college, mixed):
+    client = app.test_client()
+    token = client.post(f"{API}/tokens", json={"email": college.admin.email, "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
+    for scope in ("department", "mine"):
+        response = client.get(f"{API}/logs?scope={scope}&flagged=1", headers=headers)
+        assert response.status_code == 422
+        assert "flagged" in response.get_json()["error"]["fields"]
+    assert client.get(f"{API}/logs?scope=approve&flagged=2", headers=headers).status_code in (
+        400,
+        422,
+    )
+
+
 def test_flagged_only_with_nothing_flagged(app, college, make_log):
     make_log(status="verified", description="Clinic")
     head = signed_in(app, college.head)

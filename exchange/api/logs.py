@@ -105,6 +105,7 @@ def create_log(body: models.LogInput):
     "first (since submitted, since verified), the other lists newest date first. `flagged=1`: "
     "only logs with an integrity flag. Each log carries its `flags`. Without `history`.",
     query=models.LogQuery,
+    errors=(422,),
     ok=(200, models.LogPage, "One page."),
 )
 def list_logs(query: models.LogQuery):

@@ -365,7 +365,9 @@ class LogQuery(Page):
     kind: choice(*LOG_KINDS) = Field(None, description="Only logs of this kind.")  # type: ignore[assignment]
     period: QueryId = Field(None, description="Only logs of this period.")  # type: ignore[assignment]
     flagged: choice("0", "1") = Field(  # type: ignore[assignment]
-        None, description="`1`: only logs with at least one integrity flag."
+        None,
+        description="`1`: only logs with at least one integrity flag (the queues, `verify` "
+        "and `approve`, only; other scopes: 422).",
     )
 
 

@@ -71,8 +71,15 @@ def logs_query(
     """The logs of one list: ``mine``, ``verify`` (waiting for me), ``approve`` (waiting
     for my approval) or ``department`` (everything I may see as head or admin).
     The queues (verify, approve) come the longest waiting first, the others newest
-    first. ``flagged``: only logs with an integrity flag (see :func:`log_flags`)."""
+    first. ``flagged``: only logs with an integrity flag (see :func:`log_flags`), in the
+    queues only."""
     stmt = _scope(actor, scope, status, kind, period_id, owner_id, department_id)
+    if flagged and scope not in QUEUE_SCOPES:
+        # The flags of a whole list are computed: the queues are a person's own work,
+        # the other lists may be a college's.
+        raise ValidationError(
+            fields={"flagged": _l("Only the queues (verify, approve) show flagged logs only.")}
+        )
     if flagged:
         flags = log_flags(stmt.with_only_columns(ExchangeLog.id))
         stmt = stmt.where(ExchangeLog.id.in_([i for i, codes in flags.items() if codes]))
