@@ -117,6 +117,20 @@ def test_confirmed_from_the_network_the_owner_signed_in_from(app, college, make_
     assert "192.0.2.7" not in (db.session.get(User, college.teacher.id).sign_in_address_hash or "")
 
 
+def test_a_sign_in_through_the_api_counts_as_the_last_sign_in(app, college, make_log):
+    log = make_log(status="submitted")
+    signed_in(app, college.teacher, address="192.0.2.7")
+    # Later the owner's app asks for a token from the hospital's network.
+    response = app.test_client().post(
+        f"{API}/tokens",
+        json={"email": college.teacher.email, "password": PASSWORD},
+        environ_overrides={"REMOTE_ADDR": ON_SITE},
+    )
+    assert response.status_code == 201
+    assert confirm_on_site(app.test_client(), log, address=ON_SITE).status_code == 200
+    assert queries.log_flags([log.id]) == {log.id: ["self_confirmed"]}
+
+
 def test_a_confirmer_elsewhere_raises_no_flag(app, college, make_log):
     log = make_log(status="submitted")
     signed_in(app, college.teacher, address="192.0.2.7")
