@@ -23,9 +23,9 @@ install: $(VENV)/.installed translations ## Install the app and its development 
 translations: $(VENV)/.installed ## Compile the message catalogues
 	$(BIN)/pybabel -q compile -d exchange/translations
 
-run: install ## Migrate, load the demo college (once) and serve on http://127.0.0.1:5000
+run: install ## Migrate, load the demo college (once) and serve on http://$(HOST):$(PORT) (HOST, PORT)
 	$(FLASK) db upgrade
-	$(FLASK) seed-demo
+	$(FLASK) seed-demo --address http://$(HOST):$(PORT)
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 serve: install ## Migrate, then serve with gunicorn (gunicorn.conf.py; EXCHANGE_BIND, WEB_CONCURRENCY)
@@ -51,8 +51,12 @@ type: install ## mypy (strict on the pure modules)
 	$(BIN)/mypy
 
 messages: install ## Extract marked strings and update the catalogues
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o exchange/translations/messages.pot .
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -o exchange/translations/messages.pot .
 	$(BIN)/pybabel -q update -i exchange/translations/messages.pot -d exchange/translations
+
+lighthouse: install ## Lighthouse on the main pages as a phone sees them (npm's lighthouse, Debian's Chromium)
+	@./scripts/ensure-chromium
+	$(BIN)/python bench/lighthouse.py
 
 bench: install ## Figures at province scale (SQLite; also PostgreSQL with BENCH_DATABASE_URL) and a staff import
 	@./scripts/ensure-wrk
@@ -73,4 +77,4 @@ e2e: install browser ## Only the browser tests (phone-sized Chromium)
 fuzz: install ## Fuzz the API against its OpenAPI document (schemathesis; teacher, head, admin)
 	$(BIN)/python scripts/fuzz-api
 
-.PHONY: help install translations run serve test browser lint fmt type messages bench load e2e fuzz
+.PHONY: help install translations run serve test browser lint fmt type messages bench lighthouse load e2e fuzz

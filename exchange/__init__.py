@@ -26,6 +26,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(config_module.load(app.instance_path, config))
     register_serving(app)
+    from exchange import static_files
+
+    static_files.register(app)
 
     register_extensions(app)
     connect_receivers()
@@ -103,8 +106,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def register_extensions(app: Flask) -> None:
     import exchange.models  # noqa: F401  (map every model before first use)
-    from exchange.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from exchange.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 
+    if app.config["EXCHANGE_COMPRESS"]:
+        # Registered before the pages' own after-request steps, so it runs after them
+        # and compresses what they leave.
+        compress.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)

@@ -1,4 +1,5 @@
-"""Command line: ``flask --app exchange create-user | seed-demo | backup | import-users``.
+"""Command line: ``flask --app exchange create-user | seed-demo | backup | import-users |
+send-reminders``.
 
 Commands are thin: they parse options, call a service, commit once and print.
 Every expected failure ends in a one-line ``Error: …`` and a non-zero exit
@@ -20,7 +21,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from exchange.accounts import import_services, importing
 from exchange.accounts.import_services import RowStatus
@@ -29,6 +30,7 @@ from exchange.accounts.services import UserInput, create_user
 from exchange.errors import DomainError
 from exchange.extensions import db
 from exchange.org.models import Department, Enterprise
+from exchange.reminders import services as reminders
 
 # Service field names → the option a user of the command typed.
 OPTION_FOR_FIELD = {
@@ -47,6 +49,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(import_users_command)
+    app.cli.add_command(send_reminders_command)
 
 
 @contextlib.contextmanager
@@ -181,14 +184,20 @@ def create_user_command(
     is_flag=True,
     help="Seed even when EXCHANGE_ENV=production (the demo password is public).",
 )
-def seed_demo_command(allow_production: bool) -> None:
+@click.option(
+    "--address",
+    default=None,
+    help="Where the app is opened, printed with the logins "
+    "(default: EXCHANGE_BASE_URL, else http://127.0.0.1:5000; `make run` gives its own).",
+)
+def seed_demo_command(allow_production: bool, address: str | None) -> None:
     """Fill an empty database with a demo medical college.
 
     Departments, partner enterprises, agreements, two academic years and about
     fifty people who all share one password. Running it again changes nothing
     and prints the logins again.
     """
-    from exchange.demo import DemoConflict, seed_demo
+    from exchange.demo import APP_ADDRESS, DemoConflict, seed_demo
 
     if current_app.config["EXCHANGE_ENV"] == "production" and not allow_production:
         raise click.ClickException(
@@ -208,7 +217,8 @@ def seed_demo_command(allow_production: bool) -> None:
         click.echo(f"Created the demo college: {counts}.")
     else:
         click.echo(f"The demo college is already there ({counts}); nothing was changed.")
-    click.echo(f"\nOpen {result.address} and sign in with password {result.password!r} as:")
+    address = address or current_app.config["EXCHANGE_BASE_URL"] or APP_ADDRESS
+    click.echo(f"\nOpen {address} and sign in with password {result.password!r} as:")
     for login in result.logins:
         where = f" [{login.affiliation}]" if login.affiliation else ""
         click.echo(f"  {login.role:<8} {login.email:<22} {login.name}{where}")
@@ -367,4 +377,45 @@ def import_users_command(file: Path, dry_run: bool) -> None:
     else:
         click.echo("Nothing to write.")
     if counts[RowStatus.ERROR]:
+        raise SystemExit(1)
+
+
+# --- send-reminders ----------------------------------------------------------------------
+
+
+@click.command("send-reminders")
+@with_appcontext
+def send_reminders_command() -> None:
+    """E-mail each person one digest of the logs that wait for them (run it daily).
+
+    Verifiers hear of the logs they are to verify, heads of those they are to approve;
+    logs waiting longer than EXCHANGE_ESCALATE_DAYS also reach the department's heads,
+    longer than twice that the administrators; drafts older than 14 days remind their
+    owner. Nobody gets more than one digest a (college) day: a second run sends nothing
+    new, except the digests whose sending failed before. Exits with 1 when a digest
+    could not be sent.
+    """
+    require_schema()
+    with command_errors():
+        plan = reminders.plan_reminders()
+        try:
+            reminders.claim(plan)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            raise click.ClickException(
+                "Another send-reminders run is sending today's digests: nothing was sent."
+            ) from None
+    outcome = reminders.send_digests(plan)
+    with command_errors():
+        reminders.release(plan, [outgoing for outgoing, _ in outcome.failed])
+        db.session.commit()
+    for outgoing, reason in outcome.failed:
+        click.echo(f"Could not send the digest to {outgoing.email}: {reason}", err=True)
+    click.echo(
+        f"{plan.day.isoformat()}: {len(outcome.sent)} digests sent, {plan.skipped} skipped "
+        f"({plan.already_sent} already sent today, {plan.turned_off} turned off), "
+        f"{len(outcome.failed)} failed."
+    )
+    if outcome.failed:
         raise SystemExit(1)

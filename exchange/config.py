@@ -129,6 +129,22 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "MAIL_FILE_PATH": str(Path(instance_path) / "outbox"),
         # An embedded SQLite database is created and migrated when the app starts.
         "EXCHANGE_AUTO_MIGRATE": _bool(env.get("EXCHANGE_AUTO_MIGRATE", "1")),
+        # Compressed answers; a proxy in front that compresses makes this unnecessary.
+        "EXCHANGE_COMPRESS": _bool(env.get("EXCHANGE_COMPRESS", "1")),
+        "COMPRESS_MIMETYPES": [
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "application/manifest+json",
+            "image/svg+xml",
+            "text/csv",
+        ],
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
+        # Answers sent as a stream (exports, evidence) go as they are; static files are
+        # small and sent whole (exchange/static_files.py), so they are compressed.
+        "COMPRESS_STREAMS": False,
         "PER_PAGE": 25,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",

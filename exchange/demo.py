@@ -59,7 +59,7 @@ from exchange.timeutil import college_today
 
 SEED = "exchange-demo-college"
 DEMO_PASSWORD = "exchange-demo"  # noqa: S105 - published on purpose: demo accounts only
-APP_ADDRESS = "http://127.0.0.1:5000"
+APP_ADDRESS = "http://127.0.0.1:5000"  # where `make run` serves unless told otherwise
 
 # The accounts printed after seeding; everybody else gets a name-based address.
 ADMIN_EMAIL = "admin@example.com"
@@ -716,7 +716,6 @@ class SeedResult:
     logins: list[DemoLogin]
     counts: dict[str, int]
     password: str = DEMO_PASSWORD
-    address: str = APP_ADDRESS
 
 
 def demo_exists() -> bool:

@@ -10,6 +10,7 @@ from exchange.accounts.models import (
 )
 from exchange.logs.models import ExchangeLog, LogEvent, OnsiteConfirmation
 from exchange.org.models import Agreement, Department, Enterprise, Period
+from exchange.reminders.models import DigestSent
 from exchange.rewards.models import Award, AwardEvent, RewardRound, RewardRule
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "Award",
     "AwardEvent",
     "Department",
+    "DigestSent",
     "Enterprise",
     "ExchangeLog",
     "LogEvent",

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, request
+from flask_sqlalchemy.pagination import Pagination
 from flask_wtf import FlaskForm
 from sqlalchemy import Select
 from werkzeug.routing import BaseConverter
@@ -74,6 +75,26 @@ def paginate(stmt: Select[Any]) -> Any:
     if page > 1 and page > result.pages:
         result = db.paginate(stmt, page=max(result.pages, 1), per_page=per_page, error_out=False)
     return result
+
+
+class _ListPagination(Pagination):
+    """Flask-SQLAlchemy's pagination over a list computed in Python."""
+
+    def _query_items(self) -> list[Any]:
+        start = (self.page - 1) * self.per_page
+        return list(self._query_args["items"][start : start + self.per_page])
+
+    def _query_count(self) -> int:
+        return len(self._query_args["items"])
+
+
+def paginate_list(items: list[Any]) -> Any:
+    """One page of a computed list (e.g. everybody's standing), with the same page
+    size, the same answer to a page beyond the last and the same pager as ``paginate``."""
+    per_page = min(int(current_app.config["PER_PAGE"]), 100)
+    pages = max((len(items) + per_page - 1) // per_page, 1)
+    page = min(page_number(), pages)
+    return _ListPagination(page=page, per_page=per_page, error_out=False, items=items)
 
 
 def run_form(form: FlaskForm, action: Callable[[], T]) -> T | None:

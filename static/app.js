@@ -20,7 +20,7 @@
       input.dispatchEvent(new Event("input", { bubbles: true }));
     });
     input.addEventListener("input", mark);
-    group.hidden = false;
+    group.setAttribute("data-ready", "");
     mark();
   });
 
@@ -59,6 +59,44 @@
       return;
     }
     form.setAttribute("data-sent", "1");
+  });
+
+  // The bottom menu steps aside while the on-screen keyboard is open: on a touch
+  // screen, while a field that types has the focus.
+  if (window.matchMedia && window.matchMedia("(pointer: coarse)").matches) {
+    var typed = "input:not([type=checkbox]):not([type=radio]):not([type=submit])" +
+      ":not([type=button]):not([type=file]):not([type=hidden]), textarea";
+    document.addEventListener("focusin", function (event) {
+      if (event.target.matches && event.target.matches(typed)) {
+        document.documentElement.setAttribute("data-typing", "");
+      }
+    });
+    document.addEventListener("focusout", function () {
+      document.documentElement.removeAttribute("data-typing");
+    });
+  }
+
+  // "Copy link" and "Share…" beside a link, where the browser can do them.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field || !navigator.clipboard) return;
+    var label = button.textContent;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () {
+        button.textContent = button.getAttribute("data-done");
+        setTimeout(function () { button.textContent = label; }, 2000);
+      });
+    });
+    button.setAttribute("data-ready", "");
+  });
+  document.querySelectorAll("[data-share]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-share"));
+    if (!field || !navigator.share) return;
+    button.addEventListener("click", function () {
+      navigator.share({ title: button.getAttribute("data-title"), url: field.value })
+        .catch(function () { /* closed without sharing */ });
+    });
+    button.setAttribute("data-ready", "");
   });
 
   // Coming back with the browser's Back button: the forms may be sent again.

@@ -21,6 +21,6 @@
   boxes.forEach(function (box) { box.addEventListener("change", sync); });
 
   var wrapper = all.closest("[data-select-all-box]");
-  if (wrapper) wrapper.hidden = false;
+  if (wrapper) wrapper.setAttribute("data-ready", "");
   sync();
 })();

@@ -15,7 +15,9 @@ Use it from a test module (no conftest needed)::
         assert "http" in mail.text
 
 ``smtp_server.messages`` lists what arrived so far; ``wait_for(n)`` waits (without
-sleeping) until ``n`` messages have arrived, and fails after a timeout.
+sleeping) until ``n`` messages have arrived, and fails after a timeout. Addresses
+added to ``smtp_server.refused`` are refused at ``RCPT TO`` (550), as a server
+refuses an unknown mailbox.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class SmtpServer:
     host: str
     port: int
     messages: list[ReceivedMail] = field(default_factory=list)
+    refused: set[str] = field(default_factory=set)
     _arrived: threading.Condition = field(default_factory=threading.Condition)
 
     @property
@@ -102,7 +105,15 @@ class SmtpServer:
         with self._arrived:
             self.messages.clear()
 
-    # aiosmtpd calls this (in its own thread) for every message.
+    # aiosmtpd calls these (in its own thread) for every recipient and every message.
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        if address.lower() in self.refused:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)

@@ -378,3 +378,10 @@ def test_seed_demo_gives_the_printed_accounts_work_to_do(demo_college):
     mine = db.session.execute(log_queries.logs_query(teacher, "mine")).scalars().all()
     assert {log.status for log in mine} >= {"draft", "submitted", "rejected", "approved"}
     assert db.session.execute(log_queries.logs_query(expert, "mine")).scalars().first()
+
+
+def test_seed_demo_prints_the_address_it_is_told(seeded_demo):
+    runner = seeded_demo.app.test_cli_runner()  # the demo is there: nothing is written
+    result = runner.invoke(args=["seed-demo", "--address", "http://0.0.0.0:8080"])
+    assert result.exit_code == 0, result.output
+    assert "Open http://0.0.0.0:8080 and sign in" in result.output

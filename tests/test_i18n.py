@@ -74,3 +74,21 @@ def test_switching_language_is_remembered_for_the_user(client, make_user, login_
 def test_switching_language_before_signing_in_uses_a_cookie(client):
     client.post("/lang/zh_Hans", data={"next": "//evil.example"})
     assert "登录" in client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+
+def test_templates_translate_in_the_language_of_each_render_and_escape_values(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = (
+        '{{ _("by %(name)s", name=who) }} | {{ ngettext("%(num)d waiting", "%(num)d waiting", 3) }}'
+    )
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert (
+            render_template_string(page, who="<b>Li</b>") == "by &lt;b&gt;Li&lt;/b&gt; | 3 waiting"
+        )
+        # A message rendered for a recipient in the middle of an English request.
+        with force_locale("zh_Hans"):
+            chinese = render_template_string(page, who="<b>Li</b>")
+        assert chinese == "操作人：&lt;b&gt;Li&lt;/b&gt; | 3 条待处理"
+        assert render_template_string(page, who="Wang").startswith("by Wang")

@@ -196,9 +196,10 @@ def test_the_approve_queue_page_has_labels_and_a_select_all_for_scripts(
     html = client.get("/logs/approve").get_data(as_text=True)
     assert f'<label for="pick-{log.id}">' in html
     assert 'form="bulk-approve"' in html
-    # Without scripts the "select all" box stays hidden; the script is a file of this site.
-    assert re.search(r"<div hidden data-select-all-box>", html)
-    assert '<script src="/static/queues.js" defer></script>' in html
+    # Without scripts the "select all" box stays invisible (its place kept, so that the
+    # script showing it shifts nothing); the script is a file of this site.
+    assert re.search(r"<div data-enhance data-select-all-box>", html)
+    assert re.search(r'<script src="/static/queues\.js\?v=[0-9a-f]{12}" defer></script>', html)
     assert "onclick" not in html
     assert "<script>" not in html
 

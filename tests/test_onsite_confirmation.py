@@ -26,7 +26,7 @@ from exchange.extensions import db, limiter
 from exchange.logs import services
 from exchange.logs.models import ExchangeLog
 from exchange.logs.workflow import Action
-from exchange.timeutil import college_zone
+from exchange.timeutil import college_today, college_zone
 
 CONFIRMER = {"name": "Zhang Wei", "job_title": "Head nurse, cardiology"}
 
@@ -39,11 +39,17 @@ def _fresh_rate_limits():
     limiter.reset()
 
 
-def issue(client, log) -> str:
-    """The owner asks for a code; the path of the link it carries."""
-    response = client.post(f"/logs/{log.id}/confirmation")
-    assert response.status_code == 200, response.status_code
-    html = response.get_data(as_text=True)
+def issue(client, log, new: bool = False) -> str:
+    """The owner asks for a code (``new``: a new one); the path of the link it carries."""
+    response = client.post(f"/logs/{log.id}/confirmation", data={"new": "1"} if new else {})
+    assert response.status_code == 303, response.status_code
+    assert response.headers["Location"] == f"/logs/{log.id}/confirmation"
+    return shown_link(client, log)
+
+
+def shown_link(client, log) -> str:
+    """The path of the link the owner's code page shows."""
+    html = client.get(f"/logs/{log.id}/confirmation").get_data(as_text=True)
     url = unescape(re.search(r'id="confirm-link" type="text" value="([^"]+)"', html).group(1))
     assert url.startswith("http://localhost/confirm/")
     return urlsplit(url).path
@@ -94,7 +100,8 @@ def submitted(college, make_log, login_as):
 
 
 def test_the_owner_gets_a_qr_code_with_the_link(client, submitted):
-    response = client.post(f"/logs/{submitted.id}/confirmation")
+    assert client.post(f"/logs/{submitted.id}/confirmation").status_code == 303
+    response = client.get(f"/logs/{submitted.id}/confirmation")
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     html = response.get_data(as_text=True)
@@ -115,16 +122,19 @@ def test_the_owner_gets_a_qr_code_with_the_link(client, submitted):
     expires = (utcnow() + timedelta(days=7)).astimezone(college_zone())
     assert expires.strftime("%Y-%m-%d") in html
     assert "Asia/Shanghai" in html
-    assert "replaces this one" in html
+    assert "stop working at once" in html
+    assert 'name="new" value="1"' in html
 
 
 def test_only_the_owner_gets_a_code(app, college, make_log, login_as, client):
     log = make_log(status="submitted")
     login_as(college.other_teacher)  # cannot see the log at all
     assert client.post(f"/logs/{log.id}/confirmation").status_code == 404
+    assert client.get(f"/logs/{log.id}/confirmation").status_code == 404
     client.post("/logout")
     login_as(college.expert)  # the named verifier sees it, but it is not theirs
     assert client.post(f"/logs/{log.id}/confirmation").status_code == 403
+    assert client.get(f"/logs/{log.id}/confirmation").status_code == 403
     assert client.post("/logs/999999/confirmation").status_code == 404
     assert fresh(log).confirmation_nonce is None
 
@@ -146,6 +156,52 @@ def test_signed_out_owners_are_sent_to_sign_in(app, college, make_log):
     response = app.test_client().post(f"/logs/{log.id}/confirmation")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_the_code_has_its_own_address_and_a_reload_shows_it_again(client, confirmer, submitted):
+    first = issue(client, submitted)
+    again = shown_link(client, submitted)  # a reload of the page
+    # Both work: it is the same code (the same single use), signed again.
+    assert confirmer.get(first).status_code == 200
+    assert confirmer.get(again).status_code == 200
+    # Tapping "Show QR code" again (the log page's button) keeps the code already shown.
+    issue(client, submitted)
+    assert confirmer.get(first).status_code == 200
+    confirmer.post(again, data={**CONFIRMER, "decision": "confirm"})
+    assert fresh(submitted).status == "verified"
+    assert confirmer.get(first).status_code == 410  # used up, whichever copy
+
+
+def test_a_code_keeps_its_expiry_however_often_it_is_shown(client, confirmer, submitted, travel):
+    issued_on = college_today()
+    travel(issued_on)
+    first = issue(client, submitted)
+    expires = (issued_on + timedelta(days=7)).isoformat()
+    travel(issued_on + timedelta(days=6))
+    html = client.get(f"/logs/{submitted.id}/confirmation").get_data(as_text=True)
+    assert expires in html
+    late = shown_link(client, submitted)
+    travel(issued_on + timedelta(days=7, hours=1))
+    for path in (first, late):
+        assert confirmer.get(path).status_code == 410
+    html = client.get(f"/logs/{submitted.id}/confirmation").get_data(as_text=True)
+    assert "There is no code for this log" in html
+    assert 'id="confirm-link"' not in html
+
+
+def test_without_a_live_code_the_page_offers_to_make_one(client, submitted):
+    html = client.get(f"/logs/{submitted.id}/confirmation").get_data(as_text=True)
+    assert "There is no code for this log" in html
+    assert f'action="/logs/{submitted.id}/confirmation"' in html
+    assert fresh(submitted).confirmation_nonce is None
+
+
+def test_the_code_page_of_a_confirmed_log_leads_back_to_the_log(client, confirmer, submitted):
+    path = issue(client, submitted)
+    confirmer.post(path, data={**CONFIRMER, "decision": "confirm"})
+    response = client.get(f"/logs/{submitted.id}/confirmation")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == f"/logs/{submitted.id}"
 
 
 # --- the confirmer's page -------------------------------------------------------------------
@@ -334,7 +390,7 @@ def test_a_link_older_than_seven_days_has_expired(client, confirmer, submitted):
 
 def test_a_new_code_replaces_the_old_one(client, confirmer, submitted):
     first = issue(client, submitted)
-    second = issue(client, submitted)
+    second = issue(client, submitted, new=True)
     assert first != second
     response = confirmer.get(first)
     assert response.status_code == 410

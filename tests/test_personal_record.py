@@ -154,7 +154,7 @@ def test_the_page_prints_on_a4_portrait_without_the_menus(client, record, login_
     college, _awards, day = record
     login_as(college.teacher)
     page = _page(client.get("/me/record"))
-    assert 'href="/static/record.css"' in page
+    assert re.search(r'href="/static/record\.css\?v=[0-9a-f]{12}"', page)
     css = (ROOT / "static/record.css").read_text()
     assert "size: A4 portrait" in css
     print_rules = css[css.index("@media print") :]

@@ -104,7 +104,9 @@ def _sorts_only_listed_people(lines: list[str]) -> bool:
 
 
 def assert_indexed(sent: list[tuple[str, Any]], what: str, **allowed: bool) -> None:
-    read = [(s, p) for s, p in sent if "exchange_log" in s and s.lstrip().startswith("SELECT")]
+    read = [
+        (s, p) for s, p in sent if "exchange_log" in s and s.lstrip().startswith(("SELECT", "WITH"))
+    ]
     assert read, f"{what}: no read of exchange_log captured"
     for statement, parameters in read:
         lines = plan(statement, parameters)

@@ -331,7 +331,7 @@ def test_the_certificate_is_bilingual_printable_and_has_a_qr_code(
     ):
         assert text in page, text
     assert "<svg" in page
-    assert 'href="/static/print.css" media="print"' in page
+    assert re.search(r'href="/static/print\.css\?v=[0-9a-f]{12}" media="print"', page)
     assert "REVOKED" not in page
 
 

@@ -476,6 +476,26 @@ def test_an_admin_picks_any_department(client, college, login_as, approved):
     assert "Li Na" not in nursing.get_data(as_text=True)
 
 
+def test_eligibility_shows_each_person_on_one_line_with_what_they_earned(
+    client, college, login_as, approved
+):
+    approved(college.teacher, 48)  # Li Na: past the 40 h of the certificate and allowance
+    approved(college.other_teacher, 8)  # Zhao Lei: nothing yet
+    login_as(college.head)
+    html = client.get("/rewards/eligibility").get_data(as_text=True)
+    lines = {
+        re.search(r'standing__name">([^<]+)<', line).group(1): line
+        for line in re.findall(r"<summary>.*?</summary>", html, flags=re.S)
+    }
+    assert set(lines) == {"Li Na", "Zhao Lei"}
+    assert "48 h" in lines["Li Na"]
+    assert "Practice Certificate" in lines["Li Na"]
+    assert "Practice Allowance" in lines["Li Na"]
+    assert "nothing yet" in lines["Zhao Lei"]
+    # The details (pending hours, every rule's outcome) are in the person's box, on tap.
+    assert html.count("<dt>Pending</dt>") == 2
+
+
 def test_eligibility_sorts_by_hours_or_name(client, college, login_as, approved, make_user):
     anna = make_user("teacher", name="Anna Bai", department=college.department)
     approved(anna, 4)
@@ -485,7 +505,7 @@ def test_eligibility_sorts_by_hours_or_name(client, college, login_as, approved,
 
     def order(html: str) -> list[str]:
         names = ["Anna Bai", "Li Na", "Zhao Lei"]
-        return sorted(names, key=lambda name: html.index(f"<strong>{name}</strong>"))
+        return sorted(names, key=lambda name: html.index(f">{name}</strong>"))
 
     assert order(client.get("/rewards/eligibility").get_data(as_text=True)) == [
         "Li Na",
@@ -515,8 +535,18 @@ def test_eligibility_runs_the_same_queries_for_3_or_30_people(
     add(27)
     with sql_statements() as many:
         html = client.get("/rewards/eligibility").get_data(as_text=True)
-    assert html.count("<dt>Approved</dt>") == 30
     assert len(many) == len(few)
+    # A department's hundreds of people come a page at a time (25), sorted across pages.
+    assert "30 people with hours" in html
+    assert html.count("<dt>Approved</dt>") == 25
+    assert 'rel="next" href="/rewards/eligibility?page=2&amp;sort=name' not in html
+    assert "page=2&amp;sort=hours" in html
+    rest = client.get("/rewards/eligibility?page=2").get_data(as_text=True)
+    assert rest.count("<dt>Approved</dt>") == 5
+    assert "Page 2 of 2" in rest
+    beyond = client.get("/rewards/eligibility?page=99").get_data(as_text=True)
+    assert beyond.count("<dt>Approved</dt>") == 5
+    assert "Page 2 of 2" in beyond
     with sql_statements() as export_many:
         assert client.get("/rewards/eligibility.csv").status_code == 200
     assert len(export_many) <= len(many) + 1

@@ -24,6 +24,12 @@ class CodeForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
 
 
+class DigestForm(FlaskForm):
+    """The account settings' e-mail choice (SPEC §6 "Reminders")."""
+
+    email_digest = BooleanField(_l("E-mail me a daily digest"))
+
+
 class DisableTwoFactorForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 

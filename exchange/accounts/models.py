@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -58,6 +58,9 @@ class User(UserMixin, TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(10))
+    # "E-mail me a daily digest" (account settings): the reminders of waiting work. On
+    # for everybody, also for rows written by plain SQL (a bulk load).
+    email_digest: Mapped[bool] = mapped_column(default=True, server_default=true())
     # Two-factor sign-in (TOTP): the shared secret once enrolment is confirmed, and the
     # last time step used, so that a code cannot be used twice.
     totp_secret: Mapped[str | None] = mapped_column(String(64))

@@ -9,10 +9,11 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -293,6 +294,12 @@ def set_locale(user: User, locale: str | None) -> None:
     db.session.flush()
 
 
+def set_email_digest(user: User, wanted: bool) -> None:
+    """Whether ``user`` gets the daily digest of waiting work (``send-reminders``)."""
+    user.email_digest = bool(wanted)
+    db.session.flush()
+
+
 # --- API tokens -----------------------------------------------------------
 
 
@@ -358,13 +365,24 @@ def note_sign_in_address(user: User, address: str | None) -> None:
         user.sign_in_address_hash = signing.address_hash(address)
 
 
+@functools.cache
+def _session_user_statement() -> Select[tuple[User, Any]]:
+    """Built once per process: every signed-in request runs it with its own values."""
+    return (
+        select(User, UserSession.expires_at)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.key_hash == bindparam("key_hash"),
+            UserSession.user_id == bindparam("user_id"),
+        )
+    )
+
+
 def user_for_session(user_id: int, key: str) -> User | None:
     """The active user whose live session ``key`` names, or None (one query: every
     signed-in request asks it)."""
     row = db.session.execute(
-        select(User, UserSession.expires_at)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.key_hash == _digest(key), UserSession.user_id == user_id)
+        _session_user_statement(), {"key_hash": _digest(key), "user_id": user_id}
     ).one_or_none()
     if row is None or row.expires_at <= utcnow():
         return None

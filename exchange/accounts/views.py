@@ -24,6 +24,7 @@ from exchange.accounts import queries, services, two_factor
 from exchange.accounts.forms import (
     ChangePasswordForm,
     CodeForm,
+    DigestForm,
     DisableTwoFactorForm,
     LoginForm,
     UserForm,
@@ -35,7 +36,7 @@ from exchange.forms import choices
 from exchange.org import queries as org_queries
 from exchange.permissions import allow, public
 from exchange.presentation import qr_svg
-from exchange.web import paginate, run_form, safe_next
+from exchange.web import is_post, paginate, run_form, safe_next
 
 bp = Blueprint("accounts", __name__)
 admin_bp = Blueprint("users", __name__, url_prefix="/admin/users")
@@ -132,11 +133,22 @@ def logout():
     return redirect(url_for("accounts.login"))
 
 
-@bp.route("/account")
+@bp.route("/account", methods=["GET", "POST"])
 @allow()
 def account():
+    # A box left unticked is not sent at all: on a POST it is off unless it came.
+    form = DigestForm() if is_post() else DigestForm(email_digest=current_user.email_digest)
+    if form.validate_on_submit():
+        services.set_email_digest(current_user, bool(form.email_digest.data))
+        db.session.commit()
+        if current_user.email_digest:
+            flash(_("You will get a daily digest when something waits for you."), "success")
+        else:
+            flash(_("You will get no daily digest any more."), "success")
+        return redirect(url_for("accounts.account"))
     return render_template(
         "accounts/account.html",
+        digest_form=form,
         recovery_left=(
             two_factor.recovery_codes_left(current_user) if current_user.has_two_factor else 0
         ),

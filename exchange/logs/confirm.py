@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -46,15 +46,19 @@ def keep_the_token_private(response: Response) -> Response:
 # --- the owner's QR code -----------------------------------------------------------
 
 
-@bp.route("/logs/<id:log_id>/confirmation", methods=["POST"])
+@bp.route("/logs/<id:log_id>/confirmation")
 @allow()
-def issue(log_id: int):
+def show(log_id: int):
+    """The owner's live code, as often as they open or reload it; a button to make one
+    when there is none."""
     log = services.get_log(current_user, log_id)
     try:
-        token, expires_at = services.issue_confirmation_link(current_user, log)
+        link = services.current_confirmation_link(current_user, log)
     except Conflict as error:
         return conflict_redirect(error, url_for("logs.detail", log_id=log_id))
-    db.session.commit()
+    if link is None:
+        return render_template("logs/confirm_issued.html", log=log, url=None)
+    token, expires_at = link
     url = external_url("confirm.page", token=token)
     return render_template(
         "logs/confirm_issued.html",
@@ -64,6 +68,23 @@ def issue(log_id: int):
         expires=expires_at.astimezone(college_zone()).strftime("%Y-%m-%d %H:%M"),
         zone=str(college_zone()),
     )
+
+
+@bp.route("/logs/<id:log_id>/confirmation", methods=["POST"])
+@allow()
+def issue(log_id: int):
+    """Make a code, then show it (its own address: a reload shows it again). A code
+    already live is kept unless the owner asked for a new one (``new=1``), which makes
+    the one they may have shown stop working."""
+    log = services.get_log(current_user, log_id)
+    try:
+        live = services.current_confirmation_link(current_user, log)
+        if live is None or request.form.get("new") == "1":
+            services.issue_confirmation_link(current_user, log)
+    except Conflict as error:
+        return conflict_redirect(error, url_for("logs.detail", log_id=log_id))
+    db.session.commit()
+    return redirect(url_for("confirm.show", log_id=log_id), 303)
 
 
 # --- the confirmer's page -------------------------------------------------------------

@@ -4,14 +4,15 @@ which log is decided by the SQL conditions of exchange.logs.services."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, case, distinct, func, select
+from sqlalchemy import Select, bindparam, case, distinct, func, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from exchange.accounts.models import Role, User
@@ -192,24 +193,47 @@ class QueueCounts:
     to_approve: int
 
 
+class _AnyoneOf:
+    """Stands for any person of one role in a domain condition: their ids are bound
+    when the statement runs, so a statement built once serves everybody of the role."""
+
+    id = bindparam("me")
+    department_id = bindparam("department")
+    enterprise_id = bindparam("enterprise")
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+
+@functools.cache
+def _queue_counts_statement(role: str, verifying: bool, approving: bool) -> Select[Any]:
+    """The navigation's counts for a person of ``role``: built once per process from
+    the domain's own conditions (``verifies``, ``approvable_by``)."""
+    anyone = cast(User, _AnyoneOf(role))
+    counts: list[Any] = []
+    if verifying:
+        counts.append(_count(verifies(anyone), ExchangeLog.status == Status.SUBMITTED.value))
+    if approving:
+        approvable = approvable_by(anyone)
+        mine = () if approvable is True else (approvable,)
+        counts.append(_count(ExchangeLog.status == Status.VERIFIED.value, *mine))
+    return select(*counts)
+
+
 def queue_counts(actor: User) -> QueueCounts:
     """How many logs wait for this person (the numbers in the navigation), in one
     statement at most. Each count reads only that person's queue from the index
     made for it: logs naming them as verifier (verifier_id, status, …) and, for
     people who approve, the department's or the college's verified logs (department_id
     or status first); nobody else's pending logs are touched."""
-    counts: list[Any] = []
     verifying = verifies_any(actor)
-    if verifying:
-        counts.append(_count(verifies(actor), ExchangeLog.status == Status.SUBMITTED.value))
     approving = actor.role in (Role.HEAD, Role.ADMIN)
-    if approving:
-        approvable = approvable_by(actor)
-        mine = () if approvable is True else (approvable,)
-        counts.append(_count(ExchangeLog.status == Status.VERIFIED.value, *mine))
-    if not counts:
+    if not (verifying or approving):
         return QueueCounts(0, 0)
-    row = db.session.execute(select(*counts)).one()
+    row = db.session.execute(
+        _queue_counts_statement(actor.role, verifying, approving),
+        {"me": actor.id, "department": actor.department_id, "enterprise": actor.enterprise_id},
+    ).one()
     return QueueCounts(int(row[0]) if verifying else 0, int(row[-1]) if approving else 0)
 
 

@@ -16,7 +16,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -741,18 +741,52 @@ def can_issue_confirmation(actor: User, log: ExchangeLog) -> bool:
     return log.owner_id == actor.id and log.status_enum is Status.SUBMITTED and log.period.is_open
 
 
-def issue_confirmation_link(actor: User, log: ExchangeLog) -> tuple[str, datetime]:
-    """A signed, single-use token for the owner's submitted log; a new one replaces the old."""
+def _require_confirmable(actor: User, log: ExchangeLog) -> None:
     if Relation.OWNER not in relations(actor, log):
         raise NotFound() if not relations(actor, log) else PermissionDenied()
     if not log.period.is_open:
         raise _refused(Refusal.PERIOD_LOCKED)
     if log.status_enum is not Status.SUBMITTED:
         raise Conflict(_l("Only a submitted log can be confirmed on site."))
-    log.confirmation_nonce = secrets.token_hex(16)
+
+
+def _nonce_issued_at(nonce: str | None) -> datetime | None:
+    """When the link of ``nonce`` was issued: a nonce starts with that moment (hex
+    seconds), so the link keeps its expiry however often its code is shown again.
+    None for no nonce, or one issued before nonces said when."""
+    stamp, dot, _random = (nonce or "").partition(".")
+    if not dot or not stamp:
+        return None
+    try:
+        return datetime.fromtimestamp(int(stamp, 16), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _confirmation_token(log: ExchangeLog) -> str:
+    return _serializer().dumps({"log": log.id, "nonce": log.confirmation_nonce})
+
+
+def issue_confirmation_link(actor: User, log: ExchangeLog) -> tuple[str, datetime]:
+    """A signed, single-use token for the owner's submitted log; a new one replaces the old."""
+    _require_confirmable(actor, log)
+    issued = utcnow()
+    log.confirmation_nonce = f"{int(issued.timestamp()):x}.{secrets.token_hex(11)}"
     flush_or_conflict()
-    token = _serializer().dumps({"log": log.id, "nonce": log.confirmation_nonce})
-    return token, utcnow() + timedelta(days=CONFIRMATION_DAYS)
+    return _confirmation_token(log), issued + timedelta(days=CONFIRMATION_DAYS)
+
+
+def current_confirmation_link(actor: User, log: ExchangeLog) -> tuple[str, datetime] | None:
+    """The owner's live link again (the code they may already have shown someone), with
+    its expiry; None when there is none (never issued, used, replaced or expired)."""
+    _require_confirmable(actor, log)
+    issued = _nonce_issued_at(log.confirmation_nonce)
+    if issued is None:
+        return None
+    expires_at = issued + timedelta(days=CONFIRMATION_DAYS)
+    if expires_at <= utcnow():
+        return None
+    return _confirmation_token(log), expires_at
 
 
 def log_for_confirmation(token: str) -> ExchangeLog:
@@ -772,6 +806,9 @@ def log_for_confirmation(token: str) -> ExchangeLog:
         str(claims.get("nonce")), log.confirmation_nonce
     ):
         raise LinkUsed()
+    issued = _nonce_issued_at(log.confirmation_nonce)
+    if issued is not None and issued + timedelta(days=CONFIRMATION_DAYS) <= utcnow():
+        raise LinkExpired()  # shown again since, but issued too long ago
     if not log.period.is_open:
         raise _refused(Refusal.PERIOD_LOCKED)
     return log

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from babel.support import NullTranslations
 from flask import Flask
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from exchange.presentation import (
     Label,
@@ -73,6 +77,48 @@ TEMPLATE_GLOBALS: dict[str, Callable[..., Any]] = {
 }
 
 
+def _bound_gettext(translations: NullTranslations) -> dict[str, Callable[..., str]]:
+    """Jinja's newstyle ``gettext``/``ngettext`` bound to one catalogue.
+
+    Flask-Babel's template callables look the catalogue up again on every string
+    (several context-local reads each, some hundred times a page); a render's
+    catalogue does not change while it renders, so each render is given these,
+    made once per catalogue. They do what Jinja's newstyle callables do: the
+    translation is markup where the template autoescapes, and always a format
+    string, so values put into it are escaped.
+    """
+
+    @pass_context
+    def gettext(context: Context, string: str, **variables: Any) -> str:
+        text = translations.ugettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - our own catalogue; values are escaped by %
+        return text % variables
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+        variables.setdefault("num", num)
+        text = translations.ungettext(singular, plural, num)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - our own catalogue; values are escaped by %
+        return text % variables
+
+    return {"gettext": gettext, "ngettext": ngettext}
+
+
+_GETTEXT_OF: dict[NullTranslations, dict[str, Callable[..., str]]] = {}
+
+
+def template_gettext() -> dict[str, Callable[..., str]]:
+    """The template callables of the catalogue in force (the request's, or a message's
+    recipient's): one pair per catalogue, kept while the process runs."""
+    translations = get_translations()
+    bound = _GETTEXT_OF.get(translations)
+    if bound is None:
+        bound = _GETTEXT_OF[translations] = _bound_gettext(translations)
+    return bound
+
+
 def register(
     app: Flask,
     *,
@@ -91,6 +137,6 @@ def register(
 
     @app.context_processor
     def request_values() -> dict[str, object]:
-        values: dict[str, object] = {"locale": str(get_locale())}
+        values: dict[str, object] = {"locale": str(get_locale()), **template_gettext()}
         values.update((name, provide()) for name, provide in providers.items())
         return values

@@ -35,7 +35,7 @@ from exchange.rewards.models import Award, RewardRound, RewardRule
 from exchange.rewards.rules import RuleKind, Scope
 from exchange.rewards.rules_forms import RuleForm, rule_form_data
 from exchange.timeutil import college_zone
-from exchange.web import conflict_redirect, run_form
+from exchange.web import conflict_redirect, paginate_list, run_form
 
 bp = Blueprint("rules", __name__)
 
@@ -196,7 +196,8 @@ def _eligibility() -> EligibilityView:
 
 
 def _rule_names(standings: list[services.Standing]) -> dict[str, str]:
-    return {o.rule.code: local_name(o.rule) for s in standings for o in s.outcomes}
+    rules = {o.rule.code: o.rule for s in standings for o in s.outcomes}
+    return {code: local_name(rule) for code, rule in rules.items()}
 
 
 @bp.route("/rewards/eligibility")
@@ -208,9 +209,11 @@ def eligibility():
         if view.department and view.period
         else None
     )
+    page = paginate_list(view.standings)
     return render_template(
         "rewards/eligibility.html",
         view=view,
+        page=page,
         names=_rule_names(view.standings),
         reward_round=reward_round,
     )

@@ -9,7 +9,6 @@ engine (rules.py) turns them into outcomes; this module stores and guards them.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -250,14 +249,30 @@ def save_rule(
 
 
 @dataclass(frozen=True)
+class Person:
+    """Who a standing is about, as eligibility lists and exports name them: read as
+    plain rows (a department has hundreds of people with hours; nothing here changes them)."""
+
+    id: int
+    name: str
+    role: str
+
+    @classmethod
+    def of(cls, user: User) -> Person:
+        return cls(user.id, user.name, user.role)
+
+
+@dataclass(frozen=True)
 class PersonHours:
     """One person's minutes in one department (or, for college rules, the whole
-    college) and period."""
+    college) and period; ``college_approved_minutes``: their approved minutes across the
+    college, when asked for."""
 
-    person: User
+    person: Person
     audience: engine.Audience
     approved_minutes: int
     pending_minutes: int
+    college_approved_minutes: int = 0
 
 
 def _sums(where: Any, *by: Any) -> Select[Any]:
@@ -270,53 +285,59 @@ def _sums(where: Any, *by: Any) -> Select[Any]:
         0,
     )
     return (
-        select(ExchangeLog.owner_id, ExchangeLog.kind, *by, approved, pending)
+        select(ExchangeLog.owner_id, ExchangeLog.kind, *by, approved.label("approved"),
+               pending.label("pending"))
         .where(where)
         .group_by(ExchangeLog.owner_id, ExchangeLog.kind, *by)
-    )
+    )  # fmt: skip
 
 
-def _person_hours(rows: Sequence[Any]) -> list[PersonHours]:
-    people = _people({row[0] for row in rows})
+def _person_hours(where: Any, college_of_period: int | None = None) -> list[PersonHours]:
+    """Everybody's minutes where ``where`` holds, with their names, in one statement;
+    with ``college_of_period``, also each of them's approved minutes across the college
+    in that period (what college rules count)."""
+    here = _sums(where).cte("here")
+    stmt = select(
+        here.c.owner_id, User.name, User.role, here.c.kind, here.c.approved, here.c.pending
+    ).join(User, User.id == here.c.owner_id)
+    if college_of_period is not None:
+        college = (
+            select(ExchangeLog.owner_id, ExchangeLog.kind,
+                   func.sum(ExchangeLog.minutes).label("approved"))
+            .where(ExchangeLog.period_id == college_of_period,
+                   ExchangeLog.status == Status.APPROVED.value,
+                   ExchangeLog.owner_id.in_(select(here.c.owner_id)))
+            .group_by(ExchangeLog.owner_id, ExchangeLog.kind)
+            .subquery()
+        )  # fmt: skip
+        stmt = stmt.add_columns(func.coalesce(college.c.approved, 0)).outerjoin(
+            college, (college.c.owner_id == here.c.owner_id) & (college.c.kind == here.c.kind)
+        )
     found = [
-        PersonHours(people[row[0]], AUDIENCE_OF_KIND[row[1]], int(row[-2]), int(row[-1]))
-        for row in rows
-        if row[-2] or row[-1]
-    ]
+        PersonHours(
+            Person(row[0], row[1], row[2]), AUDIENCE_OF_KIND[row[3]], int(row[4]), int(row[5]),
+            int(row[6]) if college_of_period is not None else 0,
+        )
+        for row in db.session.execute(stmt)
+        if row[4] or row[5]
+    ]  # fmt: skip
     return sorted(found, key=lambda h: (h.audience, h.person.name, h.person.id))
 
 
-def department_hours(department_id: int, period_id: int) -> list[PersonHours]:
+def department_hours(
+    department_id: int, period_id: int, with_college: bool = False
+) -> list[PersonHours]:
     """Everybody with approved or pending hours in the department and period, in one
-    query (plus one for the people): teachers' practice in their department,
-    experts' teaching in the department where they taught."""
+    query: teachers' practice in their department, experts' teaching in the department
+    where they taught (``with_college``: and their approved minutes across the college)."""
     where = and_(ExchangeLog.department_id == department_id, ExchangeLog.period_id == period_id)
-    return _person_hours(db.session.execute(_sums(where)).all())
+    return _person_hours(where, period_id if with_college else None)
 
 
 def college_hours(period_id: int) -> list[PersonHours]:
     """Everybody's hours in the period across all departments: what college rules
     count (SPEC §4)."""
-    return _person_hours(db.session.execute(_sums(ExchangeLog.period_id == period_id)).all())
-
-
-def _college_approved(
-    period_id: int, owner_ids: Iterable[int]
-) -> dict[tuple[int, engine.Audience], int]:
-    """The named people's approved minutes in the period across all departments, by
-    person and audience (the people themselves are already loaded)."""
-    where = and_(ExchangeLog.period_id == period_id, ExchangeLog.owner_id.in_(list(owner_ids)))
-    return {
-        (row[0], AUDIENCE_OF_KIND[row[1]]): int(row[-2])
-        for row in db.session.execute(_sums(where)).all()
-    }
-
-
-def _people(ids: set[int]) -> dict[int, User]:
-    if not ids:
-        return {}
-    found = db.session.execute(select(User).where(User.id.in_(ids))).scalars()
-    return {user.id: user for user in found}
+    return _person_hours(ExchangeLog.period_id == period_id)
 
 
 # --- progress and eligibility ---------------------------------------------------------------
@@ -328,7 +349,7 @@ class Standing:
     that scope: one department's hours and its department rules, or (``department``
     None and scope college) the person's college total and the college rules."""
 
-    person: User
+    person: Person
     department: Department | None  # None: the college; or an expert who has not taught yet
     audience: engine.Audience
     approved_minutes: int
@@ -368,16 +389,12 @@ def eligibility(actor: User, department: Department, period: Period) -> list[Sta
     _require_department(actor, department.id)
     specs = _specs(period.id)
     department_specs, college_specs = _by_scope(specs)
-    here = department_hours(department.id, period.id)
-    college: dict[tuple[int, engine.Audience], int] = {}
-    if college_specs and here:
-        college = _college_approved(period.id, {h.person.id for h in here})
+    here = department_hours(department.id, period.id, with_college=bool(college_specs))
     order = {rule.code: index for index, rule in enumerate(specs)}
     found = []
     for h in here:
         outcomes = engine.evaluate(department_specs, h.audience, h.approved_minutes)
-        total = college.get((h.person.id, h.audience), 0)
-        outcomes += engine.evaluate(college_specs, h.audience, total)
+        outcomes += engine.evaluate(college_specs, h.audience, h.college_approved_minutes)
         outcomes.sort(key=lambda o: order[o.rule.code])
         found.append(
             Standing(h.person, department, h.audience, h.approved_minutes, h.pending_minutes,
@@ -422,7 +439,7 @@ def progress(user: User, period: Period) -> list[Standing]:
         approved = sum(a for a, _ in by_department.values())
         pending = sum(p for _, p in by_department.values())
         standings.append(
-            Standing(user, None, audience, approved, pending,
+            Standing(Person.of(user), None, audience, approved, pending,
                      engine.evaluate(college_specs, audience, approved), engine.Scope.COLLEGE)
         )  # fmt: skip
     if not department_specs:
@@ -431,7 +448,7 @@ def progress(user: User, period: Period) -> list[Standing]:
         by_department[user.department_id] = (0, 0)  # type: ignore[index]
     if not by_department:  # an expert who has not taught yet: the rules from zero
         outcomes = engine.evaluate(department_specs, audience, 0)
-        return [*standings, Standing(user, None, audience, 0, 0, outcomes)]
+        return [*standings, Standing(Person.of(user), None, audience, 0, 0, outcomes)]
     departments = {
         d.id: d
         for d in db.session.execute(
@@ -443,7 +460,9 @@ def progress(user: User, period: Period) -> list[Standing]:
     ):
         outcomes = engine.evaluate(department_specs, audience, approved)
         standings.append(
-            Standing(user, departments[department_id], audience, approved, pending, outcomes)
+            Standing(
+                Person.of(user), departments[department_id], audience, approved, pending, outcomes
+            )  # fmt: skip
         )
     return standings
 
@@ -587,41 +606,53 @@ def _propose(actor: User, reward_round: RewardRound) -> bool:
                 outcome.amount_minor,
                 rule.currency,
             )
-    current = {(a.holder_id, a.rule_id): a for a in reward_round.awards}
-    changed = False
-    for key, gone in current.items():
-        if key not in wanted:
-            _record(gone, AwardAction.WITHDRAW, gone.status, actor, withdrawn=True)
-            reward_round.awards.remove(gone)
-            changed = True
-    new_awards = []
-    for (holder_id, rule_id), (minutes, amount, currency) in wanted.items():
-        award = current.get((holder_id, rule_id))
-        if award is None:
-            changed = True
-            award = Award(
-                holder_id=holder_id,
-                rule_id=rule_id,
-                minutes=minutes,
-                amount_minor=amount,
-                currency=currency,
-                status=AwardStatus.PROPOSED,
-            )
-            reward_round.awards.append(award)
-            new_awards.append(award)
-        elif (award.minutes, award.amount_minor, award.currency) != (minutes, amount, currency):
-            changed = True
-            before = award.status
-            award.minutes, award.amount_minor, award.currency = minutes, amount, currency
-            award.status, award.reason = AwardStatus.PROPOSED, None
-            award.decided_by_id = award.decided_at = None
-            _record(award, AwardAction.REPROPOSE, before, actor)
+    # Compared as plain rows: a department's hundreds of awards, of which a refresh
+    # usually changes few. Only the changed ones are loaded to be changed.
+    current = {
+        (row.holder_id, row.rule_id): row
+        for row in db.session.execute(
+            select(Award.id, Award.holder_id, Award.rule_id, Award.minutes,
+                   Award.amount_minor, Award.currency)
+            .where(Award.round_id == reward_round.id)
+        )
+    }  # fmt: skip
+    gone = [row.id for key, row in current.items() if key not in wanted]
+    again = {
+        row.id: wanted[key]
+        for key, row in current.items()
+        if key in wanted and (row.minutes, row.amount_minor, row.currency) != wanted[key]
+    }
+    touched = {
+        award.id: award
+        for award in db.session.scalars(select(Award).where(Award.id.in_([*gone, *again])))
+    } if gone or again else {}  # fmt: skip
+    for award_id in gone:
+        award = touched[award_id]
+        _record(award, AwardAction.WITHDRAW, award.status, actor, withdrawn=True)
+        db.session.delete(award)
+    for award_id, (minutes, amount, currency) in again.items():
+        award = touched[award_id]
+        before = award.status
+        award.minutes, award.amount_minor, award.currency = minutes, amount, currency
+        award.status, award.reason = AwardStatus.PROPOSED, None
+        award.decided_by_id = award.decided_at = None
+        _record(award, AwardAction.REPROPOSE, before, actor)
+    new_awards = [
+        Award(round_id=reward_round.id, holder_id=holder_id, rule_id=rule_id, minutes=minutes,
+              amount_minor=amount, currency=currency, status=AwardStatus.PROPOSED)
+        for (holder_id, rule_id), (minutes, amount, currency) in wanted.items()
+        if (holder_id, rule_id) not in current
+    ]  # fmt: skip
+    db.session.add_all(new_awards)
+    changed = bool(gone or again or new_awards)
     reward_round.refreshed_at = utcnow()
     flush_or_conflict()
     if new_awards:  # their ids are known now
         for award in new_awards:
             _record(award, AwardAction.PROPOSE, None, actor)
         flush_or_conflict()
+    if changed:  # the round's list of awards, if it was read before, is read again
+        db.session.expire(reward_round, ["awards"])
     return changed
 
 

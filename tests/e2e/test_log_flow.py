@@ -17,6 +17,7 @@ from exchange.extensions import db
 from exchange.logs.models import ExchangeLog
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import PHONE
+from tests.e2e.test_phone_layout import LAYOUT_PROBLEMS
 
 
 def _sign_in(page, user) -> None:
@@ -48,6 +49,17 @@ def test_log_confirm_on_site_approve(browser, live_server, phone, college):
     expect(teacher.locator(".qr svg")).to_be_visible()
     link = teacher.get_by_label("Or send them this link").input_value()
     assert link.startswith(live_server)
+    # Its page has its own address: a reload shows the code again (still the same one).
+    assert teacher.url.endswith("/confirmation")
+    teacher.reload()
+    expect(teacher.locator(".qr svg")).to_be_visible()
+    # "Copy link" puts the link on the clipboard for a chat message.
+    teacher.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    teacher.get_by_role("button", name="Copy link").tap()
+    expect(teacher.get_by_role("button", name="Copied")).to_be_visible()
+    copied = teacher.evaluate("navigator.clipboard.readText()")
+    assert copied == teacher.get_by_label("Or send them this link").input_value()
+    assert teacher.evaluate(LAYOUT_PROBLEMS) == []
 
     supervisor_context = browser.new_context(base_url=live_server, locale="en-US", **PHONE)
     supervisor = supervisor_context.new_page()

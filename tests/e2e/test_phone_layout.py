@@ -16,6 +16,7 @@ from exchange.permissions import PUBLIC, SIGNED_IN, permission_of
 from exchange.rewards import services as rewards
 from exchange.timeutil import college_today
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import PHONE
 
 LAYOUT_PROBLEMS = """
 () => {
@@ -203,3 +204,57 @@ def test_the_queues_with_ages_flags_and_the_extra_tap_fit_a_phone(phone, college
     assert phone.locator("[data-flag=day_over_10h]").count() == 0  # gone from the queue
     db.session.expire_all()
     assert db.session.get(ExchangeLog, long_day.id).status == "approved"
+
+
+@pytest.mark.parametrize("role", ["teacher", "head"])
+def test_what_a_script_reveals_has_its_place_from_the_first_paint(
+    browser, live_server, college, make_log, role
+):
+    """The quick hours of the log form and "Select all" of the approval queue are shown
+    by a script: their place is taken before it runs (nothing below them moves, CLS 0),
+    and without scripts they stay invisible instead of offering controls that do nothing."""
+    make_log(status="verified")
+    user, path, control = {
+        "teacher": (college.teacher, "/logs/new", "[data-quick-for]"),
+        "head": (college.head, "/logs/approve", "[data-select-all-box]"),
+    }[role]
+    places = {}
+    for scripts in (False, True):
+        context = browser.new_context(
+            base_url=live_server, locale="en-US", java_script_enabled=scripts, **PHONE
+        )
+        phone = context.new_page()
+        _sign_in(phone, user)
+        phone.goto(path)
+        box = phone.locator(control)
+        places[scripts] = box.bounding_box()
+        style = box.evaluate("el => getComputedStyle(el).visibility")
+        assert style == ("visible" if scripts else "hidden")
+        context.close()
+    assert places[False]["height"] >= 44
+    assert places[False] == places[True]
+
+
+def test_the_bottom_menu_steps_aside_while_typing(phone, college):
+    """On a touch screen the on-screen keyboard and the fixed menu would share the little
+    room left: the menu goes while a field that types has the focus."""
+    _sign_in(phone, college.teacher)
+    phone.goto("/logs/new")
+    menu = phone.get_by_role("navigation", name="Main")
+    assert menu.is_visible()
+    phone.get_by_label("Hours").tap()
+    assert menu.is_hidden()
+    phone.get_by_role("heading", level=1).tap()  # away from the field: the keyboard closes
+    assert menu.is_visible()
+
+
+def test_a_long_enterprise_name_does_not_widen_the_form(phone, college, make_enterprise,
+                                                         make_agreement):  # fmt: skip
+    long_name = "Provincial People's Hospital of Integrated Traditional Chinese and Western " * 2
+    place = make_enterprise(name=long_name.strip())
+    make_agreement(place, college.department, scope="practice")
+    db.session.commit()
+    _sign_in(phone, college.teacher)
+    phone.goto("/logs/new")
+    assert long_name.strip() in phone.locator("select#enterprise_id").inner_text()
+    assert phone.evaluate(LAYOUT_PROBLEMS) == []

@@ -1,0 +1,1 @@
+"""Daily e-mail digests of waiting work, with escalation to heads and administrators (SPEC §6)."""
