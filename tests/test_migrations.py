@@ -413,6 +413,7 @@ def test_existing_logs_wait_since_the_entry_that_brought_them_to_their_status(fr
     since = dict(run(text("SELECT id, status_since FROM exchange_log")).all())
     assert str(since[1]).startswith("2026-01-20 09:00:00")  # when it was verified
     assert str(since[2]).startswith("2026-03-01 09:00:00")  # no trail: its last change
+    db.session.commit()  # no transaction left open while the downgrade alters the table
     flask_migrate.downgrade(revision="0008")
     columns = {c["name"] for c in inspect(db.engine).get_columns("exchange_log")}
     assert "status_since" not in columns
