@@ -45,7 +45,7 @@ PRACTISED = "Ward rounds and case discussion with the team."
 LOG_COLUMNS = [
     "id", "kind", "owner_id", "work_date", "minutes", "enterprise_id", "department_id",
     "period_id", "category", "course", "cohort", "students", "description", "verifier_id",
-    "status", "version", "created_at", "updated_at",
+    "status", "version", "created_at", "updated_at", "status_since",
 ]  # fmt: skip
 EVENT_COLUMNS = [
     "log_id", "actor_id", "actor_name", "action", "from_status", "to_status", "at", "reason",
@@ -434,7 +434,7 @@ class _LogWriter:
             30 if teaching else None,
             TAUGHT if teaching else PRACTISED,
             verifier.id, status, len(trail), self._at(day, 9),
-            self._at(day, 9 + len(trail) - 1),
+            self._at(day, 9 + len(trail) - 1), self._at(day, 9 + len(trail) - 1),
         ))  # fmt: skip
         head = self.heads[department_id]
         # Nobody approves their own log: a head's own is approved by an administrator.

@@ -8,7 +8,7 @@ from exchange.accounts.models import (
     User,
     UserSession,
 )
-from exchange.logs.models import ExchangeLog, LogEvent
+from exchange.logs.models import ExchangeLog, LogEvent, OnsiteConfirmation
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.reminders.models import DigestSent
 from exchange.rewards.models import Award, AwardEvent, RewardRound, RewardRule
@@ -23,6 +23,7 @@ __all__ = [
     "Enterprise",
     "ExchangeLog",
     "LogEvent",
+    "OnsiteConfirmation",
     "Period",
     "RewardRound",
     "RewardRule",

@@ -7,6 +7,8 @@ operator who rotates the key keeps the links already sent out working.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 from flask import current_app
@@ -49,3 +51,19 @@ class LinkUsed(LinkInvalid):
     code = "link_used"
     default_message: Any = _l("This link no longer works.")
     status_for_page = 410
+
+
+# --- client addresses ---------------------------------------------------------------
+
+ADDRESS_SALT = b"exchange-client-address"
+
+
+def address_hash(address: str | None) -> str | None:
+    """A salted hash of a client's address (HMAC-SHA256 with ``SECRET_KEY``, in hex):
+    two requests from one address compare equal, and the address itself is never
+    stored. None when the address is unknown. After a key rotation, hashes made
+    before it no longer match new ones (the comparison then simply finds nothing)."""
+    if not address:
+        return None
+    key = ADDRESS_SALT + str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()

@@ -27,7 +27,7 @@ def test_a_request_body_is_documented_as_the_model_that_parses_it(client):
 def test_query_parameters_come_from_the_query_model(client):
     doc = openapi_document(client)
     parameters = {p["name"]: p for p in doc["paths"]["/logs"]["get"]["parameters"]}
-    assert set(parameters) == {"scope", "status", "kind", "period", "page", "per_page"}
+    assert set(parameters) == {"scope", "status", "kind", "period", "flagged", "page", "per_page"}
     assert parameters["scope"]["schema"]["enum"] == ["mine", "verify", "approve", "department"]
     assert parameters["period"]["schema"]["type"] == "integer"
     assert all(p["in"] == "query" for p in parameters.values())

@@ -95,6 +95,7 @@ def test_a_teacher_logs_practice_hours(client, college, as_user):
         "url": f"http://localhost/logs/{log_id}",
         "version": body["version"],
         "evidence": None,
+        "flags": [],
         "history": [
             {
                 "action": "create",

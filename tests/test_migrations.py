@@ -370,3 +370,51 @@ def test_the_audit_trails_are_guarded_from_0007_on_and_free_again_below(fresh_ap
 
     flask_migrate.upgrade()  # and up again
     assert audit_triggers() == guarded
+
+
+def test_existing_logs_wait_since_the_entry_that_brought_them_to_their_status(fresh_app):
+    """0009 fills ``status_since`` from the audit trail: a verified log waits for its
+    approval since it was verified, not since it was created or last touched."""
+    flask_migrate.upgrade(revision="0008")
+    run = db.session.execute
+    run(text(
+        "INSERT INTO department (id, code, name, created_at) VALUES (1, 'CM', 'C', :t)"
+    ), {"t": "2026-01-01 00:00:00+00"})  # fmt: skip
+    run(text(
+        "INSERT INTO enterprise (id, code, name, kind, contact_person, phone, address,"
+        " created_at) VALUES (1, 'E', 'E', 'hospital', '', '', '', :t)"
+    ), {"t": "2026-01-01 00:00:00+00"})  # fmt: skip
+    run(text(
+        "INSERT INTO period (id, name, starts_on, ends_on, state, created_at)"
+        " VALUES (1, '2025-2026', '2025-09-01', '2026-08-31', 'open', :t)"
+    ), {"t": "2026-01-01 00:00:00+00"})  # fmt: skip
+    run(text(
+        "INSERT INTO user_account (id, email, name, role, password_hash, active, department_id,"
+        " created_at) VALUES (1, 't@example.com', 'T', 'teacher', 'x', true, 1, :t)"
+    ), {"t": "2026-01-01 00:00:00+00"})  # fmt: skip
+    for log_id, status in ((1, "verified"), (2, "draft")):
+        run(text(
+            "INSERT INTO exchange_log (id, kind, owner_id, work_date, minutes, enterprise_id,"
+            " department_id, period_id, category, description, status, version, created_at,"
+            " updated_at) VALUES (:id, 'practice', 1, '2026-01-05', 60, 1, 1, 1, 'clinical',"
+            " 'x', :status, 3, '2026-01-05 09:00:00+00', '2026-03-01 09:00:00+00')"
+        ), {"id": log_id, "status": status})  # fmt: skip
+    trail = [("create", "draft", "2026-01-05 09:00:00+00"),
+             ("submit", "submitted", "2026-01-06 09:00:00+00"),
+             ("verify", "verified", "2026-01-20 09:00:00+00")]  # fmt: skip
+    for action, to_status, at in trail:
+        run(text(
+            "INSERT INTO log_event (log_id, actor_name, action, to_status, at)"
+            " VALUES (1, 'T', :action, :to_status, :at)"
+        ), {"action": action, "to_status": to_status, "at": at})  # fmt: skip
+    db.session.commit()
+
+    flask_migrate.upgrade()
+    since = dict(run(text("SELECT id, status_since FROM exchange_log")).all())
+    assert str(since[1]).startswith("2026-01-20 09:00:00")  # when it was verified
+    assert str(since[2]).startswith("2026-03-01 09:00:00")  # no trail: its last change
+    db.session.commit()  # no transaction left open while the downgrade alters the table
+    flask_migrate.downgrade(revision="0008")
+    columns = {c["name"] for c in inspect(db.engine).get_columns("exchange_log")}
+    assert "status_since" not in columns
+    assert run(text("SELECT count(*) FROM exchange_log")).scalar_one() == 2

@@ -35,10 +35,11 @@ from tests.helpers import sql_statements
 # The pages a person opens most, by who opens them.
 PAGES = {
     "teacher": ["/", "/logs/", "/logs/?status=approved", "/logs/new"],
-    "expert": ["/", "/logs/", "/logs/verify"],
-    "head": ["/", "/logs/approve", "/logs/department", "/logs/department?status=approved",
-             "/rewards/eligibility"],
-    "admin": ["/", "/logs/approve", "/logs/department", "/rewards/eligibility"],
+    "expert": ["/", "/logs/", "/logs/verify", "/logs/verify?flagged=1"],
+    "head": ["/", "/logs/approve", "/logs/approve?flagged=1", "/logs/department",
+             "/logs/department?status=approved", "/rewards/eligibility"],
+    "admin": ["/", "/logs/approve", "/logs/approve?flagged=1", "/logs/department",
+              "/rewards/eligibility"],
 }  # fmt: skip
 
 
@@ -198,6 +199,10 @@ def everyone(app, college, make_log):
     make_log(college.teacher, status="verified")
     make_log(college.teacher, status="approved")
     make_log(college.expert, status="submitted", verifier=college.head)
+    # A flagged log in each queue (12 h on one day): "flagged only" lists something.
+    yesterday = college_today() - timedelta(days=1)
+    make_log(college.other_teacher, status="verified", hours="11", work_date=yesterday)
+    make_log(college.other_teacher, status="submitted", hours="1", work_date=yesterday)
     people = {
         "teacher": college.teacher,
         "expert": college.expert,
@@ -336,3 +341,29 @@ def test_a_rounds_refresh_sums_from_an_index(college, everyone, scope):
     _service(college, lambda: rewards.refresh_round(college.admin, reward_round), "refresh")
     assert reward_round.awards  # the approved hours earned something
     db.session.rollback()
+
+
+@pytest.mark.parametrize("role", ["expert", "head", "admin"])
+def test_a_queues_flags_are_read_from_indexes(college, everyone, role):
+    """The flags of a page of a queue (and of the whole queue, for "flagged only"):
+    each owner's day, period and descriptions from the owner's indexes, the
+    department's totals from its covering index, confirmations by log and by name."""
+    from exchange.logs.queries import log_flags
+
+    add_logs(college, 1500)
+    path = "/logs/verify" if role == "expert" else "/logs/approve"
+    for query in ("", "?flagged=1"):
+        with sent_sql() as sent:
+            response = everyone[role].get(path + query)
+        assert response.status_code == 200
+        assert_indexed(sent, f"{role} {path}{query}")
+    ids = [log.id for log in db.session.query(ExchangeLog).limit(50)]
+    with sent_sql() as sent:
+        log_flags(ids)
+    assert_indexed(sent, "the flags of 50 logs")
+    for statement, parameters in sent:
+        if "onsite_confirmation" in statement:
+            assert not any(
+                re.search(r"\bSCAN onsite_confirmation\b|Seq Scan on onsite_confirmation", line)
+                for line in plan(statement, parameters)
+            ), statement

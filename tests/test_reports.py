@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from exchange.extensions import db
+from exchange.logs.queries import log_flags
 from exchange.reports import queries
 from exchange.timeutil import college_today
 from tests.helpers import sql_statements
@@ -460,9 +461,10 @@ def test_the_college_workbook_has_one_sheet_per_table(client, hand_made, login_a
     assert departments == [("Clinical Medicine", 11, 2.5, 6), ("Nursing", 5, 0, 1)]
 
 
-def test_every_log_of_the_period_one_row_each_with_flags(client, hand_made, login_as):
+def test_every_log_of_the_period_one_row_each_with_flags(client, hand_made, login_as, make_log):
     college, _, late = hand_made
     login_as(college.admin)
+    plain = {row[0]: row[10] for row in table(client.get("/reports/logs.csv"))[1:]}
     rows = table(client.get("/reports/logs.csv"))
     assert rows[0] == [
         "id",
@@ -493,24 +495,34 @@ def test_every_log_of_the_period_one_row_each_with_flags(client, hand_made, logi
         "approved",
         "Huang Bo",
     ]
-    assert zhou[10] == ""  # no flag is computed yet
+    assert plain[zhou[0]] == zhou[10]
+    # The flags column holds each log's integrity flag codes (SPEC §6), as the queues show
+    # them: two claimed logs of 6 h on one day make that day over 10 h.
+    long_day = college_today() - timedelta(days=3)
+    made = [make_log(college.other_teacher, "submitted", hours="6", work_date=long_day)
+            for _ in range(2)]  # fmt: skip
+    flags = {row[0]: row[10] for row in table(client.get("/reports/logs.csv"))[1:]}
+    for log in made:
+        assert "day_over_10h" in flags[str(log.id)].split()
+        assert flags[str(log.id)].split() == log_flags([log.id])[log.id]
     book = load_workbook(io.BytesIO(client.get("/reports/logs.xlsx").data), read_only=True)
     sheet = book[book.sheetnames[0]]
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][-1] == "flags"
-    assert len(values) == 10
+    assert len(values) == 12
+    assert {row[0]: row[-1] for row in values[1:]}[made[0].id] == flags[str(made[0].id)]
 
 
 def test_the_flags_of_a_batch_are_asked_for_once(app_ctx, hand_made, monkeypatch):
     college, _, _ = hand_made
     asked: list[list[int]] = []
-    original = queries.flags_of
+    original = queries.log_flags
 
     def spy(ids: list[int]) -> dict[int, list[str]]:
         asked.append(ids)
         return original(ids)
 
-    monkeypatch.setattr(queries, "flags_of", spy)
+    monkeypatch.setattr(queries, "log_flags", spy)
     monkeypatch.setattr(queries, "STREAM_ROWS", 4)
     f = queries.Filters(college.period)
     lines = list(queries.every_log(f))

@@ -66,6 +66,9 @@ class User(UserMixin, TimestampMixin, Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # A salted hash of the address the person last signed in from (never the address):
+    # an on-site confirmation from there is flagged (SPEC §6, ``self_confirmed``).
+    sign_in_address_hash: Mapped[str | None] = mapped_column(String(64))
 
     department: Mapped[Department | None] = relationship()
     enterprise: Mapped[Enterprise | None] = relationship()

@@ -17,6 +17,7 @@ from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from exchange import signing
 from exchange.accounts.models import ApiToken, Role, User, UserSession
 from exchange.db import utcnow
 from exchange.errors import PermissionDenied, ValidationError
@@ -306,7 +307,9 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user: User) -> str:
+def issue_token(user: User, address: str | None = None) -> str:
+    """A new API token; ``address`` is the client's (see ``note_sign_in_address``)."""
+    note_sign_in_address(user, address)
     token = secrets.token_urlsafe(32)
     days = int(current_app.config["API_TOKEN_DAYS"])
     db.session.add(
@@ -336,9 +339,11 @@ def revoke_token(token: ApiToken) -> None:
 SESSION_DAYS = 14
 
 
-def start_session(user: User, remember: bool) -> str:
+def start_session(user: User, remember: bool, address: str | None = None) -> str:
     """A new signed-in session for ``user``: its key goes into the cookies (through
-    ``user.get_id()``), its digest into the database."""
+    ``user.get_id()``), its digest into the database. ``address`` is the client's:
+    its salted hash is kept as where the person last signed in from."""
+    note_sign_in_address(user, address)
     key = secrets.token_urlsafe(32)
     db.session.add(
         UserSession(
@@ -351,6 +356,13 @@ def start_session(user: User, remember: bool) -> str:
     db.session.flush()
     user.session_key = key
     return key
+
+
+def note_sign_in_address(user: User, address: str | None) -> None:
+    """Keep where ``user`` signs in from, as a salted hash (SPEC §6: an on-site
+    confirmation from the network the owner last signed in from is flagged)."""
+    if address:
+        user.sign_in_address_hash = signing.address_hash(address)
 
 
 @functools.cache

@@ -73,7 +73,7 @@ PENDING_SECONDS = 300
 
 
 def _signed_in(user: User, remember: bool) -> Response:
-    services.start_session(user, remember)
+    services.start_session(user, remember, request.remote_addr)
     db.session.commit()
     login_user(user, remember=remember)
     if two_factor.must_enrol(user):

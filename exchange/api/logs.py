@@ -101,8 +101,11 @@ def create_log(body: models.LogInput):
     description="`mine` (default): the caller's own logs; `verify`: submitted logs naming the "
     "caller as verifier (while the caller is still of the log's enterprise or department); "
     "`approve`: verified logs the caller may approve; `department`: every log a head or an "
-    "admin may see (others: 403). Newest date first. Without `history`.",
+    "admin may see (others: 403). The queues (`verify`, `approve`) come the longest waiting "
+    "first (since submitted, since verified), the other lists newest date first. `flagged=1`: "
+    "only logs with an integrity flag. Each log carries its `flags`. Without `history`.",
     query=models.LogQuery,
+    errors=(422,),
     ok=(200, models.LogPage, "One page."),
 )
 def list_logs(query: models.LogQuery):
@@ -112,8 +115,12 @@ def list_logs(query: models.LogQuery):
         status=query.status,
         kind=query.kind,
         period_id=query.period,
+        flagged=query.flagged == "1",
     )
-    return jsonify(paginated(stmt, serialise.log, query))
+    answer = paginated(stmt, lambda log: log, query)
+    flags = queries.log_flags(log.id for log in answer["items"])
+    answer["items"] = [serialise.log(log, flags=flags.get(log.id, [])) for log in answer["items"]]
+    return jsonify(answer)
 
 
 @bp.get("/logs/<id:log_id>")
@@ -147,7 +154,7 @@ def get_log(log_id: int):
 def update_log(log_id: int, body: models.LogChange):
     log = services.get_log(current_user, log_id)
     given = body.model_dump(exclude_unset=True)
-    merged = parse_body(models.LogPatch, {**serialise.log(log), **given})
+    merged = parse_body(models.LogPatch, {**serialise.log(log, flags=[]), **given})
     data = _log_input(merged, log.kind)
     if "version" in given and body.version != log.version:
         raise Conflict()
@@ -349,8 +356,13 @@ def approve_logs(body: models.BulkApproval):
     db.session.commit()
     # One query reloads every approved log (the commit expired them).
     approved = queries.logs_by_id(outcome.log_id for outcome in outcomes if outcome.ok)
+    flags = queries.log_flags(approved)
     results = [
-        {"id": outcome.log_id, "ok": True, "log": serialise.log(approved[outcome.log_id])}
+        {
+            "id": outcome.log_id,
+            "ok": True,
+            "log": serialise.log(approved[outcome.log_id], flags=flags.get(outcome.log_id, [])),
+        }
         if outcome.ok
         else {
             "id": outcome.log_id,

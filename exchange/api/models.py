@@ -39,6 +39,7 @@ from exchange.api.spec import (
     whole,
 )
 from exchange.errors import HTTP_CODES, DomainError
+from exchange.logs.integrity import FLAG_ORDER
 from exchange.logs.models import PRACTICE_CATEGORIES, TEACHING_CATEGORIES
 from exchange.logs.workflow import Action, Status
 
@@ -363,6 +364,11 @@ class LogQuery(Page):
     status: choice(*LOG_STATUSES) = Field(None, description="Only logs in this status.")  # type: ignore[assignment]
     kind: choice(*LOG_KINDS) = Field(None, description="Only logs of this kind.")  # type: ignore[assignment]
     period: QueryId = Field(None, description="Only logs of this period.")  # type: ignore[assignment]
+    flagged: choice("0", "1") = Field(  # type: ignore[assignment]
+        None,
+        description="`1`: only logs with at least one integrity flag (the queues, `verify` "
+        "and `approve`, only; other scopes: 422).",
+    )
 
 
 class Evidence(Answer):
@@ -400,6 +406,17 @@ class Log(Answer):
         "change not yet seen.",
     )
     evidence: Evidence | None
+    flags: list[choice(*(flag.value for flag in FLAG_ORDER))] = Field(  # type: ignore[misc]
+        description="Integrity flags (SPEC §6): why the log may deserve a second look; they "
+        "never block. `self_confirmed`: confirmed on site with the owner's own session "
+        "cookie or from the address the owner last signed in from; `confirmer_many`: the "
+        "same typed confirmer name confirmed logs of 3 or more owners that day; "
+        "`outside_agreement`: no agreement in force covers it on its date; `day_over_10h`: "
+        "the owner's claimed logs of that day total over 10 h; `repeated_description`: the "
+        "same description on 5 or more of the owner's claimed logs of the period; "
+        "`unusual_total`: the owner's period total in the department is above the "
+        "department's 99th percentile."
+    )
 
 
 class HistoryEntry(Answer):

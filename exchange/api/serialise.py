@@ -7,6 +7,7 @@ from typing import Any
 
 from exchange.accounts.models import User
 from exchange.links import external_url
+from exchange.logs import queries as log_queries
 from exchange.logs.models import ExchangeLog, LogEvent
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.rewards import rules as engine
@@ -68,8 +69,14 @@ def period(p: Period) -> dict[str, Any]:
     }
 
 
-def log(entry: ExchangeLog, *, history: bool = False) -> dict[str, Any]:
-    """A log; with ``history`` its audit trail too (one more query, so not in lists)."""
+def log(
+    entry: ExchangeLog, *, history: bool = False, flags: list[str] | None = None
+) -> dict[str, Any]:
+    """A log; with ``history`` its audit trail too (one more query, so not in lists).
+    ``flags``: its integrity flags, as gathered for a whole list by ``log_flags``;
+    without them they are gathered for this one log."""
+    if flags is None:
+        flags = log_queries.log_flags([entry.id]).get(entry.id, [])
     body = {
         "id": entry.id,
         "kind": entry.kind,
@@ -91,6 +98,7 @@ def log(entry: ExchangeLog, *, history: bool = False) -> dict[str, Any]:
         "url": external_url("logs.detail", log_id=entry.id),
         "version": entry.version,
         "evidence": evidence(entry),
+        "flags": flags,
     }
     if history:
         body["history"] = [history_entry(event) for event in entry.events]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, jsonify
+from flask import current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -50,7 +50,7 @@ def create_token(body: models.TokenRequest):
         )
     if two_factor.must_enrol(user):
         raise PermissionDenied(_l("Your role signs in with a second factor: set it up first."))
-    token = accounts.issue_token(user)
+    token = accounts.issue_token(user, request.remote_addr)
     db.session.commit()
     return jsonify(token=token), 201
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_login.config import COOKIE_NAME
+from flask_login.utils import decode_cookie
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import StringField, TextAreaField
@@ -108,6 +110,21 @@ def _changed(error: Conflict) -> tuple[str, int]:
     return html, 409
 
 
+def _cookie_user_id() -> int | None:
+    """The person a signed-in cookie of this browser names (the session's or the
+    "keep me signed in" one), whether or not that session is still live: both are
+    signed with the app's secret, so only a browser that person signed in on has
+    one. A live session of the owner is refused by the service as self-verification;
+    a dead one is recorded, and flags the confirmation (SPEC §6, ``self_confirmed``)."""
+    remember_name = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
+    remembered = request.cookies.get(remember_name)
+    for claimed in (session.get("_user_id"), decode_cookie(remembered) if remembered else None):
+        user_id = str(claimed or "").partition(":")[0]
+        if user_id.isdigit() and len(user_id) <= 10:
+            return int(user_id)
+    return None
+
+
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 @public
 @limiter.limit(CONFIRM_LIMIT)
@@ -132,7 +149,10 @@ def page(token: str) -> Any:
             )
             try:
                 viewer = current_user if current_user.is_authenticated else None
-                done = run_form(form, lambda: services.confirm_onsite(token, onsite, viewer))
+                client = services.ConfirmingClient(request.remote_addr, _cookie_user_id())
+                done = run_form(
+                    form, lambda: services.confirm_onsite(token, onsite, viewer, client)
+                )
             except LinkInvalid as error:  # used by someone else in between
                 db.session.rollback()
                 return _link_refused(error)

@@ -76,16 +76,16 @@ class ExchangeLog(TimestampMixin, Base):
         # draft (see _leave_out_deleted), and those have an index of their own.
         # My logs, newest first; the owner's minutes on one day.
         Index("ix_exchange_log_owner_list", "owner_id", "work_date", "id", **_LIVE),
-        # Logs waiting for my verification: the queue and its count. The kind leads
-        # the list's order so that the verifier's own queue is always the most
-        # specific index for them; the last columns are the count's other
-        # conditions, so that it is answered from the index alone.
+        # Logs waiting for my verification: the queue (the longest waiting first) and
+        # its count. The kind leads the list's order so that the verifier's own queue
+        # is always the most specific index for them; the last columns are the
+        # count's other conditions, so that it is answered from the index alone.
         Index(
             "ix_exchange_log_verifier_queue",
             "verifier_id",
             "status",
             "kind",
-            "work_date",
+            "status_since",
             "id",
             "period_id",
             "enterprise_id",
@@ -105,6 +105,21 @@ class ExchangeLog(TimestampMixin, Base):
         ),
         # Logs waiting for an admin's approval (the whole college's) and their count.
         Index("ix_exchange_log_status_list", "status", "work_date", "id", "period_id", **_LIVE),
+        # The approval queues in their order, the longest waiting first: a head's
+        # (their department's) and an admin's (the college's).
+        Index(
+            "ix_exchange_log_department_waiting",
+            "department_id",
+            "status",
+            "status_since",
+            "id",
+            "period_id",
+            "owner_id",
+            **_LIVE,
+        ),
+        Index(
+            "ix_exchange_log_status_waiting", "status", "status_since", "id", "period_id", **_LIVE
+        ),
         # A head's department logs and an admin's list of every log.
         Index("ix_exchange_log_department_list", "department_id", "work_date", "id", **_LIVE),
         Index("ix_exchange_log_list", "work_date", "id", **_LIVE),
@@ -146,7 +161,7 @@ class ExchangeLog(TimestampMixin, Base):
             "category",
             "owner_id",
             "minutes",
-            "updated_at",
+            "status_since",
             **_LIVE,
         ),
         Index(
@@ -173,6 +188,8 @@ class ExchangeLog(TimestampMixin, Base):
     description: Mapped[str] = mapped_column(String(2000))
     verifier_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     status: Mapped[str] = mapped_column(String(16), default=Status.DRAFT.value)
+    # When the log entered its status: what a log in a queue has been waiting since.
+    status_since: Mapped[datetime] = mapped_column(default=utcnow)
     # What lists show of the evidence; its content is a row of log_evidence.
     evidence_name: Mapped[str | None] = mapped_column(String(200))
     evidence_type: Mapped[str | None] = mapped_column(String(40))
@@ -263,6 +280,41 @@ class LogEvent(AppendOnly, Base):
 
     log: Mapped[ExchangeLog] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+class OnsiteConfirmation(AppendOnly, Base):
+    """How an on-site confirmation (or rejection) came in (SPEC §6, integrity flags):
+    the confirmer's name as compared across confirmations, the college day, a salted
+    hash of the client's address (never the address) and what it had in common with
+    the log's owner. Written once with its audit entry, never changed."""
+
+    __tablename__ = "onsite_confirmation"
+    __table_args__ = (
+        # How many owners one typed name confirmed on one day (``confirmer_many``).
+        Index(
+            "ix_onsite_confirmation_confirmer_day",
+            "confirmer_key",
+            "confirmed_on",
+            "owner_id",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    log_id: Mapped[int] = mapped_column(ForeignKey("exchange_log.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("log_event.id"), unique=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    confirmer_key: Mapped[str] = mapped_column(String(120))
+    confirmed_on: Mapped[date]
+    verified: Mapped[bool]
+    # HMAC-SHA256 of the client's address with the app's secret (hex); None: unknown.
+    address_hash: Mapped[str | None] = mapped_column(String(64))
+    # The owner's own session cookie came with the request.
+    with_owner_session: Mapped[bool] = mapped_column(default=False)
+    # The address is the one the owner last signed in from.
+    from_owner_network: Mapped[bool] = mapped_column(default=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    event: Mapped[LogEvent] = relationship()
 
 
 # --- deleted drafts --------------------------------------------------------------------

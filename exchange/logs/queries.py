@@ -7,16 +7,25 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, bindparam, case, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Select, bindparam, case, distinct, func, select
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from exchange.accounts.models import Role, User
 from exchange.errors import PermissionDenied, ValidationError
 from exchange.extensions import db
-from exchange.logs.models import INCLUDE_DELETED, ExchangeLog, LogKind
+from exchange.logs import integrity
+from exchange.logs.models import (
+    INCLUDE_DELETED,
+    ExchangeLog,
+    LogEvent,
+    LogKind,
+    OnsiteConfirmation,
+)
 from exchange.logs.services import (
     approvable_by,
     in_open_period,
@@ -28,29 +37,36 @@ from exchange.logs.services import (
 from exchange.logs.workflow import PENDING, Status
 from exchange.org.models import Department, Enterprise, Period
 from exchange.org.services import agreements_in_force
-from exchange.timeutil import college_today
+from exchange.timeutil import college_today, college_zone
 
 # --- lists -----------------------------------------------------------------------------
 
 
-def _listing(stmt: Select[ExchangeLog]) -> Select[ExchangeLog]:
+def _listing(stmt: Select[ExchangeLog], *, queue: bool = False) -> Select[ExchangeLog]:
     # The people and places a list shows come with their logs, in the same statement.
-    return stmt.options(
+    stmt = stmt.options(
         joinedload(ExchangeLog.owner, innerjoin=True),
         joinedload(ExchangeLog.enterprise, innerjoin=True),
         joinedload(ExchangeLog.department, innerjoin=True),
         joinedload(ExchangeLog.verifier),
-    ).order_by(ExchangeLog.work_date.desc(), ExchangeLog.id.desc())
+    )
+    if queue:  # work waiting for someone: the longest waiting first
+        return stmt.order_by(ExchangeLog.status_since, ExchangeLog.id)
+    return stmt.order_by(ExchangeLog.work_date.desc(), ExchangeLog.id.desc())
 
 
 LIST_SCOPES = ("mine", "verify", "approve", "department")
+QUEUE_SCOPES = ("verify", "approve")
 
 
 def logs_query(actor: User, scope: str = "mine", **filters: Any) -> Select[ExchangeLog]:
     """The logs of one list: ``mine``, ``verify`` (waiting for me), ``approve`` (waiting
     for my approval) or ``department`` (everything I may see as head or admin),
-    filtered by ``status``, ``kind``, ``period_id``, ``owner_id``, ``department_id``."""
-    return _listing(_logs_where(actor, scope, **filters))
+    filtered by ``status``, ``kind``, ``period_id``, ``owner_id``, ``department_id``.
+    The queues (verify, approve) come the longest waiting first, the others newest
+    first. ``flagged``: only logs with an integrity flag (see :func:`log_flags`), in the
+    queues only."""
+    return _listing(_logs_where(actor, scope, **filters), queue=scope in QUEUE_SCOPES)
 
 
 @dataclass(frozen=True)
@@ -86,7 +102,9 @@ def _logs_where(
     period_id: int | None = None,
     owner_id: int | None = None,
     department_id: int | None = None,
+    flagged: bool = False,
 ) -> Select[ExchangeLog]:
+    """The conditions of one list (see :func:`logs_query`), without its order."""
     stmt = select(ExchangeLog)
     if scope in ("verify", "approve"):
         stmt = stmt.where(in_open_period())
@@ -112,7 +130,25 @@ def _logs_where(
         stmt = stmt.where(ExchangeLog.owner_id == owner_id)
     if department_id:
         stmt = stmt.where(ExchangeLog.department_id == department_id)
+    if flagged and scope not in QUEUE_SCOPES:
+        # The flags of a whole list are computed: the queues are a person's own work,
+        # the other lists may be a college's.
+        raise ValidationError(
+            fields={"flagged": _l("Only the queues (verify, approve) show flagged logs only.")}
+        )
+    if flagged:
+        flags = log_flags(stmt.with_only_columns(ExchangeLog.id))
+        stmt = stmt.where(ExchangeLog.id.in_([i for i, codes in flags.items() if codes]))
     return stmt
+
+
+def logs_of_list(actor: User, scope: str, log_ids: Iterable[int]) -> list[ExchangeLog]:
+    """The logs of one list (see :func:`logs_query`) among these ids, in its order."""
+    ids = sorted(set(log_ids))
+    if not ids:
+        return []
+    stmt = logs_query(actor, scope).where(ExchangeLog.id.in_(ids))
+    return list(db.session.scalars(stmt))
 
 
 def deleted_drafts(actor: User, owner: User) -> list[ExchangeLog]:
@@ -290,3 +326,198 @@ def approved_minutes_by_period(
     if excluding_period is not None:
         stmt = stmt.where(Period.id != excluding_period.id)
     return [(period, int(minutes)) for period, minutes in db.session.execute(stmt) if minutes]
+
+
+# --- integrity flags (SPEC §6) ------------------------------------------------------
+
+
+def log_flags(log_ids: Iterable[int] | Select[Any]) -> dict[int, list[str]]:
+    """The integrity flags of these logs, ``{log_id: [codes]}`` (every log asked about
+    is a key; most have no flag), in at most four statements whatever the data size:
+    each log's own figures, its latest verification on site, how many owners each of
+    those confirmers confirmed that day, and the period totals of the departments'
+    people (for their 99th percentile). The rules are ``exchange.logs.integrity``'s.
+
+    ``log_ids`` is a list of ids (a page) or a ``select`` of ids (a whole queue, for
+    the "flagged only" filter): the figures are then gathered in the same statements.
+    """
+    ids: Any = log_ids if isinstance(log_ids, Select) else list(log_ids)
+    if isinstance(ids, list) and not ids:
+        return {}
+    logs = _own_figures(ids)
+    if not logs:
+        return {}
+    onsite = _onsite_facts(ids)
+    p99 = _department_percentiles({(row.department_id, row.period_id) for row in logs})
+    flags = {}
+    for row in logs:
+        facts = integrity.LogFacts(
+            day_minutes=int(row.day_minutes),
+            same_description=int(row.same_description),
+            period_minutes=int(row.period_minutes),
+            department_p99=p99.get((row.department_id, row.period_id)),
+            agreement_covers=bool(row.covered),
+            onsite=onsite.get(row.id),
+        )
+        flags[row.id] = [flag.value for flag in integrity.flags_of(facts)]
+    return flags
+
+
+_CLAIMED = sorted(integrity.CLAIMED_STATUSES)
+
+
+def _own_figures(ids: Any) -> list[Any]:
+    """Per log: the owner's claimed minutes that day, of the period in its department,
+    and their claimed logs of the period with the same description; whether an
+    agreement covers it. Each figure is read from the owner's own logs through the
+    (owner, date) and (period, owner) indexes."""
+    other = aliased(ExchangeLog)
+    mine = (
+        other.owner_id == ExchangeLog.owner_id,
+        other.status.in_(_CLAIMED),
+        other.deleted_at.is_(None),
+    )
+    day_minutes = (
+        select(func.coalesce(func.sum(other.minutes), 0))
+        .where(*mine, other.work_date == ExchangeLog.work_date)
+        .scalar_subquery()
+    )
+    period_minutes = (
+        select(func.coalesce(func.sum(other.minutes), 0))
+        .where(
+            other.period_id == ExchangeLog.period_id,
+            *mine,
+            other.department_id == ExchangeLog.department_id,
+        )
+        .scalar_subquery()
+    )
+    same_description = (
+        select(func.count())
+        .where(
+            other.period_id == ExchangeLog.period_id,
+            *mine,
+            other.description == ExchangeLog.description,
+        )
+        .scalar_subquery()
+    )
+    covered = agreements_in_force(
+        ExchangeLog.work_date,  # type: ignore[arg-type]
+        ExchangeLog.kind,  # type: ignore[arg-type]
+        ExchangeLog.department_id,  # type: ignore[arg-type]
+        ExchangeLog.enterprise_id,  # type: ignore[arg-type]
+    ).exists()
+    stmt = select(
+        ExchangeLog.id,
+        ExchangeLog.department_id,
+        ExchangeLog.period_id,
+        day_minutes.label("day_minutes"),
+        period_minutes.label("period_minutes"),
+        same_description.label("same_description"),
+        covered.label("covered"),
+    ).where(ExchangeLog.id.in_(ids))
+    return list(db.session.execute(stmt))
+
+
+def _latest_onsite(ids: Any) -> Select[Any]:
+    """The on-site confirmations that are the latest verification of their log."""
+    latest_verify = (
+        select(func.max(LogEvent.id))
+        .where(LogEvent.log_id == OnsiteConfirmation.log_id, LogEvent.action == "verify")
+        .scalar_subquery()
+    )
+    return select(OnsiteConfirmation).where(
+        OnsiteConfirmation.log_id.in_(ids),
+        OnsiteConfirmation.verified.is_(True),
+        OnsiteConfirmation.event_id == latest_verify,
+    )
+
+
+def _onsite_facts(ids: Any) -> dict[int, integrity.OnsiteFacts]:
+    confirmations = list(db.session.scalars(_latest_onsite(ids)))
+    # Asked even when there are none: a page costs the same statements whatever it holds.
+    keys = {c.confirmer_key for c in confirmations}
+    days = {c.confirmed_on for c in confirmations}
+    # How many different owners each of these names confirmed on each of these days.
+    owners = {
+        (key, day): int(count)
+        for key, day, count in db.session.execute(
+            select(
+                OnsiteConfirmation.confirmer_key,
+                OnsiteConfirmation.confirmed_on,
+                func.count(distinct(OnsiteConfirmation.owner_id)),
+            )
+            .where(
+                OnsiteConfirmation.confirmer_key.in_(sorted(keys)),
+                OnsiteConfirmation.confirmed_on.in_(sorted(days)),
+                OnsiteConfirmation.verified.is_(True),
+            )
+            .group_by(OnsiteConfirmation.confirmer_key, OnsiteConfirmation.confirmed_on)
+        )
+    }
+    return {
+        c.log_id: integrity.OnsiteFacts(
+            with_owner_session=c.with_owner_session,
+            from_owner_network=c.from_owner_network,
+            owners_confirmed_that_day=owners.get((c.confirmer_key, c.confirmed_on), 0),
+        )
+        for c in confirmations
+    }
+
+
+def _department_percentiles(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int | None]:
+    """The 99th percentile of the people's claimed period totals, per (department,
+    period): the totals are summed in SQL (one row per person, from the department's
+    covering index), the percentile is the pure module's."""
+    if not pairs:
+        return {}
+    departments = sorted({d for d, _ in pairs})
+    periods = sorted({p for _, p in pairs})
+    # The status is asked inside the sum, not in the WHERE: so the (department, period,
+    # owner, …) index answers it in the GROUP BY's order, without sorting.
+    claimed = case((ExchangeLog.status.in_(_CLAIMED), ExchangeLog.minutes), else_=0)
+    stmt = (
+        select(ExchangeLog.department_id, ExchangeLog.period_id, func.sum(claimed))
+        .where(
+            ExchangeLog.department_id.in_(departments),
+            ExchangeLog.period_id.in_(periods),
+            ExchangeLog.deleted_at.is_(None),
+        )
+        .group_by(ExchangeLog.department_id, ExchangeLog.period_id, ExchangeLog.owner_id)
+    )
+    totals: dict[tuple[int, int], list[int]] = {pair: [] for pair in pairs}
+    for department_id, period_id, minutes in db.session.execute(stmt):
+        # People with nothing claimed (only drafts or refused logs) are not counted.
+        if (department_id, period_id) in totals and minutes:
+            totals[(department_id, period_id)].append(int(minutes))
+    return {pair: integrity.percentile(values) for pair, values in totals.items()}
+
+
+def onsite_confirmations(log: ExchangeLog) -> list[OnsiteConfirmation]:
+    """How the log's on-site decisions came in, oldest first (its page shows them)."""
+    stmt = (
+        select(OnsiteConfirmation)
+        .where(OnsiteConfirmation.log_id == log.id)
+        .options(joinedload(OnsiteConfirmation.event, innerjoin=True))
+        .order_by(OnsiteConfirmation.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+# --- queue ages -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """How long a log in a queue has waited (since submitted, or since verified)."""
+
+    since: date
+    days: int
+    escalated: bool  # longer than EXCHANGE_ESCALATE_DAYS
+
+
+def waiting(log: ExchangeLog) -> Waiting:
+    """The age of a log in a queue, counted in the college's days up to today."""
+    since = log.status_since.astimezone(college_zone()).date()
+    days = integrity.waiting_days(since, college_today())
+    limit = int(current_app.config["EXCHANGE_ESCALATE_DAYS"])
+    return Waiting(since, days, integrity.is_escalated(days, limit))

@@ -1,8 +1,11 @@
 """Work waiting for someone: logs to verify, logs to approve (with bulk approval).
 
-Thin: the lists are the domain's queries, one page at a time; a single verify or
-reject goes to ``logs.act``; bulk approval hands the ticked ids to
-``services.bulk_approve`` and tells the head what became of them.
+Thin: the lists are the domain's queries, one page at a time, the longest waiting
+first, each log with its age and integrity flags (``?flagged=1``: flagged only); a
+single verify or reject goes to ``logs.act``; bulk approval hands the ticked ids to
+``services.bulk_approve`` and tells the head what became of them. Flags never
+block, but ticking flagged logs asks for one more tap: a page lists them with
+their flags, and its button sends the same ids again with ``confirm_flagged=1``.
 """
 
 from __future__ import annotations
@@ -35,11 +38,22 @@ def _here() -> str:
     return request.full_path if request.query_string else request.path
 
 
+def _queue(scope: str, template: str) -> str:
+    flagged = request.args.get("flagged") == "1"
+    page = paginate(queries.logs_query(current_user, scope, flagged=flagged))
+    return render_template(
+        template,
+        page=page,
+        here=_here(),
+        flags=queries.log_flags([log.id for log in page.items]),
+        flagged=flagged,
+    )
+
+
 @bp.route("/verify")
 @allow()
 def verify():
-    page = paginate(queries.logs_query(current_user, "verify"))
-    return render_template("logs/queue_verify.html", page=page, here=_here())
+    return _queue("verify", "logs/queue_verify.html")
 
 
 @bp.route("/approve", methods=["GET", "POST"])
@@ -47,8 +61,7 @@ def verify():
 def approve():
     if is_post():
         return _bulk_approve(request.form.getlist("ids"))
-    page = paginate(queries.logs_query(current_user, "approve"))
-    return render_template("logs/queue_approve.html", page=page, here=_here())
+    return _queue("approve", "logs/queue_approve.html")
 
 
 def _parse_ids(values: Iterable[str]) -> tuple[list[int], int]:
@@ -65,7 +78,7 @@ def _parse_ids(values: Iterable[str]) -> tuple[list[int], int]:
     return ids, unreadable
 
 
-def _bulk_approve(values: list[str]) -> Response:
+def _bulk_approve(values: list[str]) -> Response | str:
     back = redirect(url_for("queues.approve"))
     if not values:
         flash(_("Select at least one log to approve."), "warning")
@@ -74,11 +87,37 @@ def _bulk_approve(values: list[str]) -> Response:
         flash(_("Select at most %(max)d logs at a time.", max=BULK_MAX), "error")
         return back
     ids, unreadable = _parse_ids(dict.fromkeys(values))
+    seen = _parse_ids(request.form.getlist("seen"))[0]
+    to_confirm = _flagged_unconfirmed(ids, seen)
+    if to_confirm is not None:
+        return to_confirm
     outcomes = services.bulk_approve(current_user, ids)
     db.session.commit()
     message, category = _summary(outcomes, unreadable)
     flash(message, category)
     return back
+
+
+def _flagged_unconfirmed(ids: list[int], seen: list[int]) -> str | None:
+    """The page asking to confirm approving flagged logs, unless every flagged log the
+    person may approve among ``ids`` was on that page already (``seen``) and they
+    confirmed (``confirm_flagged=1``). Logs the person may not approve are not shown
+    here: the service refuses them one by one."""
+    flags = {log_id: codes for log_id, codes in queries.log_flags(ids).items() if codes}
+    if not flags:
+        return None
+    flagged = queries.logs_of_list(current_user, "approve", flags)
+    confirmed = request.form.get("confirm_flagged") == "1"
+    if not flagged or (confirmed and {log.id for log in flagged} <= set(seen)):
+        return None
+    return render_template(
+        "logs/confirm_approve.html",
+        logs=flagged,
+        flags=flags,
+        ids=ids,
+        action=url_for("queues.approve"),
+        back=url_for("queues.approve"),
+    )
 
 
 def _summary(outcomes: list[services.BulkOutcome], unreadable: int) -> tuple[str, str]:

@@ -39,7 +39,15 @@ from exchange.errors import (
 )
 from exchange.extensions import db
 from exchange.logs import evidence as evidence_rules
-from exchange.logs.models import CATEGORIES, ExchangeLog, LogEvent, LogEvidence, LogKind
+from exchange.logs import integrity
+from exchange.logs.models import (
+    CATEGORIES,
+    ExchangeLog,
+    LogEvent,
+    LogEvidence,
+    LogKind,
+    OnsiteConfirmation,
+)
 from exchange.logs.workflow import (
     COUNTS_FOR_DAY,
     DAILY_MINUTES_MAX,
@@ -461,20 +469,27 @@ def _record(
     actor: User | None,
     actor_name: str | None = None,
     reason: str | None = None,
-) -> None:
+) -> LogEvent:
+    event = LogEvent(
+        actor=actor,
+        actor_name=actor_name or (actor.name if actor else ""),
+        action=action.value,
+        from_status=from_status.value if from_status else None,
+        to_status=to_status.value,
+        reason=reason or None,
+    )
     # No autoflush while the trail loads: the pending change must reach the
     # database only in flush_or_conflict, where a lost race becomes a Conflict.
     with db.session.no_autoflush:
-        log.events.append(
-            LogEvent(
-                actor=actor,
-                actor_name=actor_name or (actor.name if actor else ""),
-                action=action.value,
-                from_status=from_status.value if from_status else None,
-                to_status=to_status.value,
-                reason=reason or None,
-            )
-        )
+        log.events.append(event)
+    return event
+
+
+def _set_status(log: ExchangeLog, status: Status) -> None:
+    """The log's new status, and since when it is in it (what a queue waits on)."""
+    if log.status != status.value:
+        log.status_since = utcnow()
+    log.status = status.value
 
 
 def _refused(refusal: Refusal) -> Exception:
@@ -565,7 +580,7 @@ def _edited(actor: User, log: ExchangeLog, after: Status) -> ExchangeLog:
     """The end of every edit: the log's new status (a rejected log is a draft again),
     its trail entry, and the flush that refuses a change made meanwhile."""
     before = log.status_enum
-    log.status = after.value
+    _set_status(log, after)
     _record(log, Action.EDIT, before, after, actor=actor)
     flush_or_conflict()
     return log
@@ -613,7 +628,7 @@ def transition(
     after = _decide(log, action, relations(actor, log), reason)
     if action is Action.REVOKE:
         signals.log_revoking.send(log)  # rewards refuse while an issued award counts it
-    log.status = after.value
+    _set_status(log, after)
     if action in (Action.VERIFY, Action.REJECT, Action.WITHDRAW):
         log.confirmation_nonce = None  # an on-site link dies with the submission
     _record(log, action, before, after, actor=actor, reason=reason)
@@ -807,7 +822,12 @@ class OnsiteDecision:
     reason: str | None = None
 
 
-def confirm_onsite(token: str, decision: OnsiteDecision, viewer: User | None = None) -> ExchangeLog:
+def confirm_onsite(
+    token: str,
+    decision: OnsiteDecision,
+    viewer: User | None = None,
+    client: ConfirmingClient | None = None,
+) -> ExchangeLog:
     """The confirmer without an account verifies or rejects; the link then dies.
 
     ``viewer`` is whoever is signed in on the confirming browser, if anyone: the
@@ -826,11 +846,47 @@ def confirm_onsite(token: str, decision: OnsiteDecision, viewer: User | None = N
     action = Action.VERIFY if decision.confirm else Action.REJECT
     before = log.status_enum
     after = _decide(log, action, {Relation.ONSITE}, reason)
-    log.status = after.value
+    _set_status(log, after)
     log.confirmation_nonce = None
-    _record(log, action, before, after, actor=None, actor_name=f"{name} ({title})", reason=reason)
+    event = _record(
+        log, action, before, after, actor=None, actor_name=f"{name} ({title})", reason=reason
+    )
+    _note_confirming_client(log, event, name, decision.confirm, client or ConfirmingClient())
     flush_or_conflict()
     return log
+
+
+@dataclass(frozen=True)
+class ConfirmingClient:
+    """What the confirming request tells about where it came from (never stored as is):
+    the client's address, and the user id a session cookie it carried names, live or
+    not (a signed cookie: nobody else can make one name the owner)."""
+
+    address: str | None = None
+    session_user_id: int | None = None
+
+
+def _note_confirming_client(
+    log: ExchangeLog, event: LogEvent, name: str, verified: bool, client: ConfirmingClient
+) -> None:
+    """Keep how the on-site decision came in, for the integrity flags (SPEC §6)."""
+    address = signing.address_hash(client.address)
+    # No autoflush: the log's change reaches the database only in flush_or_conflict.
+    with db.session.no_autoflush:
+        owner_address = log.owner.sign_in_address_hash
+    db.session.add(
+        OnsiteConfirmation(
+            log_id=log.id,
+            event=event,
+            owner_id=log.owner_id,
+            confirmer_key=integrity.confirmer_key(name),
+            confirmed_on=college_today(),
+            verified=verified,
+            address_hash=address,
+            with_owner_session=client.session_user_id == log.owner_id,
+            from_owner_network=address is not None and address == owner_address,
+        )
+    )
 
 
 # --- lists -----------------------------------------------------------------------------

@@ -110,7 +110,10 @@ def nav_todo() -> Todo | None:
 
 # What the log templates ask of a log; create_app hands these and ``nav_todo`` to
 # exchange.presentation.templates.register, with the labels.
-TEMPLATE_HELPERS = {"needs_new_verifier": services.needs_new_verifier}
+TEMPLATE_HELPERS = {
+    "needs_new_verifier": services.needs_new_verifier,
+    "waiting": queries.waiting,
+}
 
 
 @bp.teardown_request
@@ -457,6 +460,8 @@ def detail(log_id: int):
         can_show_qr=services.can_issue_confirmation(current_user, log),
         is_owner=is_owner,
         next_url=safe_next(request.args.get("next")),
+        flags=queries.log_flags([log.id]).get(log.id, []),
+        onsite=queries.onsite_confirmations(log),
     )
 
 
@@ -488,6 +493,19 @@ def _conflict(log_id: int, error: Conflict) -> Any:
 def act(log_id: int, action: str):
     log = services.get_log(current_user, log_id)
     back = safe_next(request.form.get("next")) or url_for("logs.detail", log_id=log.id)
+    if action == Action.APPROVE and request.form.get("confirm_flagged") != "1":
+        # Flags never block, but approving a flagged log takes one more tap.
+        flags = queries.log_flags([log.id]).get(log.id, [])
+        if flags and Action.APPROVE in services.offered_actions(current_user, log):
+            return render_template(
+                "logs/confirm_approve.html",
+                logs=[log],
+                flags={log.id: flags},
+                ids=[],
+                action=url_for("logs.act", log_id=log.id, action="approve"),
+                back=back,
+                next_url=safe_next(request.form.get("next")),
+            )
     try:
         services.transition(current_user, log, Action(action), request.form.get("reason"))
     except ValidationError as error:

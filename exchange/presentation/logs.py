@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from exchange.logs.integrity import (
+    CONFIRMER_MANY_OWNERS,
+    DAY_MINUTES_LIMIT,
+    REPEATED_DESCRIPTIONS,
+    Flag,
+)
 from exchange.logs.models import LogKind
 from exchange.logs.workflow import Action, Status
 from exchange.presentation import Label, label
@@ -60,6 +66,29 @@ CATEGORY_LABELS: dict[str, Label] = {
     "mentoring": _l("Thesis mentoring"),
     "other": _l("Other"),
 }
+
+
+# Integrity flags in words (SPEC §6): why a log deserves a second look.
+FLAG_LABELS: dict[Flag, Label] = {
+    Flag.SELF_CONFIRMED: _l("Confirmed on site from the owner's own browser or network"),
+    Flag.CONFIRMER_MANY: _l(
+        "The confirmer confirmed logs of %(num)d or more people that day",
+        num=CONFIRMER_MANY_OWNERS,
+    ),
+    Flag.OUTSIDE_AGREEMENT: _l("No cooperation agreement covers this work on that day"),
+    Flag.DAY_OVER_10H: _l(
+        "Over %(num)d hours on one day across the owner's logs", num=DAY_MINUTES_LIMIT // 60
+    ),
+    Flag.REPEATED_DESCRIPTION: _l(
+        "The same description on %(num)d or more of the owner's logs this period",
+        num=REPEATED_DESCRIPTIONS,
+    ),
+    Flag.UNUSUAL_TOTAL: _l("Period total above the department's 99th percentile"),
+}
+
+
+def flag_label(code: str) -> Label:
+    return label(FLAG_LABELS, code)
 
 
 def status_label(code: str) -> Label:

@@ -26,6 +26,7 @@ from exchange.presentation.logs import (
     action_button,
     action_label,
     category_label,
+    flag_label,
     kind_label,
     status_label,
 )
@@ -62,6 +63,7 @@ TEMPLATE_GLOBALS: dict[str, Callable[..., Any]] = {
     "action_label": action_label,
     "action_button": action_button,
     "category_label": category_label,
+    "flag_label": flag_label,
     "kind_label": kind_label,
     "scope_label": scope_label,
     "agreement_state_label": agreement_state_label,

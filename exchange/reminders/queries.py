@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from exchange.accounts.models import Role, User
 from exchange.extensions import db
-from exchange.logs.models import ExchangeLog, LogEvent
+from exchange.logs.models import ExchangeLog
 from exchange.logs.services import in_open_period
 from exchange.logs.workflow import Status
 from exchange.reminders.models import DigestSent
@@ -19,31 +18,12 @@ from exchange.reminders.models import DigestSent
 WAITING = (Status.DRAFT.value, Status.SUBMITTED.value, Status.VERIFIED.value)
 
 
-def entered_status_at() -> Any:
-    """SQL: when the log entered its present status — the latest trail entry that moved it
-    there. An edit that leaves the status as it is (a draft touched up, another verifier
-    named for a submitted log) does not make it any younger. Read per log from the
-    trail's index on ``log_id``; a log without such an entry (loaded in bulk, not
-    through the workflow) waits since it was made."""
-    moved_in = (
-        select(func.max(LogEvent.at))
-        .where(
-            LogEvent.log_id == ExchangeLog.id,
-            LogEvent.to_status == ExchangeLog.status,
-            or_(LogEvent.from_status.is_(None), LogEvent.from_status != LogEvent.to_status),
-        )
-        .correlate(ExchangeLog)
-        .scalar_subquery()
-    )
-    return func.coalesce(moved_in, ExchangeLog.created_at)
-
-
 def waiting_logs(drafts_before: datetime) -> list[tuple[ExchangeLog, datetime]]:
     """Every log waiting in an open period — submitted, verified, and the drafts that
     have been drafts since before ``drafts_before`` — with when it started waiting, its
     owner, verifier, enterprise and department, in one statement. Deleted drafts are
     left out (as by every read)."""
-    since = entered_status_at()
+    since = ExchangeLog.status_since
     stmt = (
         select(ExchangeLog, since.label("since"))
         .where(

@@ -27,6 +27,7 @@ from exchange.db import MAX_ID
 from exchange.errors import NotFound, PermissionDenied, ValidationError
 from exchange.extensions import db
 from exchange.logs.models import ExchangeLog, LogKind
+from exchange.logs.queries import log_flags
 from exchange.logs.workflow import PENDING, Status
 from exchange.org import queries as org_queries
 from exchange.org.models import Agreement, Department, Enterprise, Period
@@ -298,7 +299,7 @@ def breakdown(f: Filters) -> Breakdown:
             *_figures(status, int(minutes), int(logs))
         )
     oldest = db.session.execute(
-        select(ExchangeLog.status, func.min(ExchangeLog.updated_at))
+        select(ExchangeLog.status, func.min(ExchangeLog.status_since))
         .where(*_where(f, *PENDING_VALUES))
         .group_by(ExchangeLog.status)
     )
@@ -511,14 +512,14 @@ def _pending_logs_query(f: Filters) -> Any:
             Enterprise.name,
             Department.name,
             verifier.name,
-            ExchangeLog.updated_at,
+            ExchangeLog.status_since,
         )
         .join(owner, owner.id == ExchangeLog.owner_id)
         .join(Enterprise, Enterprise.id == ExchangeLog.enterprise_id)
         .join(Department, Department.id == ExchangeLog.department_id)
         .outerjoin(verifier, verifier.id == ExchangeLog.verifier_id)
         .where(*_where(f, *PENDING_VALUES))
-        .order_by(ExchangeLog.updated_at, ExchangeLog.id)
+        .order_by(ExchangeLog.status_since, ExchangeLog.id)
     )
 
 
@@ -537,7 +538,7 @@ def oldest_pending(f: Filters, limit: int = PENDING_SHOWN) -> list[PendingLog]:
     oldest = (
         select(ExchangeLog.id)
         .where(*_where(f, *PENDING_VALUES))
-        .order_by(ExchangeLog.updated_at, ExchangeLog.id)
+        .order_by(ExchangeLog.status_since, ExchangeLog.id)
         .limit(limit)
     )
     stmt = _pending_logs_query(f).where(ExchangeLog.id.in_(oldest.scalar_subquery()))
@@ -778,15 +779,6 @@ class LogLine:
     flags: list[str]
 
 
-def flags_of(log_ids: list[int]) -> dict[int, list[str]]:
-    """The integrity flag codes of each of these logs (SPEC §6), for one page of an export.
-
-    No flag is computed yet: every log answers an empty list, and the export's
-    "flags" column stays empty until the flags are wired in here.
-    """
-    return {log_id: [] for log_id in log_ids}
-
-
 def every_log(f: Filters) -> Iterator[LogLine]:
     """Every live log of the filters, in every status, by id: one statement whose rows
     are fetched ``STREAM_ROWS`` at a time (a period may hold 300,000 logs), with the
@@ -822,6 +814,6 @@ def every_log(f: Filters) -> Iterator[LogLine]:
         .execution_options(yield_per=STREAM_ROWS)
     )
     for batch in db.session.execute(stmt).partitions():
-        flags = flags_of([row[0] for row in batch])
+        flags = log_flags([row[0] for row in batch])
         for row in batch:
             yield LogLine(*row[:9], row[9] or "", flags.get(row[0], []))

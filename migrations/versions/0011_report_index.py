@@ -24,7 +24,7 @@ depends_on = None
 
 COLUMNS = [
     'period_id', 'status', 'department_id', 'work_date', 'enterprise_id', 'kind',
-    'category', 'owner_id', 'minutes', 'updated_at',
+    'category', 'owner_id', 'minutes', 'status_since',
 ]
 LIVE = sa.text('deleted_at IS NULL')
 

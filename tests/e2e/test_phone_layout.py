@@ -183,6 +183,37 @@ def test_a_draft_round_with_the_early_finalize_dialog_fits_a_phone(phone, colleg
     assert phone.evaluate(LAYOUT_PROBLEMS) == []
 
 
+@pytest.mark.parametrize("locale", ["en", "zh_Hans"])
+def test_the_queues_with_ages_flags_and_the_extra_tap_fit_a_phone(phone, college, make_log, locale):
+    """A head's approval queue with a flagged, overdue log (its age and flags in words),
+    "flagged only", the page asking for one more tap, and the log's page."""
+    from exchange.logs.models import ExchangeLog
+
+    long_day = make_log(status="verified", hours="11", description="A long day on the ward",
+                        work_date=college_today() - timedelta(days=1))  # fmt: skip
+    make_log(college.other_teacher, status="verified", hours="2")
+    # Verified ten days ago: overdue.
+    db.session.get(ExchangeLog, long_day.id).status_since -= timedelta(days=10)
+    college.head.locale = locale
+    db.session.commit()
+    _sign_in(phone, college.head)
+    for path in ("/logs/approve", "/logs/approve?flagged=1", f"/logs/{long_day.id}"):
+        phone.goto(path)
+        assert phone.locator("[data-flag=day_over_10h]").first.is_visible(), path
+        assert phone.evaluate(LAYOUT_PROBLEMS) == [], path
+    phone.goto("/logs/approve")
+    assert phone.locator(".age--overdue").count() == 1
+    phone.locator(f"#pick-{long_day.id}").check()
+    phone.locator("#bulk-approve button[type=submit]").tap()
+    phone.wait_for_selector("input[name=confirm_flagged]", state="attached")
+    assert phone.evaluate(LAYOUT_PROBLEMS) == []
+    phone.locator("form:has(input[name=confirm_flagged]) button[type=submit]").tap()
+    phone.wait_for_selector("input[name=confirm_flagged]", state="detached")
+    assert phone.locator("[data-flag=day_over_10h]").count() == 0  # gone from the queue
+    db.session.expire_all()
+    assert db.session.get(ExchangeLog, long_day.id).status == "approved"
+
+
 @pytest.mark.parametrize("role", ["teacher", "head"])
 def test_what_a_script_reveals_has_its_place_from_the_first_paint(
     browser, live_server, college, make_log, role
