@@ -101,3 +101,57 @@ def test_the_dashboard_runs_a_bounded_number_of_queries(client, college, make_lo
     for n in range(2, 30):
         make_log(status="approved", hours="2", work_date=_days_ago(n))
     assert count_for_requests() == few
+
+
+def _attention(page: str) -> str:
+    start = page.find("<h2>Needs your attention</h2>")
+    return page[start : page.find("</section>", start)] if start >= 0 else ""
+
+
+def test_rejected_logs_come_first_with_their_reason(client, college, make_log, login_as):
+    rejected = make_log(status="rejected", hours="6", work_date=_days_ago(4))
+    make_log(status="approved", hours="2", work_date=_days_ago(1))
+    make_log(college.other_teacher, status="rejected")  # someone else's
+    login_as(college.teacher)
+    page = _page(client)
+    card = _attention(page)
+    assert page.index("Needs your attention") < page.index("This period")
+    assert card.count('class="row"') == 1
+    assert f'href="/logs/{rejected.id}"' in card
+    # What to fix first, then which log it is and who sent it back.
+    assert card.index("Rejected: Not as described") < card.index(_days_ago(4).isoformat())
+    assert f"by {college.expert.name}" in card
+
+
+def test_drafts_left_for_a_week_are_recalled(client, college, make_log, login_as, travel):
+    travel(_days_ago(10))
+    old = make_log(status="draft", work_date=_days_ago(10))
+    travel(college_today() + timedelta(days=10))  # back to today
+    fresh = make_log(status="draft")
+    login_as(college.teacher)
+    card = _attention(_page(client))
+    assert f'href="/logs/{old.id}"' in card
+    assert f'href="/logs/{fresh.id}"' not in card
+    assert "Draft, not yet submitted" in card
+
+
+def test_nothing_to_act_on_shows_no_card(client, college, make_log, login_as):
+    make_log(status="approved")
+    make_log(status="draft")
+    login_as(college.teacher)
+    assert "Needs your attention" not in _page(client)
+
+
+def test_the_attention_card_costs_the_same_for_one_or_many_logs(
+    client, college, make_log, login_as
+):
+    make_log(status="rejected")
+    login_as(college.teacher)
+    with sql_statements() as few:
+        client.get("/")
+    for _ in range(8):
+        make_log(status="rejected")
+    with sql_statements() as many:
+        page = _page(client)
+    assert len(many) == len(few)
+    assert _attention(page).count('class="row"') == 5  # the latest five

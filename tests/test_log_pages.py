@@ -438,6 +438,9 @@ def test_the_verifier_rejects_only_with_a_reason(client, college, sign_in, make_
     page = _text(client.get(f"/logs/{log.id}"))
     assert "Not on the ward that day" in page
     assert "Edit" in page
+    # Why it came back is the first thing the owner reads, before the log's facts.
+    assert page.index(f"Rejected by {college.expert.name}") < page.index("<dt>Kind</dt>")
+    assert page.index("Not on the ward that day") < page.index("<dt>Kind</dt>")
 
 
 def test_a_head_rejects_a_verified_log(client, college, sign_in, make_log):

@@ -237,6 +237,11 @@ def test_a_confirmer_without_an_account_confirms_once(client, confirmer, college
     assert "Zhang Wei" in last.actor_name
     assert "Head nurse, cardiology" in last.actor_name
     events = len(log.events)
+    # The owner's page says who confirmed it, as they typed their name and job title.
+    facts = client.get(f"/logs/{submitted.id}").get_data(as_text=True)
+    confirmed_by = re.search(r"<dt>Confirmed by</dt>\s*<dd>(.*?)</dd>", facts, re.S).group(1)
+    assert "Zhang Wei (Head nurse, cardiology)" in confirmed_by
+    assert "on site" in confirmed_by
 
     again = confirmer.get(path)
     assert again.status_code == 410

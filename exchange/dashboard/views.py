@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from exchange.dashboard.queries import database_reachable
 from exchange.extensions import limiter
-from exchange.logs.queries import approved_minutes_by_period
+from exchange.logs.queries import approved_minutes_by_period, needs_attention
 from exchange.logs.services import log_kind_for
 from exchange.logs.views import queue_counts_of_request
 from exchange.org import queries as org_queries
@@ -33,6 +33,7 @@ def index():
         today=today,
         expiring=expiring,
         logs_hours=log_kind_for(current_user.role) is not None,
+        attention=needs_attention(current_user),
         standings=rewards.progress(current_user, period) if period else [],
         counts=queue_counts_of_request(),
         earlier=approved_minutes_by_period(current_user, period),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, cast
 
 from flask import current_app
@@ -16,6 +16,7 @@ from sqlalchemy import Select, bindparam, case, distinct, func, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from exchange.accounts.models import Role, User
+from exchange.db import utcnow
 from exchange.errors import PermissionDenied, ValidationError
 from exchange.extensions import db
 from exchange.logs import integrity
@@ -501,6 +502,57 @@ def onsite_confirmations(log: ExchangeLog) -> list[OnsiteConfirmation]:
         .order_by(OnsiteConfirmation.id)
     )
     return list(db.session.scalars(stmt))
+
+
+# --- the owner's attention -------------------------------------------------------------
+
+# A draft left this long is probably forgotten: the home page reminds its owner.
+STALE_DRAFT_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Rejected:
+    log: ExchangeLog
+    rejection: LogEvent | None  # who sent it back and why
+
+
+@dataclass(frozen=True)
+class Attention:
+    """What of their own logs a person should act on, for the home page."""
+
+    rejected: list[Rejected]  # the latest rejected first
+    stale_drafts: list[ExchangeLog]  # drafts untouched for STALE_DRAFT_DAYS, oldest first
+
+
+def needs_attention(owner: User, limit: int = 5) -> Attention:
+    """The owner's rejected logs with the reason each came back with, and their drafts
+    older than ``STALE_DRAFT_DAYS``: at most ``limit`` of each, in three statements
+    (read from the owner's own logs only)."""
+
+    def own(status: Status) -> Select[ExchangeLog]:
+        return (
+            select(ExchangeLog)
+            .where(ExchangeLog.owner_id == owner.id, ExchangeLog.status == status.value)
+            .options(joinedload(ExchangeLog.enterprise, innerjoin=True),
+                     joinedload(ExchangeLog.department, innerjoin=True))
+            .limit(limit)
+        )  # fmt: skip
+
+    rejected = list(
+        db.session.scalars(own(Status.REJECTED).order_by(ExchangeLog.status_since.desc()))
+    )
+    cutoff = utcnow() - timedelta(days=STALE_DRAFT_DAYS)
+    drafts = own(Status.DRAFT).where(ExchangeLog.status_since < cutoff)
+    stale = list(db.session.scalars(drafts.order_by(ExchangeLog.status_since)))
+    reasons: dict[int, LogEvent] = {}
+    if rejected:
+        events = select(LogEvent).where(
+            LogEvent.log_id.in_([log.id for log in rejected]),
+            LogEvent.to_status == Status.REJECTED.value,
+        )
+        for event in db.session.scalars(events.order_by(LogEvent.id)):
+            reasons[event.log_id] = event  # the latest rejection of each log wins
+    return Attention([Rejected(log, reasons.get(log.id)) for log in rejected], stale)
 
 
 # --- queue ages -------------------------------------------------------------------------
