@@ -736,3 +736,17 @@ def test_the_pages_render_in_chinese(client, college, sign_in, make_log):
         response = client.get(url)
         assert response.status_code == 200, url
         assert 'lang="zh-Hans"' in _text(response)
+
+
+def test_my_logs_add_up_the_hours_of_the_filter(client, college, sign_in, make_log):
+    make_log(status="approved", hours="2")
+    make_log(status="approved", hours="1.5")
+    make_log(status="submitted", hours="3")
+    make_log(college.other_teacher, status="approved", hours="8")  # someone else's
+    sign_in(college.teacher)
+    page = _text(client.get("/logs/"))
+    assert "3 logs · <strong>Approved: 3.5 h</strong> · Pending: 3 h" in page
+    approved = _text(client.get("/logs/?status=approved"))
+    assert "2 logs · <strong>Approved: 3.5 h</strong> · Pending: 0 h" in approved
+    # The filters fold into one line that says what is chosen.
+    assert re.search(r"<summary>Filter: Approved · All periods</summary>", approved)

@@ -525,34 +525,38 @@ class Attention:
 
 
 def needs_attention(owner: User, limit: int = 5) -> Attention:
-    """The owner's rejected logs with the reason each came back with, and their drafts
-    older than ``STALE_DRAFT_DAYS``: at most ``limit`` of each, in three statements
+    """The owner's rejected logs with the rejection each came back with, and their drafts
+    older than ``STALE_DRAFT_DAYS``: at most ``limit`` of each, in two statements
     (read from the owner's own logs only)."""
 
-    def own(status: Status) -> Select[ExchangeLog]:
+    def own(status: Status, *columns: Any) -> Select[Any]:
         return (
-            select(ExchangeLog)
+            select(ExchangeLog, *columns)
             .where(ExchangeLog.owner_id == owner.id, ExchangeLog.status == status.value)
             .options(joinedload(ExchangeLog.enterprise, innerjoin=True),
                      joinedload(ExchangeLog.department, innerjoin=True))
             .limit(limit)
         )  # fmt: skip
 
-    rejected = list(
-        db.session.scalars(own(Status.REJECTED).order_by(ExchangeLog.status_since.desc()))
+    latest_rejection = (
+        select(LogEvent.id)
+        .where(LogEvent.log_id == ExchangeLog.id, LogEvent.to_status == Status.REJECTED.value)
+        .order_by(LogEvent.id.desc())
+        .limit(1)
+        .correlate(ExchangeLog)
+        .scalar_subquery()
+    )
+    rejected = (
+        own(Status.REJECTED, LogEvent)
+        .outerjoin(LogEvent, LogEvent.id == latest_rejection)
+        .order_by(ExchangeLog.status_since.desc())
     )
     cutoff = utcnow() - timedelta(days=STALE_DRAFT_DAYS)
     drafts = own(Status.DRAFT).where(ExchangeLog.status_since < cutoff)
-    stale = list(db.session.scalars(drafts.order_by(ExchangeLog.status_since)))
-    reasons: dict[int, LogEvent] = {}
-    if rejected:
-        events = select(LogEvent).where(
-            LogEvent.log_id.in_([log.id for log in rejected]),
-            LogEvent.to_status == Status.REJECTED.value,
-        )
-        for event in db.session.scalars(events.order_by(LogEvent.id)):
-            reasons[event.log_id] = event  # the latest rejection of each log wins
-    return Attention([Rejected(log, reasons.get(log.id)) for log in rejected], stale)
+    return Attention(
+        [Rejected(log, event) for log, event in db.session.execute(rejected)],
+        list(db.session.scalars(drafts.order_by(ExchangeLog.status_since))),
+    )
 
 
 # --- queue ages -------------------------------------------------------------------------

@@ -381,17 +381,13 @@ def _render_list(
         owner_id=owner_id,
         department_id=department_id,
     )
-    totals = (
-        queries.logs_totals(
-            current_user,
-            scope,
-            status=status or None,
-            period_id=period_id,
-            owner_id=owner_id,
-            department_id=department_id,
-        )
-        if scope == "department"
-        else None
+    totals = queries.logs_totals(
+        current_user,
+        scope,
+        status=status or None,
+        period_id=period_id,
+        owner_id=owner_id,
+        department_id=department_id,
     )
     return render_template(
         template,
