@@ -364,3 +364,38 @@ def test_work_in_a_locked_period_leaves_the_queues(client, college, make_log, lo
     assert queries.queue_counts(college.expert) == queries.QueueCounts(0, 0)
     login_as(college.head)
     assert "Ward rounds" not in client.get("/logs/approve").get_data(as_text=True)
+
+
+def test_an_admin_narrows_the_college_queue_to_one_department(client, college, make_log, login_as):
+    here = make_log(status="verified")
+    there = make_log(
+        college.foreign_head,
+        status="verified",
+        enterprise_id=college.other_enterprise.id,
+        verifier=college.foreign_expert,
+    )
+    login_as(college.admin)
+    everything = client.get("/logs/approve").get_data(as_text=True)
+    assert "Verified logs of all departments." in everything
+    assert f'id="pick-{here.id}"' in everything
+    assert f'id="pick-{there.id}"' in everything
+    assert '<label for="department">Department</label>' in everything
+
+    nursing = client.get(f"/logs/approve?department={college.other_department.id}")
+    html = nursing.get_data(as_text=True)
+    assert "Verified logs of this department." in html
+    assert f'id="pick-{there.id}"' in html
+    assert f'id="pick-{here.id}"' not in html
+    # "Flagged only" keeps the department.
+    assert f"flagged=1&amp;department={college.other_department.id}" in html
+    # A department that does not exist shows the whole college, not an error.
+    assert client.get("/logs/approve?department=999999").status_code == 200
+    assert client.get("/logs/approve?department=abc").status_code == 200
+
+
+def test_a_head_is_offered_no_department_choice(client, college, make_log, login_as):
+    make_log(status="verified")
+    login_as(college.head)
+    html = client.get("/logs/approve").get_data(as_text=True)
+    assert '<label for="department">' not in html
+    assert "Verified logs of your department." in html

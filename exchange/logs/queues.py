@@ -24,6 +24,7 @@ from exchange.db import MAX_ID
 from exchange.errors import Conflict, NotFound
 from exchange.extensions import db
 from exchange.logs import queries, services
+from exchange.org import queries as org_queries
 from exchange.permissions import allow
 from exchange.web import is_post, paginate
 
@@ -40,13 +41,24 @@ def _here() -> str:
 
 def _queue(scope: str, template: str) -> str:
     flagged = request.args.get("flagged") == "1"
-    page = paginate(queries.logs_query(current_user, scope, flagged=flagged))
+    # An administrator's approval queue is the whole college's: it narrows to one
+    # department on request (a head's is their own department already).
+    departments = []
+    department_id = None
+    if scope == "approve" and current_user.role == Role.ADMIN:
+        departments = org_queries.departments_by_name()
+        chosen = request.args.get("department", type=int)
+        department_id = chosen if chosen in {d.id for d in departments} else None
+    stmt = queries.logs_query(current_user, scope, flagged=flagged, department_id=department_id)
+    page = paginate(stmt)
     return render_template(
         template,
         page=page,
         here=_here(),
         flags=queries.log_flags([log.id for log in page.items]),
         flagged=flagged,
+        departments=departments,
+        department_id=department_id,
     )
 
 
