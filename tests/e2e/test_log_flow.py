@@ -104,3 +104,33 @@ def test_log_confirm_on_site_approve(browser, live_server, phone, college):
     assert log.minutes == 240
     assert [e.action for e in log.events] == ["create", "submit", "verify", "approve"]
     assert log.events[2].actor_id is None
+
+
+def test_a_rejected_log_greets_its_owner_with_the_reason(phone, college, make_log):
+    """The home page's card of work to fix: the reason first; its log page opens with it."""
+    rejected = make_log(status="rejected", hours="6")
+    _sign_in(phone, college.teacher)
+    card = phone.locator("section.card").filter(has_text="Needs your attention")
+    expect(card).to_be_visible()
+    expect(card.get_by_role("link")).to_contain_text("Rejected: Not as described")
+    assert phone.evaluate(LAYOUT_PROBLEMS) == []
+    card.get_by_role("link").tap()
+    phone.wait_for_url(f"**/logs/{rejected.id}")
+    first = phone.locator("main .card").first
+    expect(first.get_by_role("note")).to_contain_text("Not as described")
+
+
+def test_the_code_page_shares_its_link_through_the_phones_share_sheet(phone, college, make_log):
+    """Where the browser has the Web Share API, "Share…" hands the link to the phone's
+    share sheet (recorded here in place of the sheet)."""
+    log = make_log(status="submitted")
+    phone.add_init_script(
+        "navigator.share = (data) => { window.shared = data; return Promise.resolve(); };"
+    )
+    _sign_in(phone, college.teacher)
+    phone.goto(f"/logs/{log.id}")
+    phone.get_by_role("button", name="Show QR code for on-site confirmation").tap()
+    phone.get_by_role("button", name="Share…").tap()
+    shared = phone.evaluate("window.shared")
+    assert shared["url"] == phone.get_by_label("Or send them this link").input_value()
+    assert shared["url"].startswith(phone.url.split("/logs/")[0] + "/confirm/")
