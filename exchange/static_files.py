@@ -73,6 +73,13 @@ def register(app: Flask) -> None:
             return response
         asked = request.args.get("v")
         filename = (request.view_args or {}).get("filename", "")
+        # What only a page needs is left out (every header is sent with every file of
+        # a phone's first visit): framing and referrer rules, the file name. A page's
+        # policy also applies to an SVG opened on its own, so an SVG keeps it.
+        for name in ("Content-Disposition", "X-Frame-Options", "Referrer-Policy"):
+            response.headers.pop(name, None)
+        if response.mimetype != "image/svg+xml":
+            response.headers.pop("Content-Security-Policy", None)
         if asked and asked == versions.of(filename):
             response.cache_control.public = True
             response.cache_control.max_age = YEAR

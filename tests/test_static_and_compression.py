@@ -111,3 +111,18 @@ def test_compression_can_be_left_to_a_proxy(make_app):
     answer = app.test_client().get("/login", headers={"Accept-Encoding": "gzip, br"})
     assert answer.status_code == 200
     assert "Content-Encoding" not in answer.headers
+
+
+def test_static_files_carry_only_the_headers_a_file_needs(client):
+    page = client.get("/login").get_data(as_text=True)
+    for address in _static_addresses(page):
+        with client.get(address) as answer:
+            assert answer.headers["X-Content-Type-Options"] == "nosniff", address
+            for name in ("Content-Disposition", "X-Frame-Options", "Referrer-Policy"):
+                assert name not in answer.headers, (address, name)
+            svg = answer.mimetype == "image/svg+xml"
+            assert ("Content-Security-Policy" in answer.headers) is svg, address
+    # A page keeps all of them.
+    headers = client.get("/login").headers
+    for name in ("Content-Security-Policy", "X-Frame-Options", "Referrer-Policy"):
+        assert name in headers
