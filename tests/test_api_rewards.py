@@ -451,6 +451,14 @@ def test_a_round_from_opening_to_certificates(client, college, as_user, spend, t
         "validation_error",
         ("reason",),
     )
+    # Longer than documented (maxLength 500) is refused even when blanks make it so:
+    # what is sent is measured, not what is left once trimmed.
+    assert_error(
+        client.post(url, headers=head, json={"reason": "Hours" + "\x1f" * 600}),
+        422,
+        "validation_error",
+        ("reason",),
+    )
     assert_error(
         client.post(url, headers=head, json={"reason": 5}), 422, "validation_error", ("reason",)
     )

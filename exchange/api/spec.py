@@ -90,7 +90,9 @@ def choice(*values: str) -> Any:
 # Request fields are checked for their JSON type and for what a column can hold; the
 # values a field accepts (choices, lengths, whether it is required) are the services'
 # to judge, all fields at once, with messages that say what is allowed. The document
-# states them all the same (``documented``).
+# states them all the same (``documented``). One exception: a text longer than its
+# documented ``maxLength`` as sent is refused here, although the services (which the
+# pages share) would trim blanks around it first and might accept it.
 
 
 def _documented(schema: dict[str, Any]) -> dict[str, Any]:
@@ -116,8 +118,17 @@ def text(
             "writeOnly": write_only,
         }
     )
+
+    def within(value: str) -> str:
+        if len(value) > max_length:
+            raise PydanticCustomError("string_too_long", "too long", {"max_length": max_length})
+        return value
+
     return Annotated[
-        str, Field(strict=True, json_schema_extra=documented, **schema), AfterValidator(_storable)
+        str,
+        Field(strict=True, json_schema_extra=documented, **schema),
+        AfterValidator(_storable),
+        AfterValidator(within),
     ]
 
 
