@@ -508,20 +508,22 @@ def onsite_confirmations(log: ExchangeLog) -> list[OnsiteConfirmation]:
 
 # A draft left this long is probably forgotten: the home page reminds its owner.
 STALE_DRAFT_DAYS = 7
+DRAFTS_READ = 50  # the owner's oldest drafts (by work date) looked at for stale ones
 
 
 @dataclass(frozen=True)
 class Rejected:
     log: ExchangeLog
-    rejection: LogEvent | None  # who sent it back and why
+    reason: str | None  # why it was sent back (its latest rejection)
+    by: str | None  # who sent it back
 
 
 @dataclass(frozen=True)
 class Attention:
     """What of their own logs a person should act on, for the home page."""
 
-    rejected: list[Rejected]  # the latest rejected first
-    stale_drafts: list[ExchangeLog]  # drafts untouched for STALE_DRAFT_DAYS, oldest first
+    rejected: list[Rejected]  # the latest work first
+    stale_drafts: list[ExchangeLog]  # drafts for STALE_DRAFT_DAYS and more, oldest work first
 
 
 def needs_attention(owner: User, limit: int = 5) -> Attention:
@@ -529,7 +531,10 @@ def needs_attention(owner: User, limit: int = 5) -> Attention:
     older than ``STALE_DRAFT_DAYS``: at most ``limit`` of each, in two statements
     (read from the owner's own logs only)."""
 
-    def own(status: Status, *columns: Any) -> Select[Any]:
+    # Both read the owner's own logs in the order of their index (owner, work date): a
+    # condition on status_since would let SQLite choose the status index instead, which
+    # holds the whole college's drafts. The few drafts read are then judged here.
+    def own(status: Status, *columns: Any, limit: int = limit) -> Select[Any]:
         return (
             select(ExchangeLog, *columns)
             .where(ExchangeLog.owner_id == owner.id, ExchangeLog.status == status.value)
@@ -538,24 +543,28 @@ def needs_attention(owner: User, limit: int = 5) -> Attention:
             .limit(limit)
         )  # fmt: skip
 
-    latest_rejection = (
-        select(LogEvent.id)
-        .where(LogEvent.log_id == ExchangeLog.id, LogEvent.to_status == Status.REJECTED.value)
-        .order_by(LogEvent.id.desc())
-        .limit(1)
-        .correlate(ExchangeLog)
-        .scalar_subquery()
-    )
-    rejected = (
-        own(Status.REJECTED, LogEvent)
-        .outerjoin(LogEvent, LogEvent.id == latest_rejection)
-        .order_by(ExchangeLog.status_since.desc())
-    )
+    def of_latest_rejection(column: Any) -> Any:
+        # Read per rejected log from the trail's index on log_id.
+        return (
+            select(column)
+            .where(LogEvent.log_id == ExchangeLog.id, LogEvent.to_status == Status.REJECTED.value)
+            .order_by(LogEvent.id.desc())
+            .limit(1)
+            .correlate(ExchangeLog)
+            .scalar_subquery()
+        )
+
+    rejected = own(
+        Status.REJECTED,
+        of_latest_rejection(LogEvent.reason),
+        of_latest_rejection(LogEvent.actor_name),
+    ).order_by(ExchangeLog.work_date.desc(), ExchangeLog.id.desc())
     cutoff = utcnow() - timedelta(days=STALE_DRAFT_DAYS)
-    drafts = own(Status.DRAFT).where(ExchangeLog.status_since < cutoff)
+    drafts = own(Status.DRAFT, limit=DRAFTS_READ).order_by(ExchangeLog.work_date, ExchangeLog.id)
+    stale = [log for log in db.session.scalars(drafts) if log.status_since < cutoff]
     return Attention(
-        [Rejected(log, event) for log, event in db.session.execute(rejected)],
-        list(db.session.scalars(drafts.order_by(ExchangeLog.status_since))),
+        [Rejected(log, reason, by) for log, reason, by in db.session.execute(rejected)],
+        stale[:limit],
     )
 
 
