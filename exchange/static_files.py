@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, Response, request
 from werkzeug.security import safe_join
@@ -50,7 +50,7 @@ def register(app: Flask) -> None:
     send_file = app.view_functions["static"]
 
     def send_whole(filename: str) -> Response:
-        response: Response = send_file(filename=filename)
+        response = cast(Response, send_file(filename=filename))
         response.direct_passthrough = False
         response.make_sequence()  # read now ...
         # ... and close the file now, not when the answer is: a client that hangs up
@@ -81,12 +81,7 @@ def register(app: Flask) -> None:
         if response.mimetype != "image/svg+xml":
             response.headers.pop("Content-Security-Policy", None)
         if asked and asked == versions.of(filename):
-            response.cache_control.public = True
-            response.cache_control.max_age = YEAR
-            response.cache_control.immutable = True
-            response.cache_control.no_cache = None
+            response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
         else:
-            response.cache_control.no_cache = True
-            response.cache_control.max_age = None
-            response.cache_control.public = None
+            response.headers["Cache-Control"] = "no-cache"
         return response

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, bindparam, delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -366,7 +366,7 @@ def note_sign_in_address(user: User, address: str | None) -> None:
 
 
 @functools.cache
-def _session_user_statement() -> Select[tuple[User, Any]]:
+def _session_user_statement() -> Any:
     """Built once per process: every signed-in request runs it with its own values."""
     return (
         select(User, UserSession.expires_at)

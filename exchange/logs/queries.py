@@ -213,9 +213,9 @@ class _AnyoneOf:
     """Stands for any person of one role in a domain condition: their ids are bound
     when the statement runs, so a statement built once serves everybody of the role."""
 
-    id = bindparam("me")
-    department_id = bindparam("department")
-    enterprise_id = bindparam("enterprise")
+    id: Any = bindparam("me")
+    department_id: Any = bindparam("department")
+    enterprise_id: Any = bindparam("enterprise")
 
     def __init__(self, role: str) -> None:
         self.role = role
@@ -272,7 +272,7 @@ def places(kind: str, owner: User) -> list[Any]:
     in org.services: the place's id column is handed to it so one query asks it for
     every place at once."""
     today = college_today()
-    stmt: Select[Any]
+    stmt: Any
     if kind == LogKind.PRACTICE:
         department_id = owner.department_id or 0
         in_force = agreements_in_force(today, kind, department_id, Enterprise.id)  # type: ignore[arg-type]
