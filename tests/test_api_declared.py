@@ -97,3 +97,16 @@ def test_an_undocumented_status_fails_the_api_tests(
     monkeypatch.setattr(serialise, "department", teapot)
     with pytest.raises(AssertionError, match="answered 418"):
         client.get(f"{API}/departments/{department.id}", headers=headers)
+
+
+def test_a_blank_language_is_documented_as_accepted(client):
+    """The services read "" as "no language chosen" (the browser's); the document says so,
+    so a client (or a fuzzer) reading it is not surprised."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    users = [s for name, s in schemas.items() if "locale" in s.get("properties", {})]
+    assert any(
+        "" in option.get("enum", [])
+        for schema in users
+        for option in schema["properties"]["locale"].get("anyOf", [schema["properties"]["locale"]])
+    )

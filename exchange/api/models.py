@@ -163,7 +163,9 @@ class UserInput(Body):
     department_id: nullable_id("Required for teacher and head.") = None
     enterprise_id: nullable_id("Required for expert.") = None
     active: Bool = Field(True, description="Inactive users cannot sign in.")
-    locale: one_of(*LOCALES) | None = None
+    locale: (
+        one_of(*LOCALES, "", description='"" or null: none (the browser\'s language).') | None
+    ) = None
     password: text(200, min_length=8, write_only=True) | None = Field(
         None,
         description="Required on create (at least 8 characters); on PATCH only to change it.",
