@@ -343,7 +343,7 @@ def _waiting_work(college, make_user, make_log, people: int) -> None:
         make_log(teacher, "draft")
 
 
-def test_the_job_runs_the_same_statements_whatever_the_number_of_logs_and_people(
+def test_the_job_runs_the_same_statements_for_few_or_many_logs_and_people(
     college, make_user, make_log, day0, travel, sending, smtp_server
 ):
     def statements() -> int:
