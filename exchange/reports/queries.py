@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, distinct, extract, func, or_, select
+from sqlalchemy import Select, and_, case, distinct, extract, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from exchange import units
@@ -395,10 +395,9 @@ class PersonLine:
     rules_met: list[Rule]
 
 
-def people(f: Filters, standings: list[rewards.Standing]) -> list[PersonLine]:
-    """The hours of each person in the filters (one query), with the rules each meets
-    in the period (from ``standings``, the rewards domain's eligibility)."""
-    rows = db.session.execute(
+def _person_sums(f: Filters, *where: Any) -> Select[Any]:
+    """Approved and pending minutes and logs per person and kind, with their names."""
+    return (
         select(
             ExchangeLog.owner_id,
             User.name,
@@ -409,9 +408,15 @@ def people(f: Filters, standings: list[rewards.Standing]) -> list[PersonLine]:
             func.count(),
         )
         .join(User, User.id == ExchangeLog.owner_id)
-        .where(*_where(f))
+        .where(*_where(f), *where)
         .group_by(ExchangeLog.owner_id, User.name, User.role, ExchangeLog.kind)
-    ).all()
+    )
+
+
+def people(f: Filters, standings: list[rewards.Standing]) -> list[PersonLine]:
+    """The hours of each person in the filters (one query), with the rules each meets
+    in the period (from ``standings``, the rewards domain's eligibility)."""
+    rows = db.session.execute(_person_sums(f)).all()
     met: dict[tuple[int, str], list[Rule]] = {}
     for standing in standings:
         for outcome in standing.outcomes:
@@ -720,19 +725,7 @@ def enterprise_detail(f: Filters, enterprise_id: int) -> EnterpriseDetail:
     agreements = _agreements_by_enterprise(f, Agreement.enterprise_id == enterprise.id)
     _fill({enterprise.id: entry}, _partnership_sums(f, here), agreements)
     person_rows = db.session.execute(
-        select(
-            ExchangeLog.owner_id,
-            User.name,
-            User.role,
-            ExchangeLog.kind,
-            _approved(),
-            _pending(),
-            func.count(),
-        )
-        .join(User, User.id == ExchangeLog.owner_id)
-        .where(*_where(f), here)
-        .group_by(ExchangeLog.owner_id, User.name, User.role, ExchangeLog.kind)
-        .order_by(ExchangeLog.kind, User.name, ExchangeLog.owner_id)
+        _person_sums(f, here).order_by(ExchangeLog.kind, User.name, ExchangeLog.owner_id)
     ).all()
     year = extract("year", ExchangeLog.work_date)
     month = extract("month", ExchangeLog.work_date)
