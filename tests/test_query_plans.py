@@ -301,6 +301,26 @@ def test_every_list_page_reads_logs_through_a_matching_index(college, everyone, 
         assert_indexed(sent, f"{role} {path}", whole_college=whole_college)
 
 
+@pytest.mark.parametrize("role", ["teacher", "expert", "head"])
+def test_a_persons_own_pages_look_logs_up_by_their_own_key(college, everyone, role):
+    """A person's pages read only their own logs (by owner), the logs they verify (by
+    verifier) and a department's (by department: a head's own, and those of the logs in
+    a queue, whose period totals the "unusual total" flag ranks): an index led by the
+    period and status instead would read every approved log of the college's period."""
+    keys = {"owner_id", "verifier_id", "department_id", "id", "log_id"}
+    add_logs(college, 1500)
+    for path in PAGES[role]:
+        with sent_sql() as sent:
+            assert everyone[role].get(path).status_code == 200
+        for statement, parameters in sent:
+            if "exchange_log" not in statement or not statement.lstrip().startswith("SELECT"):
+                continue
+            for columns in lookup_columns(statement, parameters):
+                assert columns & keys, (
+                    f"{role} {path}: {columns}\n{statement}"
+                )
+
+
 def test_a_head_who_moved_still_sees_their_own_logs_of_the_old_department(
     college, everyone, make_log
 ):
