@@ -229,17 +229,6 @@ def _months(first: date, last: date) -> list[date]:
     return months
 
 
-def _sums_by(f: Filters, *columns: Any) -> list[Any]:
-    """Approved minutes, pending minutes and logs per value of ``columns``."""
-    return list(
-        db.session.execute(
-            select(*columns, _approved(), _pending(), func.count())
-            .where(*_where(f))
-            .group_by(*columns)
-        ).all()
-    )
-
-
 APPROVED = Status.APPROVED.value
 
 
@@ -252,9 +241,9 @@ def breakdown(f: Filters) -> Breakdown:
     """The hours by month (every month of the range, empty ones too), department,
     enterprise and category, and the work waiting: one GROUP BY per status, department
     and day (read in the order of the report index, so nothing is sorted) gives the
-    months, the departments and how much waits; one more each gives the enterprises,
-    the categories and since when the oldest waits; one query each names the
-    departments and enterprises found."""
+    months, the departments and how much waits; one GROUP BY per enterprise, kind and
+    category gives the enterprises and the categories; one more since when the oldest
+    waits; one query each names the departments and enterprises found."""
     by_month: dict[date, Hours] = {day: Hours() for day in _months(f.first_day, f.last_day)}
     by_department: dict[int, Hours] = {}
     waiting: dict[str, list[Any]] = {s: [0, 0, None] for s in PENDING_VALUES}
@@ -306,16 +295,7 @@ def breakdown(f: Filters) -> Breakdown:
     for status, moment in oldest:
         waiting[status][2] = moment
 
-    def hours_of(rows: list[Any]) -> dict[Any, Hours]:
-        return {
-            tuple(row[:-3]) if len(row) > 4 else row[0]: Hours(
-                int(row[-3]), int(row[-2]), int(row[-1])
-            )
-            for row in rows
-        }
-
-    by_enterprise: dict[int, Hours] = hours_of(_sums_by(f, ExchangeLog.enterprise_id))
-    by_category = _by_category(f)
+    by_enterprise, by_category = _by_enterprise_and_category(f)
     departments = (
         {f.department.id: f.department.name}
         if f.department is not None
@@ -341,29 +321,30 @@ def breakdown(f: Filters) -> Breakdown:
     )
 
 
-def _by_category(f: Filters) -> dict[tuple[str, str], Hours]:
-    """Hours per (kind, category), grouped by the category alone (one short text to
-    sort, not two) with each kind's sums beside it: only "other" has both kinds."""
-    columns: list[Any] = []
-    for kind in LogKind:
-        this_kind = ExchangeLog.kind == kind.value
-        columns += [
-            func.sum(case((this_kind & (ExchangeLog.status == Status.APPROVED.value),
-                           ExchangeLog.minutes), else_=0)),
-            func.sum(case((this_kind & ExchangeLog.status.in_(PENDING_VALUES),
-                           ExchangeLog.minutes), else_=0)),
-            func.sum(case((this_kind, 1), else_=0)),
-        ]  # fmt: skip
+def _by_enterprise_and_category(
+    f: Filters,
+) -> tuple[dict[int, Hours], dict[tuple[str, str], Hours]]:
+    """Hours per enterprise and per (kind, category), from one GROUP BY of the three: a
+    period's logs fall into a few thousand such groups, summed up both ways here."""
     rows = db.session.execute(
-        select(ExchangeLog.category, *columns).where(*_where(f)).group_by(ExchangeLog.category)
-    )
-    found: dict[tuple[str, str], Hours] = {}
-    for category, *sums in rows:
-        for index, kind in enumerate(LogKind):
-            approved, pending, logs = (int(value or 0) for value in sums[index * 3 : index * 3 + 3])
-            if logs:
-                found[(kind.value, category)] = Hours(approved, pending, logs)
-    return found
+        select(ExchangeLog.enterprise_id, ExchangeLog.kind, ExchangeLog.category,
+               _approved(), _pending(), func.count())
+        .where(*_where(f))
+        .group_by(ExchangeLog.enterprise_id, ExchangeLog.kind, ExchangeLog.category)
+    )  # fmt: skip
+    by_enterprise: dict[int, Hours] = {}
+    by_category: dict[tuple[str, str], Hours] = {}
+    for enterprise_id, kind, category, approved, pending, logs in rows:
+        figures = (int(approved), int(pending), int(logs))
+        found = by_enterprise.get(enterprise_id)
+        if found is None:
+            found = by_enterprise[enterprise_id] = Hours()
+        found.add(*figures)
+        found = by_category.get((kind, category))
+        if found is None:
+            found = by_category[(kind, category)] = Hours()
+        found.add(*figures)
+    return by_enterprise, by_category
 
 
 def _names(model: Any, ids: Iterable[int]) -> dict[int, str]:
