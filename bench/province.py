@@ -533,7 +533,8 @@ def machine(url: str | None) -> list[str]:
         pass
     database = f"SQLite {sqlite3.sqlite_version}"
     if url:
-        engine_ = create_engine(url)
+        # The server's own maintenance database: the one named may not exist yet.
+        engine_ = create_engine(make_url(url).set(database="postgres"))
         with engine_.connect() as connection:
             version = connection.exec_driver_sql("SHOW server_version").scalar()
         engine_.dispose()
