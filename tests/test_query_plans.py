@@ -316,9 +316,7 @@ def test_a_persons_own_pages_look_logs_up_by_their_own_key(college, everyone, ro
             if "exchange_log" not in statement or not statement.lstrip().startswith("SELECT"):
                 continue
             for columns in lookup_columns(statement, parameters):
-                assert columns & keys, (
-                    f"{role} {path}: {columns}\n{statement}"
-                )
+                assert columns & keys, f"{role} {path}: {columns}\n{statement}"
 
 
 def test_a_head_who_moved_still_sees_their_own_logs_of_the_old_department(
