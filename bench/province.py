@@ -14,7 +14,9 @@ in each college and in the same run as the floor it is divided by:
   workers) driven by wrk ÷ a bare Flask page of the same size under the same
   settings (target ≥ 0.3); their median latency under that load at 1,000 and at
   300,000 logs (target ≤ 1.3× growth); the in-process server time of each page
-  (test client, median) and its SQL statements (the same at both sizes).
+  (test client, median) and its SQL statements (the same at both sizes). The first
+  page, the password form, reads no exchange data: its figures are what the stack
+  (session, user, layout, one small form) costs per page, the ceiling of the others.
 
 SQLite by default (files in a temporary folder); PostgreSQL with BENCH_DATABASE_URL:
 two scratch databases named after it (``<name>_p1k`` and ``<name>_p300k``, on the
@@ -101,6 +103,9 @@ class Page:
 
 
 PAGES = [
+    # The least a signed-in page does (the session and its user, the layout, a form of
+    # three fields, no exchange data): what the stack itself costs per page.
+    Page("lightest signed-in page `/account/password`", "teacher", "GET", "/account/password"),
     Page("dashboard `/`", "teacher", "GET", "/"),
     Page("my logs `/logs/`", "teacher", "GET", "/logs/"),
     Page("log form `GET /logs/new`", "teacher", "GET", "/logs/new"),
