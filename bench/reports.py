@@ -37,7 +37,7 @@ from sqlalchemy import event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.province import Scratch, make_app  # noqa: E402
+from bench.province import Scratch, make_app, settle  # noqa: E402
 from bench.seed import PASSWORD, Scale, seed  # noqa: E402
 from exchange.extensions import db  # noqa: E402
 
@@ -113,14 +113,7 @@ def main() -> None:
             started = time.perf_counter()
             seeded = seed(Scale(logs=LOGS))
             seconds = time.perf_counter() - started
-            if db.engine.dialect.name == "postgresql":
-                # What autovacuum does after a bulk load: statistics, and the visibility
-                # map that lets the reports read their index alone.
-                db.session.commit()
-                with db.engine.connect() as connection:
-                    connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                        "VACUUM ANALYZE"
-                    )
+            settle()
             backend = db.engine.dialect.name
             engine = db.engine
             print(
