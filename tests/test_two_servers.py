@@ -41,7 +41,6 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/0"
-PORTS = range(8100, 8200)
 READY_SECONDS = 60
 LOGIN_LIMIT = 10  # per client address and day: every test attempt is counted below
 ADMIN = ("admin@example.com", "an admin password 1")
@@ -78,17 +77,16 @@ def database_url() -> Iterator[str]:
 
 
 def _free_ports(count: int) -> list[int]:
-    found = []
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        found.append(port)
-        if len(found) == count:
-            return found
-    pytest.fail(f"no {count} free ports in {PORTS.start}-{PORTS.stop - 1}")
+    """Ports the system hands out as free (held together, so they differ), for the
+    hosts to bind: chosen by the system, they do not collide with another suite's."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 @dataclass
