@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from html.parser import HTMLParser
@@ -177,3 +178,22 @@ def required_fields(doc: dict, name: str) -> set[str]:
             )
         )
     return set(schema["required"])
+
+
+def practice_form(college, **overrides) -> dict[str, str]:
+    """The log form's fields for a practice log of the college's teacher today (a draft,
+    verified by the college's expert), with ``overrides``."""
+    from exchange.timeutil import college_today
+
+    data = {
+        "date": college_today().isoformat(),
+        "hours": "1.5",
+        "category": "clinical",
+        "enterprise_id": str(college.enterprise.id),
+        "verifier_id": str(college.expert.id),
+        "description": "Ward rounds\nwith the cardiology team",
+        "client_id": str(uuid.uuid4()),
+        "intent": "draft",
+    }
+    data.update(overrides)
+    return data

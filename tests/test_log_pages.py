@@ -18,25 +18,10 @@ from exchange.logs.models import CATEGORIES, ExchangeLog
 from exchange.logs.workflow import Action, Status
 from exchange.presentation.logs import ACTION_LABELS, CATEGORY_LABELS, STATUS_LABELS
 from exchange.timeutil import college_today
-from tests.helpers import sql_statements
+from tests.helpers import practice_form, sql_statements
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
-
-
-def _practice(college, **overrides):
-    data = {
-        "date": college_today().isoformat(),
-        "hours": "1.5",
-        "category": "clinical",
-        "enterprise_id": str(college.enterprise.id),
-        "verifier_id": str(college.expert.id),
-        "description": "Ward rounds\nwith the cardiology team",
-        "client_id": str(uuid.uuid4()),
-        "intent": "draft",
-    }
-    data.update(overrides)
-    return data
 
 
 def _teaching(college, **overrides):
@@ -116,7 +101,7 @@ def test_the_form_remembers_the_last_place_category_duration_and_verifier(
 
 def test_a_teacher_logs_practice_hours(client, college, sign_in):
     sign_in(college.teacher)
-    response = client.post("/logs/new", data=_practice(college))
+    response = client.post("/logs/new", data=practice_form(college))
     [log] = _logs_of(college.teacher)
     assert response.status_code == 302
     assert response.headers["Location"] == f"/logs/{log.id}"
@@ -131,7 +116,7 @@ def test_a_teacher_logs_practice_hours(client, college, sign_in):
 
 def test_submit_for_verification_creates_and_submits_at_once(client, college, sign_in):
     sign_in(college.teacher)
-    client.post("/logs/new", data=_practice(college, intent="submit", verifier_id=""))
+    client.post("/logs/new", data=practice_form(college, intent="submit", verifier_id=""))
     [log] = _logs_of(college.teacher)
     assert log.status == "submitted"
     assert log.verifier_id is None  # on-site confirmation
@@ -182,7 +167,7 @@ def test_enterprise_kinds_keep_their_labels_on_the_admin_pages(client, college, 
 def test_admins_do_not_log_hours(client, college, sign_in):
     sign_in(college.admin)
     assert client.get("/logs/new").status_code == 403
-    assert client.post("/logs/new", data=_practice(college)).status_code == 403
+    assert client.post("/logs/new", data=practice_form(college)).status_code == 403
 
 
 def test_errors_are_named_on_their_fields_and_the_typed_values_come_back(client, college, sign_in):
@@ -190,7 +175,7 @@ def test_errors_are_named_on_their_fields_and_the_typed_values_come_back(client,
     future = (college_today() + timedelta(days=1)).isoformat()
     long_text = "Long & <careful> " + "x" * 1984
     assert len(long_text) == 2001
-    data = _practice(college, hours="13", date=future, description=long_text)
+    data = practice_form(college, hours="13", date=future, description=long_text)
     response = client.post("/logs/new", data=data)
     assert response.status_code == 200
     html = _text(response)
@@ -206,21 +191,21 @@ def test_errors_are_named_on_their_fields_and_the_typed_values_come_back(client,
 
 def test_an_enterprise_without_an_agreement_is_refused_on_its_field(client, college, sign_in):
     sign_in(college.teacher)
-    data = _practice(college, enterprise_id=str(college.other_enterprise.id), verifier_id="")
+    data = practice_form(college, enterprise_id=str(college.other_enterprise.id), verifier_id="")
     html = _text(client.post("/logs/new", data=data))
     assert "agreement" in _field_error(html, "enterprise_id")
 
 
 def test_a_verifier_of_another_enterprise_is_refused_on_its_field(client, college, sign_in):
     sign_in(college.teacher)
-    data = _practice(college, verifier_id=str(college.foreign_expert.id))
+    data = practice_form(college, verifier_id=str(college.foreign_expert.id))
     html = _text(client.post("/logs/new", data=data))
     assert _field_error(html, "verifier_id")
 
 
 def test_the_same_form_sent_twice_makes_one_log(client, college, sign_in):
     sign_in(college.teacher)
-    data = _practice(college)
+    data = practice_form(college)
     first = client.post("/logs/new", data=data)
     second = client.post("/logs/new", data=data)
     [log] = _logs_of(college.teacher)
@@ -230,7 +215,7 @@ def test_the_same_form_sent_twice_makes_one_log(client, college, sign_in):
 
 def test_a_retry_after_an_error_still_makes_the_log(client, college, sign_in):
     sign_in(college.teacher)
-    data = _practice(college, hours="0")
+    data = practice_form(college, hours="0")
     assert client.post("/logs/new", data=data).status_code == 200
     assert client.post("/logs/new", data={**data, "hours": "1"}).status_code == 302
     assert len(_logs_of(college.teacher)) == 1
@@ -247,7 +232,7 @@ def test_evidence_is_kept_and_served_with_its_type(
     client, college, sign_in, content, name, media_type
 ):
     sign_in(college.teacher)
-    data = _practice(college, evidence=(BytesIO(content), name))
+    data = practice_form(college, evidence=(BytesIO(content), name))
     response = client.post("/logs/new", data=data, content_type="multipart/form-data")
     assert response.status_code == 302
     [log] = _logs_of(college.teacher)
@@ -273,7 +258,7 @@ def test_evidence_is_kept_and_served_with_its_type(
 
 def test_a_text_file_named_png_is_refused_on_the_field(client, college, sign_in):
     sign_in(college.teacher)
-    data = _practice(college, evidence=(BytesIO(b"just some text, honest"), "photo.png"))
+    data = practice_form(college, evidence=(BytesIO(b"just some text, honest"), "photo.png"))
     response = client.post("/logs/new", data=data, content_type="multipart/form-data")
     assert response.status_code == 200
     assert "PDF" in _field_error(_text(response), "evidence")
@@ -283,7 +268,7 @@ def test_a_text_file_named_png_is_refused_on_the_field(client, college, sign_in)
 def test_evidence_over_5_mb_is_refused_on_the_field(client, college, sign_in):
     sign_in(college.teacher)
     big = PNG + b"\x00" * (5 * 1024 * 1024)
-    data = _practice(college, evidence=(BytesIO(big), "huge.png"))
+    data = practice_form(college, evidence=(BytesIO(big), "huge.png"))
     response = client.post("/logs/new", data=data, content_type="multipart/form-data")
     # The test client spools a large body to a temporary file and leaves it open.
     response.request.environ["wsgi.input"].close()
@@ -301,7 +286,7 @@ def test_evidence_can_be_removed_when_editing(client, college, sign_in, make_log
     log = make_log(evidence=services.EvidenceUpload("ward.png", PNG))
     sign_in(college.teacher)
     assert "Remove the attached evidence" in _text(client.get(f"/logs/{log.id}/edit"))
-    data = _practice(college, remove_evidence="y", client_id="")
+    data = practice_form(college, remove_evidence="y", client_id="")
     assert client.post(f"/logs/{log.id}/edit", data=data).status_code == 302
     db.session.refresh(log)
     assert not log.has_evidence
@@ -317,7 +302,7 @@ def test_the_owner_edits_a_draft_with_the_form_filled_in(client, college, sign_i
     html = _text(client.get(f"/logs/{log.id}/edit"))
     assert "First words" in html
     assert 'value="2"' in html
-    data = _practice(college, hours="3", description="Better words", client_id="")
+    data = practice_form(college, hours="3", description="Better words", client_id="")
     response = client.post(f"/logs/{log.id}/edit", data=data)
     assert response.headers["Location"] == f"/logs/{log.id}"
     db.session.refresh(log)
@@ -327,7 +312,7 @@ def test_the_owner_edits_a_draft_with_the_form_filled_in(client, college, sign_i
 def test_editing_a_rejected_log_and_submitting_it_again(client, college, sign_in, make_log):
     log = make_log(status="rejected")
     sign_in(college.teacher)
-    data = _practice(college, intent="submit", client_id="")
+    data = practice_form(college, intent="submit", client_id="")
     client.post(f"/logs/{log.id}/edit", data=data)
     db.session.refresh(log)
     assert log.status == "submitted"
@@ -337,7 +322,7 @@ def test_editing_a_rejected_log_and_submitting_it_again(client, college, sign_in
 def test_edit_errors_are_shown_on_the_fields(client, college, sign_in, make_log):
     log = make_log()
     sign_in(college.teacher)
-    response = client.post(f"/logs/{log.id}/edit", data=_practice(college, hours="abc"))
+    response = client.post(f"/logs/{log.id}/edit", data=practice_form(college, hours="abc"))
     assert response.status_code == 200
     assert "number" in _field_error(_text(response), "hours")
 
@@ -347,7 +332,7 @@ def test_a_submitted_log_is_no_longer_edited(client, college, sign_in, make_log)
     sign_in(college.teacher)
     response = client.get(f"/logs/{log.id}/edit")
     assert response.headers["Location"] == f"/logs/{log.id}"
-    assert client.post(f"/logs/{log.id}/edit", data=_practice(college)).status_code == 302
+    assert client.post(f"/logs/{log.id}/edit", data=practice_form(college)).status_code == 302
     db.session.refresh(log)
     assert log.status == "submitted"
 

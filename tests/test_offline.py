@@ -18,9 +18,8 @@ from sqlalchemy import func, select
 from exchange.extensions import db
 from exchange.logs.models import ExchangeLog
 from exchange.offline import OWNER_HEADER, SESSION_HEADER, SHELL_FILES
-from exchange.timeutil import college_today
 from tests.conftest import PASSWORD
-from tests.helpers import sql_statements
+from tests.helpers import practice_form, sql_statements
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 JSON = {"Accept": "application/json"}
@@ -28,18 +27,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
 
 
 def _practice(college, **overrides):
-    data = {
-        "date": college_today().isoformat(),
-        "hours": "1.5",
-        "category": "clinical",
-        "enterprise_id": str(college.enterprise.id),
-        "verifier_id": str(college.expert.id),
-        "description": "Night shift in the emergency department",
-        "client_id": str(uuid.uuid4()),
-        "intent": "submit",
-    }
-    data.update(overrides)
-    return data
+    """A practice log sent for verification, as the offline queue sends it."""
+    fields = {"description": "Night shift in the emergency department", "intent": "submit"}
+    return practice_form(college, **{**fields, **overrides})
 
 
 def _logs_with(client_id: str) -> int:
