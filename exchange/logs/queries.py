@@ -5,7 +5,7 @@ which log is decided by the SQL conditions of exchange.logs.services."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
@@ -348,7 +348,7 @@ def log_flags(log_ids: Iterable[int] | Select[Any]) -> dict[int, list[str]]:
     ids: Any = log_ids if isinstance(log_ids, Select) else list(log_ids)
     if isinstance(ids, list) and not ids:
         return {}
-    logs = _own_figures(ids)
+    logs = list(_run_for(_own_figures_of, ids))
     if not logs:
         return {}
     onsite = _onsite_facts(ids)
@@ -370,7 +370,24 @@ def log_flags(log_ids: Iterable[int] | Select[Any]) -> dict[int, list[str]]:
 _CLAIMED = sorted(integrity.CLAIMED_STATUSES)
 
 
-def _own_figures(ids: Any) -> list[Any]:
+# The ids of a page of logs, bound when a statement built once runs.
+_IDS = bindparam("ids", expanding=True)
+
+
+def _run_for(build: Callable[[Any], Select[Any]], ids: Any) -> Any:
+    """``build(ids)`` run: built once per process for a list of ids (bound when it
+    runs), built afresh for a ``select`` of ids (a whole queue)."""
+    if isinstance(ids, list):
+        return db.session.execute(_built_for_ids(build), {"ids": ids})
+    return db.session.execute(build(ids))
+
+
+@functools.cache
+def _built_for_ids(build: Callable[[Any], Select[Any]]) -> Select[Any]:
+    return build(_IDS)
+
+
+def _own_figures_of(ids: Any) -> Select[Any]:
     """Per log: the owner's claimed minutes that day, of the period in its department,
     and their claimed logs of the period with the same description; whether an
     agreement covers it. Each figure is read from the owner's own logs through the
@@ -410,7 +427,7 @@ def _own_figures(ids: Any) -> list[Any]:
         ExchangeLog.department_id,  # type: ignore[arg-type]
         ExchangeLog.enterprise_id,  # type: ignore[arg-type]
     ).exists()
-    stmt = select(
+    return select(
         ExchangeLog.id,
         ExchangeLog.department_id,
         ExchangeLog.period_id,
@@ -419,7 +436,6 @@ def _own_figures(ids: Any) -> list[Any]:
         same_description.label("same_description"),
         covered.label("covered"),
     ).where(ExchangeLog.id.in_(ids))
-    return list(db.session.execute(stmt))
 
 
 def _latest_onsite(ids: Any) -> Select[Any]:
@@ -436,8 +452,27 @@ def _latest_onsite(ids: Any) -> Select[Any]:
     )
 
 
+@functools.cache
+def _owners_confirmed_statement() -> Select[Any]:
+    """How many different owners each confirmer (``keys``) confirmed on each day
+    (``days``): built once, the lists bound when it runs."""
+    return (
+        select(
+            OnsiteConfirmation.confirmer_key,
+            OnsiteConfirmation.confirmed_on,
+            func.count(distinct(OnsiteConfirmation.owner_id)),
+        )
+        .where(
+            OnsiteConfirmation.confirmer_key.in_(bindparam("keys", expanding=True)),
+            OnsiteConfirmation.confirmed_on.in_(bindparam("days", expanding=True)),
+            OnsiteConfirmation.verified.is_(True),
+        )
+        .group_by(OnsiteConfirmation.confirmer_key, OnsiteConfirmation.confirmed_on)
+    )
+
+
 def _onsite_facts(ids: Any) -> dict[int, integrity.OnsiteFacts]:
-    confirmations = list(db.session.scalars(_latest_onsite(ids)))
+    confirmations = list(_run_for(_latest_onsite, ids).scalars())
     # Asked even when there are none: a page costs the same statements whatever it holds.
     keys = {c.confirmer_key for c in confirmations}
     days = {c.confirmed_on for c in confirmations}
@@ -445,17 +480,7 @@ def _onsite_facts(ids: Any) -> dict[int, integrity.OnsiteFacts]:
     owners = {
         (key, day): int(count)
         for key, day, count in db.session.execute(
-            select(
-                OnsiteConfirmation.confirmer_key,
-                OnsiteConfirmation.confirmed_on,
-                func.count(distinct(OnsiteConfirmation.owner_id)),
-            )
-            .where(
-                OnsiteConfirmation.confirmer_key.in_(sorted(keys)),
-                OnsiteConfirmation.confirmed_on.in_(sorted(days)),
-                OnsiteConfirmation.verified.is_(True),
-            )
-            .group_by(OnsiteConfirmation.confirmer_key, OnsiteConfirmation.confirmed_on)
+            _owners_confirmed_statement(), {"keys": sorted(keys), "days": sorted(days)}
         )
     }
     return {
@@ -468,6 +493,24 @@ def _onsite_facts(ids: Any) -> dict[int, integrity.OnsiteFacts]:
     }
 
 
+@functools.cache
+def _person_totals_statement() -> Select[Any]:
+    """Each person's claimed minutes per department (``departments``) and period
+    (``periods``): built once, the lists bound when it runs. The status is asked inside
+    the sum, not in the WHERE: so the (department, period, owner, …) index answers it in
+    the GROUP BY's order, without sorting."""
+    claimed = case((ExchangeLog.status.in_(_CLAIMED), ExchangeLog.minutes), else_=0)
+    return (
+        select(ExchangeLog.department_id, ExchangeLog.period_id, func.sum(claimed))
+        .where(
+            ExchangeLog.department_id.in_(bindparam("departments", expanding=True)),
+            ExchangeLog.period_id.in_(bindparam("periods", expanding=True)),
+            ExchangeLog.deleted_at.is_(None),
+        )
+        .group_by(ExchangeLog.department_id, ExchangeLog.period_id, ExchangeLog.owner_id)
+    )
+
+
 def _department_percentiles(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int | None]:
     """The 99th percentile of the people's claimed period totals, per (department,
     period): the totals are summed in SQL (one row per person, from the department's
@@ -476,20 +519,11 @@ def _department_percentiles(pairs: set[tuple[int, int]]) -> dict[tuple[int, int]
         return {}
     departments = sorted({d for d, _ in pairs})
     periods = sorted({p for _, p in pairs})
-    # The status is asked inside the sum, not in the WHERE: so the (department, period,
-    # owner, …) index answers it in the GROUP BY's order, without sorting.
-    claimed = case((ExchangeLog.status.in_(_CLAIMED), ExchangeLog.minutes), else_=0)
-    stmt = (
-        select(ExchangeLog.department_id, ExchangeLog.period_id, func.sum(claimed))
-        .where(
-            ExchangeLog.department_id.in_(departments),
-            ExchangeLog.period_id.in_(periods),
-            ExchangeLog.deleted_at.is_(None),
-        )
-        .group_by(ExchangeLog.department_id, ExchangeLog.period_id, ExchangeLog.owner_id)
-    )
     totals: dict[tuple[int, int], list[int]] = {pair: [] for pair in pairs}
-    for department_id, period_id, minutes in db.session.execute(stmt):
+    rows = db.session.execute(
+        _person_totals_statement(), {"departments": departments, "periods": periods}
+    )
+    for department_id, period_id, minutes in rows:
         # People with nothing claimed (only drafts or refused logs) are not counted.
         if (department_id, period_id) in totals and minutes:
             totals[(department_id, period_id)].append(int(minutes))
