@@ -371,7 +371,7 @@ _CLAIMED = sorted(integrity.CLAIMED_STATUSES)
 
 
 # The ids of a page of logs, bound when a statement built once runs.
-_IDS = bindparam("ids", expanding=True)
+_IDS: Any = bindparam("ids", expanding=True)
 
 
 def _run_for(build: Callable[[Any], Select[Any]], ids: Any) -> Any:
@@ -453,7 +453,7 @@ def _latest_onsite(ids: Any) -> Select[Any]:
 
 
 @functools.cache
-def _owners_confirmed_statement() -> Select[Any]:
+def _owners_confirmed_statement() -> Select[str, date, int]:
     """How many different owners each confirmer (``keys``) confirmed on each day
     (``days``): built once, the lists bound when it runs."""
     return (
@@ -494,7 +494,7 @@ def _onsite_facts(ids: Any) -> dict[int, integrity.OnsiteFacts]:
 
 
 @functools.cache
-def _person_totals_statement() -> Select[Any]:
+def _person_totals_statement() -> Select[int, int, Any]:
     """Each person's claimed minutes per department (``departments``) and period
     (``periods``): built once, the lists bound when it runs. The status is asked inside
     the sum, not in the WHERE: so the (department, period, owner, …) index answers it in
