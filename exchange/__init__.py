@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from exchange import config as config_module
+from exchange import i18n
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -121,6 +122,7 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    i18n.init_app(app)
     from exchange import mail
 
     mail.init_app(app)

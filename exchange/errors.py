@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, abort, current_app, jsonify, render_template, request
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from exchange.extensions import db
+from exchange.i18n import _l
 from exchange.request_id import current_request_id
 
 

@@ -24,12 +24,12 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, render_template
-from flask_babel import force_locale
 from flask_mailman import EmailMessage, EmailMultiAlternatives
 from flask_mailman.backends.base import BaseEmailBackend
 from jinja2 import TemplateNotFound
 
 from exchange.extensions import mailman
+from exchange.i18n import in_language
 
 
 class Recipient(Protocol):
@@ -124,7 +124,7 @@ def message_to(
     templates see ``user`` and ``context``.
     """
     locale = user.locale or "en"
-    with force_locale(locale):
+    with in_language(locale):
         subject_text = str(subject)
         body = render_template(f"mail/{template}.txt", user=user, **context)
         try:

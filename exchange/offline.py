@@ -20,10 +20,10 @@ import hashlib
 import hmac
 
 from flask import Blueprint, Flask, Response, current_app, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from exchange.extensions import limiter
+from exchange.i18n import _
 from exchange.logs import evidence as evidence_rules
 from exchange.permissions import public
 

@@ -12,10 +12,10 @@ import hmac
 from typing import Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from itsdangerous import URLSafeTimedSerializer
 
 from exchange.errors import NotFound
+from exchange.i18n import _l
 
 
 def signing_keys() -> list[str]:

@@ -7,11 +7,11 @@ from datetime import date
 from typing import Any, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 
 from exchange.db import MAX_ID
 from exchange.errors import ValidationError
 from exchange.extensions import db
+from exchange.i18n import _l
 
 T = TypeVar("T")
 

@@ -92,3 +92,50 @@ def test_templates_translate_in_the_language_of_each_render_and_escape_values(ap
             chinese = render_template_string(page, who="<b>Li</b>")
         assert chinese == "操作人：&lt;b&gt;Li&lt;/b&gt; | 3 条待处理"
         assert render_template_string(page, who="Wang").startswith("by Wang")
+
+
+def test_python_strings_follow_each_request_and_each_messages_language(app):
+    """The request's catalogue is looked up once and then reused: a message for a
+    recipient in another language is still in theirs, and the next request (in the
+    same thread) is in its own language again."""
+    from exchange.i18n import _, _l, in_language, ngettext
+
+    draft = _l("Draft")
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert _("Draft") == "Draft"
+        assert str(draft) == "Draft"
+        with in_language("zh_Hans"):
+            assert _("Draft") == "草稿"
+            assert str(draft) == "草稿"
+            assert ngettext("%(num)d waiting", "%(num)d waiting", 3) == "3 条待处理"
+        assert _("by %(name)s", name="Li") == "by Li"
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert _("Draft") == "草稿"
+        assert _("by %(name)s", name="Li") == "操作人：Li"
+    with app.app_context():  # no request: English, as on the command line
+        assert _("Draft") == "Draft"
+
+
+def test_a_message_sent_during_a_request_is_in_its_recipients_language(app, make_user):
+    import email
+    import email.policy
+    import re
+
+    from exchange.accounts import reset
+    from exchange.i18n import _
+
+    chinese = make_user("expert", locale="zh_Hans", name="Li Ming")
+    outbox = Path(app.instance_path) / "outbox"
+    before = set(outbox.glob("*.eml")) if outbox.exists() else set()
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert _("Draft") == "Draft"  # the request's English catalogue is in use
+        reset.send_set_password_email(chinese)
+        assert _("Draft") == "Draft"  # and still is afterwards
+    (written,) = set(outbox.glob("*.eml")) - before
+    message = email.message_from_bytes(written.read_bytes(), policy=email.policy.default)
+    assert message["Content-Language"] == "zh-Hans"
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    assert cjk.search(str(message["Subject"])), message["Subject"]
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert cjk.search(body.splitlines()[0]), body
+    assert "Hello" not in body

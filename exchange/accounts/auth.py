@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import Flask, g, request
-from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 
 from exchange.accounts.models import User
 from exchange.accounts.services import user_for_session, user_for_token
 from exchange.db import MAX_ID
+from exchange.i18n import _l
 
 
 def configure_login(app: Flask, login_manager: LoginManager) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from exchange.accounts.services import LOCALES
 from exchange.forms import choices, optional_int
+from exchange.i18n import _l
 from exchange.presentation.accounts import ROLE_LABELS
 
 

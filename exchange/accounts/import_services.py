@@ -28,7 +28,6 @@ from enum import StrEnum
 from typing import Any
 
 from flask import Flask, current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, inspect, select, update
 
 from exchange.accounts import importing, services
@@ -36,6 +35,7 @@ from exchange.accounts.importing import FileProblem, RowProblem, Sheet, SheetErr
 from exchange.accounts.models import Role, User
 from exchange.accounts.reset import send_set_password_email
 from exchange.extensions import db
+from exchange.i18n import _l
 from exchange.org.models import Department, Enterprise
 
 log = logging.getLogger(__name__)

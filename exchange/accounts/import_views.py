@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -33,6 +30,7 @@ from exchange.accounts.views import admin_bp
 from exchange.errors import ValidationError
 from exchange.exports import to_csv
 from exchange.extensions import db
+from exchange.i18n import _, _l, ngettext
 from exchange.permissions import allow
 
 SALT = "exchange.staff-import"

@@ -22,8 +22,6 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_mailman.backends.base import BaseEmailBackend
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired
@@ -36,6 +34,7 @@ from exchange.accounts import services
 from exchange.accounts.models import AccountEvent, User
 from exchange.db import utcnow
 from exchange.extensions import db, limiter
+from exchange.i18n import _, _l
 from exchange.links import external_url
 from exchange.permissions import public
 from exchange.signing import LinkExpired, LinkInvalid, LinkUsed

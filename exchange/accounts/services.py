@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -22,6 +21,7 @@ from exchange.accounts.models import ApiToken, Role, User, UserSession
 from exchange.db import utcnow
 from exchange.errors import PermissionDenied, ValidationError
 from exchange.extensions import db
+from exchange.i18n import _l
 from exchange.org.models import Department, Enterprise
 from exchange.validation import FieldErrors
 

@@ -16,7 +16,6 @@ from datetime import datetime
 
 import pyotp
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 
 from exchange.accounts.models import AccountEvent, RecoveryCode, User
@@ -24,6 +23,7 @@ from exchange.accounts.services import end_sessions, require_admin
 from exchange.db import utcnow
 from exchange.errors import Conflict, ValidationError
 from exchange.extensions import db
+from exchange.i18n import _l
 
 RECOVERY_CODES = 10
 # One step either side: a phone clock half a minute off still signs in.

@@ -15,8 +15,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -33,6 +31,7 @@ from exchange.accounts.models import Role, User
 from exchange.errors import Conflict, PermissionDenied
 from exchange.extensions import db, limiter
 from exchange.forms import choices
+from exchange.i18n import _, _l
 from exchange.org import queries as org_queries
 from exchange.permissions import allow, public
 from exchange.presentation import qr_svg

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from exchange.accounts.models import Role
@@ -20,6 +19,7 @@ from exchange.api.helpers import created, paginated
 from exchange.api.spec import operation, parse_body
 from exchange.errors import Conflict, ValidationError
 from exchange.extensions import db
+from exchange.i18n import _l
 from exchange.links import external_url
 from exchange.logs import queries, services
 from exchange.logs.models import ExchangeLog, LogKind

@@ -8,7 +8,6 @@ the given fields onto the resource's current values first.
 from __future__ import annotations
 
 from flask import jsonify
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from exchange.accounts.models import Role
@@ -17,6 +16,7 @@ from exchange.api.helpers import created, get_or_404, paginated
 from exchange.api.spec import Page, operation, parse_body
 from exchange.errors import ValidationError
 from exchange.extensions import db
+from exchange.i18n import _l
 from exchange.org import queries, services
 from exchange.org.models import Agreement, Department, Enterprise, Period, PeriodState
 from exchange.permissions import allow

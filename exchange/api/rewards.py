@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from exchange.accounts.models import Role
@@ -20,6 +19,7 @@ from exchange.api.helpers import created, get_or_404, get_or_none, page_of, pagi
 from exchange.api.spec import operation, parse_body
 from exchange.errors import NotFound, ValidationError
 from exchange.extensions import db, limiter
+from exchange.i18n import _l
 from exchange.org import queries as org_queries
 from exchange.org.models import Department, Period
 from exchange.permissions import allow, public

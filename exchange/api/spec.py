@@ -20,7 +20,6 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import pydantic
 from flask import request
-from flask_babel import lazy_gettext as _l
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -36,6 +35,7 @@ from pydantic_core import PydanticCustomError
 
 from exchange.db import MAX_ID
 from exchange.errors import DomainError, ValidationError
+from exchange.i18n import _l
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=BaseModel)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import current_app, g, jsonify, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from exchange.accounts import services as accounts
@@ -12,6 +11,7 @@ from exchange.api import bp, models, serialise
 from exchange.api.spec import operation
 from exchange.errors import DomainError, PermissionDenied
 from exchange.extensions import db, limiter
+from exchange.i18n import _l
 from exchange.permissions import allow, public
 
 

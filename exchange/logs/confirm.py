@@ -10,8 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_login.config import COOKIE_NAME
 from flask_login.utils import decode_cookie
@@ -21,6 +19,7 @@ from wtforms import StringField, TextAreaField
 
 from exchange.errors import Conflict
 from exchange.extensions import db, limiter
+from exchange.i18n import _, _l
 from exchange.links import external_url
 from exchange.logs import services
 from exchange.permissions import allow, public

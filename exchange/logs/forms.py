@@ -9,7 +9,6 @@ that a tampered value reaches the service and gets its message.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -25,6 +24,7 @@ from wtforms.validators import Optional
 from wtforms.widgets import TextInput
 
 from exchange.forms import QuickSelect, optional_int
+from exchange.i18n import _l
 from exchange.logs.models import LogKind
 
 # Quick choices under the hours field.

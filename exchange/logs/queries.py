@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, case, distinct, func, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
@@ -19,6 +18,7 @@ from exchange.accounts.models import Role, User
 from exchange.db import utcnow
 from exchange.errors import PermissionDenied, ValidationError
 from exchange.extensions import db
+from exchange.i18n import _l
 from exchange.logs import integrity
 from exchange.logs.models import (
     INCLUDE_DELETED,

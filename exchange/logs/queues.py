@@ -14,8 +14,6 @@ from collections import Counter
 from collections.abc import Iterable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -23,6 +21,7 @@ from exchange.accounts.models import Role
 from exchange.db import MAX_ID
 from exchange.errors import Conflict, NotFound
 from exchange.extensions import db
+from exchange.i18n import _, ngettext
 from exchange.logs import queries, services
 from exchange.org import queries as org_queries
 from exchange.permissions import allow

@@ -20,7 +20,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Select, false, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +37,7 @@ from exchange.errors import (
     flush_or_conflict,
 )
 from exchange.extensions import db
+from exchange.i18n import _l
 from exchange.logs import evidence as evidence_rules
 from exchange.logs import integrity
 from exchange.logs.models import (

@@ -25,8 +25,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from wtforms import SelectChoice
@@ -37,6 +35,7 @@ from exchange.db import MAX_ID
 from exchange.errors import Conflict, ValidationError
 from exchange.extensions import db
 from exchange.forms import choices, optional_int
+from exchange.i18n import _, _l
 from exchange.logs import evidence as evidence_rules
 from exchange.logs import queries, services
 from exchange.logs.forms import FORMS, QUICK_HOURS, LogForm

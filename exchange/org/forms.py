@@ -7,12 +7,12 @@ choice check so that a tampered value reaches the service and gets its message.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
 from exchange.forms import choices, optional_int
+from exchange.i18n import _l
 from exchange.org.models import AgreementScope
 from exchange.presentation.org import AGREEMENT_SCOPE_LABELS, ENTERPRISE_KIND_LABELS
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, Select, func, select, update
 
 from exchange import signals
@@ -14,6 +13,7 @@ from exchange.accounts.models import User
 from exchange.accounts.services import require_admin
 from exchange.errors import Conflict
 from exchange.extensions import db
+from exchange.i18n import _l
 from exchange.org.models import (
     Agreement,
     AgreementScope,

@@ -6,13 +6,13 @@ from collections.abc import Iterable
 from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from exchange.accounts.models import Role
 from exchange.errors import Conflict
 from exchange.extensions import db
 from exchange.forms import choices
+from exchange.i18n import _
 from exchange.org import queries, services
 from exchange.org.forms import (
     AgreementForm,

@@ -25,9 +25,9 @@ import segno
 from babel.dates import format_date, format_time
 from babel.numbers import format_currency, get_currency_symbol
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from markupsafe import Markup
 
+from exchange.i18n import _
 from exchange.timeutil import college_zone
 from exchange.units import hours_number, minor_to_major
 

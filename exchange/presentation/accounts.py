@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from exchange.accounts.models import Role
+from exchange.i18n import _l
 from exchange.presentation import Label, label
 
 ROLE_LABELS: dict[Role, Label] = {

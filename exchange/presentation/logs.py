@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
+from exchange.i18n import _l
 from exchange.logs.integrity import (
     CONFIRMER_MANY_OWNERS,
     DAY_MINUTES_LIMIT,

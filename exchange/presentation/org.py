@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
+from exchange.i18n import _l
 from exchange.org.models import AgreementScope, EnterpriseKind
 from exchange.presentation import Label
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
+from exchange.i18n import _, _l
 from exchange.presentation import Label, hours, label, money
 from exchange.rewards.models import AwardAction, AwardStatus, RoundState
 from exchange.rewards.rules import Audience, Outcome, RuleKind, Scope

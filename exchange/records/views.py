@@ -9,11 +9,11 @@ a workbook in the reader's language.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from exchange import exports, units
+from exchange.i18n import _
 from exchange.permissions import allow
 from exchange.presentation import local_name
 from exchange.presentation.logs import category_label

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from flask_babel import lazy_ngettext
 from flask_mailman.backends.base import BaseEmailBackend
 from sqlalchemy import delete, insert
 
@@ -33,6 +32,7 @@ from exchange import mail
 from exchange.accounts.models import Role, User
 from exchange.db import utcnow
 from exchange.extensions import db
+from exchange.i18n import lazy_ngettext
 from exchange.links import external_url
 from exchange.logs.models import ExchangeLog
 from exchange.logs.services import may_verify_at

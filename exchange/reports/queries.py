@@ -17,7 +17,6 @@ from datetime import UTC, date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, distinct, extract, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
@@ -26,6 +25,7 @@ from exchange.accounts.models import Role, User
 from exchange.db import MAX_ID
 from exchange.errors import NotFound, PermissionDenied, ValidationError
 from exchange.extensions import db
+from exchange.i18n import _l
 from exchange.logs.models import ExchangeLog, LogKind
 from exchange.logs.queries import log_flags
 from exchange.logs.workflow import PENDING, Status

@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from flask import Blueprint, render_template, request
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from exchange import exports, units
 from exchange.accounts.models import Role
 from exchange.errors import ValidationError
+from exchange.i18n import _
 from exchange.org import queries as org_queries
 from exchange.permissions import allow
 from exchange.presentation import local_name

@@ -7,11 +7,11 @@ check so that a tampered value reaches the service and gets its message.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
 
 from exchange.forms import optional_int
+from exchange.i18n import _l
 
 
 class OpenRoundForm(FlaskForm):

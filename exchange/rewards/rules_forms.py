@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 
 from exchange.forms import choices
+from exchange.i18n import _l
 from exchange.presentation.rewards import AUDIENCE_LABELS, RULE_KIND_CHOICES, RULE_SCOPE_LABELS
 from exchange.rewards.models import RewardRule
 from exchange.rewards.rules import Audience, RuleKind, Scope

@@ -14,8 +14,6 @@ from itertools import groupby
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from exchange import exports, units
@@ -23,6 +21,7 @@ from exchange.accounts.models import Role
 from exchange.db import MAX_ID
 from exchange.errors import Conflict
 from exchange.extensions import db
+from exchange.i18n import _, _l
 from exchange.links import external_url
 from exchange.org import queries as org_queries
 from exchange.org.models import Department, Period

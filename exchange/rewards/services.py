@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any, cast
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, Select, and_, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
@@ -25,6 +24,7 @@ from exchange.accounts.models import Role, User
 from exchange.db import utcnow
 from exchange.errors import Conflict, NotFound, PermissionDenied, flush_or_conflict
 from exchange.extensions import db
+from exchange.i18n import _l
 from exchange.logs.models import ExchangeLog, LogEvent, LogKind
 from exchange.logs.workflow import PENDING, Action, Status
 from exchange.org.models import Department, Period

@@ -19,9 +19,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -29,6 +26,7 @@ from exchange.accounts.models import Role, User
 from exchange.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from exchange.extensions import db, limiter
 from exchange.forms import choices
+from exchange.i18n import _, _l, ngettext
 from exchange.links import external_url
 from exchange.org import queries as org_queries
 from exchange.permissions import allow, public
