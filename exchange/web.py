@@ -62,6 +62,11 @@ def page_number() -> int:
     return min(max(number, 1), MAX_ID)
 
 
+def page_size() -> int:
+    """How many items a list page shows (the app's ``PER_PAGE``, at most 100)."""
+    return min(int(current_app.config["PER_PAGE"]), 100)
+
+
 def paginate(stmt: Select[Any]) -> Any:
     """One page of ``stmt`` for a list page (SPEC §7: never a 500 for bad input).
 
@@ -69,7 +74,7 @@ def paginate(stmt: Select[Any]) -> Any:
     that has shrunk since); a page that is no number shows the first. The page
     size is the app's: pages take no ``?per_page=``.
     """
-    per_page = min(int(current_app.config["PER_PAGE"]), 100)
+    per_page = page_size()
     page = page_number()
     result = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
     if page > 1 and page > result.pages:
@@ -77,24 +82,20 @@ def paginate(stmt: Select[Any]) -> Any:
     return result
 
 
-class _ListPagination(Pagination):
-    """Flask-SQLAlchemy's pagination over a list computed in Python."""
+class _CutPagination(Pagination):
+    """Flask-SQLAlchemy's pagination over a page the domain has already cut."""
 
     def _query_items(self) -> list[Any]:
-        start = (self.page - 1) * self.per_page
-        return list(self._query_args["items"][start : start + self.per_page])
+        return list(self._query_args["items"])
 
     def _query_count(self) -> int:
-        return len(self._query_args["items"])
+        return int(self._query_args["total"])
 
 
-def paginate_list(items: list[Any]) -> Any:
-    """One page of a computed list (e.g. everybody's standing), with the same page
-    size, the same answer to a page beyond the last and the same pager as ``paginate``."""
-    per_page = min(int(current_app.config["PER_PAGE"]), 100)
-    pages = max((len(items) + per_page - 1) // per_page, 1)
-    page = min(page_number(), pages)
-    return _ListPagination(page=page, per_page=per_page, error_out=False, items=items)
+def cut_page(items: list[Any], total: int, page: int, per_page: int) -> Any:
+    """A page the domain cut (its items, and how many there are in all), with the pager
+    of ``paginate``."""
+    return _CutPagination(page=page, per_page=per_page, error_out=False, items=items, total=total)
 
 
 def run_form(form: FlaskForm, action: Callable[[], T]) -> T | None:

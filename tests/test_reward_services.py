@@ -1142,3 +1142,71 @@ def test_a_log_approved_after_the_round_was_finalized_can_still_be_revoked(
     revoke_log(college, later)
     db.session.commit()
     assert later.status == "revoked"
+
+
+def _judged(standings):
+    """What a head reads of each standing: who, which audience, the hours, and every
+    rule's outcome (with the minutes it was judged on)."""
+    return [
+        (s.person.id, s.audience, s.approved_minutes, s.pending_minutes,
+         [(o.rule.code, o.approved_minutes, o.met, o.awarded, o.amount_minor) for o in s.outcomes])
+        for s in standings
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("sort", services.ELIGIBILITY_SORTS)
+def test_eligibility_a_page_at_a_time_is_the_whole_list_cut_into_pages(
+    college, make_user, log_hours, sort
+):
+    for name, approved, pending in (
+        [("anna Xu", 50, 0), ("Bob Yu", 50, 0), ("Chen Li", 12, 3), ("dai Wei", 0, 8),
+         ("Eva Ma", 160, 0), ("Fang Hu", 41, 0)]
+    ):  # fmt: skip
+        person = make_user("teacher", name=name, department=college.department)
+        if approved:
+            log_hours(person, approved)
+        if pending:
+            log_hours(person, pending, status="submitted")
+    # An expert who taught here and in another department: the college rules judge the
+    # hours of both, on whichever page the expert is.
+    log_hours(college.expert, 10)
+    log_hours(
+        college.expert, 20, department_id=college.other_department.id, verifier=college.foreign_head
+    )
+    whole = services.sort_standings(
+        services.eligibility(college.head, college.department, college.period), sort
+    )
+    assert len(whole) == 7
+
+    def page(number):
+        return services.eligibility_page(
+            college.head, college.department, college.period, sort=sort, page=number, per_page=3
+        )
+
+    pages = [page(n) for n in (1, 2, 3)]
+    assert [(p.page, p.total, len(p.standings)) for p in pages] == [(1, 7, 3), (2, 7, 3), (3, 7, 1)]
+    assert _judged([s for p in pages for s in p.standings]) == _judged(whole)
+    expert = next(s for p in pages for s in p.standings if s.person.id == college.expert.id)
+    assert {
+        o.rule.code: o.approved_minutes for o in expert.outcomes if o.rule.code.startswith("mentor")
+    } == {"mentor-cert": 30 * H, "mentor-distinguished": 30 * H}
+    if sort == "hours":  # equal hours: by name, whatever its case
+        assert [s.person.name for s in pages[0].standings] == ["Eva Ma", "anna Xu", "Bob Yu"]
+    else:
+        assert college.expert.name == "Chen Hao"
+        assert [s.person.name for s in pages[0].standings] == ["anna Xu", "Bob Yu", "Chen Hao"]
+    # A page past the last is the last; another department's head sees none of it.
+    beyond = page(9)
+    assert (beyond.page, _judged(beyond.standings)) == (3, _judged(pages[2].standings))
+    with pytest.raises(PermissionDenied):
+        services.eligibility_page(
+            college.foreign_head, college.department, college.period, sort=sort, page=1,
+            per_page=3,
+        )  # fmt: skip
+
+
+def test_eligibility_of_a_department_without_hours_is_one_empty_page(college):
+    found = services.eligibility_page(
+        college.head, college.department, college.period, sort="hours", page=4, per_page=25
+    )
+    assert (found.standings, found.total, found.page) == ([], 0, 1)

@@ -34,11 +34,9 @@ from exchange.rewards.models import Award, RewardRound, RewardRule
 from exchange.rewards.rules import RuleKind, Scope
 from exchange.rewards.rules_forms import RuleForm, rule_form_data
 from exchange.timeutil import college_zone
-from exchange.web import conflict_redirect, paginate_list, run_form
+from exchange.web import conflict_redirect, cut_page, page_number, page_size, run_form
 
 bp = Blueprint("rules", __name__)
-
-SORTS = ("hours", "name")
 
 
 def _record_or_404(model: type[Any], raw: str | None) -> Any:
@@ -165,11 +163,11 @@ class EligibilityView:
     period: Period | None
     departments: list[Department]  # the choice of departments (admins only)
     department: Department | None
-    standings: list[services.Standing]
     sort: str
 
 
 def _eligibility() -> EligibilityView:
+    """Which department, period and order the eligibility page and its export show."""
     periods = org_queries.periods()
     period = _chosen_period()
     departments: list[Department] = []
@@ -183,37 +181,30 @@ def _eligibility() -> EligibilityView:
         # A head sees their own department; naming another one is refused by the service.
         department = _record_or_404(Department, raw) if raw else current_user.department
     sort = request.args.get("sort", "hours")
-    sort = sort if sort in SORTS else "hours"
-    standings: list[services.Standing] = []
-    if department is not None and period is not None:
-        standings = services.eligibility(current_user, department, period)
-    if sort == "name":
-        standings.sort(key=lambda s: (s.person.name.casefold(), s.person.id))
-    else:
-        standings.sort(key=lambda s: (-s.approved_minutes, s.person.name.casefold(), s.person.id))
-    return EligibilityView(periods, period, departments, department, standings, sort)
-
-
-def _rule_names(standings: list[services.Standing]) -> dict[str, str]:
-    rules = {o.rule.code: o.rule for s in standings for o in s.outcomes}
-    return {code: local_name(rule) for code, rule in rules.items()}
+    sort = sort if sort in services.ELIGIBILITY_SORTS else "hours"
+    return EligibilityView(periods, period, departments, department, sort)
 
 
 @bp.route("/rewards/eligibility")
 @allow(Role.HEAD, Role.ADMIN)
 def eligibility():
     view = _eligibility()
-    reward_round = (
-        queries.round_of(view.department.id, view.period.id)
-        if view.department and view.period
-        else None
-    )
-    page = paginate_list(view.standings)
+    per_page = page_size()
+    found = services.StandingsPage([], 0, 1, per_page)
+    reward_round = None
+    names: dict[str, str] = {}
+    if view.department is not None and view.period is not None:
+        found = services.eligibility_page(
+            current_user, view.department, view.period,
+            sort=view.sort, page=page_number(), per_page=per_page,
+        )  # fmt: skip
+        reward_round = queries.round_of(view.department.id, view.period.id)
+        names = {rule.code: local_name(rule) for rule in queries.period_rules(view.period.id)}
     return render_template(
         "rewards/eligibility.html",
         view=view,
-        page=page,
-        names=_rule_names(view.standings),
+        page=cut_page(found.standings, found.total, found.page, found.per_page),
+        names=names,
         reward_round=reward_round,
     )
 
@@ -224,6 +215,9 @@ def eligibility_export(fmt: str):
     view = _eligibility()
     if view.department is None or view.period is None:
         abort(404)
+    standings = services.sort_standings(
+        services.eligibility(current_user, view.department, view.period), view.sort
+    )
     rules = queries.period_rules(view.period.id)
     names = {rule.code: local_name(rule) for rule in rules}
     headers: list[object] = [
@@ -241,7 +235,7 @@ def eligibility_export(fmt: str):
         else:
             headers.append(local_name(rule))
     rows: list[list[exports.Cell]] = []
-    for standing in view.standings:
+    for standing in standings:
         outcomes = {o.rule.code: o for o in standing.outcomes}
         row: list[exports.Cell] = [
             standing.person.name,

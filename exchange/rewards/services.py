@@ -403,6 +403,116 @@ def eligibility(actor: User, department: Department, period: Period) -> list[Sta
     return found
 
 
+# How a department's standings can be listed: most approved hours first, or by name.
+ELIGIBILITY_SORTS = ("hours", "name")
+
+
+def sort_standings(standings: list[Standing], sort: str) -> list[Standing]:
+    """``standings`` in the order of ``sort`` (one of ``ELIGIBILITY_SORTS``); ties by
+    name, then by person."""
+    if sort == "name":
+        return sorted(standings, key=lambda s: (s.person.name.casefold(), s.person.id))
+    return sorted(
+        standings, key=lambda s: (-s.approved_minutes, s.person.name.casefold(), s.person.id)
+    )
+
+
+@dataclass(frozen=True)
+class StandingsPage:
+    """One page of a department's standings, and how many there are in all."""
+
+    standings: list[Standing]
+    total: int
+    page: int  # 1-based, within the pages there are
+    per_page: int
+
+
+def eligibility_page(
+    actor: User, department: Department, period: Period, *, sort: str, page: int, per_page: int
+) -> StandingsPage:
+    """One page of ``eligibility`` in the order of ``sort``: the database sums, ranks and
+    cuts the department's people (one statement, with the count of all of them), and
+    only the page's people get their college totals and are judged against the rules.
+    A page beyond the last is the last."""
+    _require_department(actor, department.id)
+    specs = _specs(period.id)
+    department_specs, college_specs = _by_scope(specs)
+    where = and_(ExchangeLog.department_id == department.id, ExchangeLog.period_id == period.id)
+    rows, total = _ranked_hours(where, period.id, sort, page, per_page)
+    pages = max((total + per_page - 1) // per_page, 1)
+    if page > pages:  # nobody on this page: the count came from a count alone
+        page = pages
+        rows, total = _ranked_hours(where, period.id, sort, page, per_page)
+    order = {rule.code: index for index, rule in enumerate(specs)}
+    standings = []
+    for h in rows:
+        outcomes = engine.evaluate(department_specs, h.audience, h.approved_minutes)
+        outcomes += engine.evaluate(college_specs, h.audience, h.college_approved_minutes)
+        outcomes.sort(key=lambda o: order[o.rule.code])
+        standings.append(
+            Standing(h.person, department, h.audience, h.approved_minutes, h.pending_minutes,
+                     outcomes)
+        )  # fmt: skip
+    return StandingsPage(standings, total, page, per_page)
+
+
+def _ranked_hours(
+    where: Any, period_id: int, sort: str, page: int, per_page: int
+) -> tuple[list[PersonHours], int]:
+    """The ``page``-th ``per_page`` people with hours where ``where`` holds, ranked by
+    ``sort``, with their approved minutes across the college in the period; and how
+    many people have hours there (0 when the page is past the last)."""
+    here = _sums(where).cte("here")
+    name = func.lower(User.name)
+    ranking = (
+        [name, here.c.owner_id, here.c.kind]
+        if sort == "name"
+        else [here.c.approved.desc(), name, here.c.owner_id, here.c.kind]
+    )
+    listed = (
+        select(here.c.owner_id, User.name, User.role, here.c.kind, here.c.approved,
+               here.c.pending, func.count().over().label("total"),
+               func.row_number().over(order_by=ranking).label("rank"))
+        .join(User, User.id == here.c.owner_id)
+        .where(or_(here.c.approved != 0, here.c.pending != 0))
+        .order_by(*ranking)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .cte("listed")
+    )  # fmt: skip
+    college = (
+        select(ExchangeLog.owner_id, ExchangeLog.kind,
+               func.sum(ExchangeLog.minutes).label("approved"))
+        .where(ExchangeLog.period_id == period_id,
+               ExchangeLog.status == Status.APPROVED.value,
+               ExchangeLog.owner_id.in_(select(listed.c.owner_id)))
+        .group_by(ExchangeLog.owner_id, ExchangeLog.kind)
+        .subquery()
+    )  # fmt: skip
+    stmt = (
+        select(listed, func.coalesce(college.c.approved, 0))
+        .outerjoin(
+            college, (college.c.owner_id == listed.c.owner_id) & (college.c.kind == listed.c.kind)
+        )
+        .order_by(listed.c.rank)
+    )
+    rows = db.session.execute(stmt).all()
+    if not rows:
+        count = (
+            select(func.count())
+            .select_from(here)
+            .where(or_(here.c.approved != 0, here.c.pending != 0))
+        )
+        return [], int(db.session.execute(count).scalar_one())
+    found = [
+        PersonHours(Person(owner_id, person_name, role), AUDIENCE_OF_KIND[kind], int(approved),
+                    int(pending), int(college_minutes))
+        for owner_id, person_name, role, kind, approved, pending, _total, _rank, college_minutes
+        in rows
+    ]  # fmt: skip
+    return found, int(rows[0].total)
+
+
 def college_rule_counts(actor: User, period: Period) -> dict[str, tuple[int, int]]:
     """Per rule of the period, across the college (admins): how many people meet it and
     how many with hours of its audience do not yet. A department rule is met by a
