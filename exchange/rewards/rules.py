@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 
 from exchange.units import hours
@@ -103,8 +103,10 @@ class Outcome:
 def bonus_amount(rule: Rule, approved_minutes: int) -> tuple[int, int]:
     """(amount, amount before the cap) in minor units for a met bonus rule."""
     over_minutes = max(approved_minutes - rule.threshold_minutes, 0)
-    variable = Decimal(rule.rate_per_hour_minor) * Decimal(over_minutes) / Decimal(60)
-    uncapped = rule.fixed_amount_minor + int(variable.quantize(Decimal(1), ROUND_HALF_UP))
+    # rate × minutes / 60, rounded half up, in whole numbers: floor((2·rate·minutes + 60)
+    # / 120) is exact for the non-negative rates and minutes the rules hold.
+    variable = (2 * rule.rate_per_hour_minor * over_minutes + 60) // 120
+    uncapped = rule.fixed_amount_minor + variable
     amount = uncapped if rule.cap_minor is None else min(uncapped, rule.cap_minor)
     return amount, uncapped
 

@@ -444,7 +444,7 @@ MINUTES = st.integers(min_value=0, max_value=10_000 * H)
 
 
 def formula(rule: Rule, minutes: int) -> int:
-    """SPEC §4 worked out with exact fractions: the oracle for the engine's Decimals."""
+    """SPEC §4 worked out with exact fractions: the oracle for the engine's integer arithmetic."""
     if minutes < rule.threshold_minutes:
         return 0
     variable = Fraction(rule.rate_per_hour_minor * (minutes - rule.threshold_minutes), 60)
