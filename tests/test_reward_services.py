@@ -1210,3 +1210,30 @@ def test_eligibility_of_a_department_without_hours_is_one_empty_page(college):
         college.head, college.department, college.period, sort="hours", page=4, per_page=25
     )
     assert (found.standings, found.total, found.page) == ([], 0, 1)
+
+
+def test_each_standing_lists_its_rules_in_the_periods_order(college, log_hours, make_user):
+    """Department and college rules judge different hours, but a standing shows its
+    audience's rules in the order of the period's rules (the rules page's order)."""
+    log_hours(college.expert, 20)
+    log_hours(college.teacher, 45)
+    order = [rule.code for rule in queries.period_rules(college.period.id)]
+    standings = services.eligibility(college.head, college.department, college.period)
+    page = services.eligibility_page(
+        college.head, college.department, college.period, sort="name", page=1, per_page=25
+    )
+    for found in (standings, page.standings):
+        codes = {s.audience: [o.rule.code for o in s.outcomes] for s in found}
+        assert codes[engine.Audience.EXPERT] == [
+            code
+            for code in order
+            if code in {"teaching-fee", "mentor-cert", "mentor-distinguished"}
+        ]
+        assert codes[engine.Audience.EXPERT] != [
+            "teaching-fee",
+            "mentor-cert",
+            "mentor-distinguished",
+        ]
+        assert codes[engine.Audience.TEACHER] == [
+            code for code in order if code.startswith("practice")
+        ]

@@ -388,19 +388,52 @@ def eligibility(actor: User, department: Department, period: Period) -> list[Sta
     college rules on their hours across the college (in the rules' order)."""
     _require_department(actor, department.id)
     specs = _specs(period.id)
+    with_college = any(rule.scope == engine.Scope.COLLEGE for rule in specs)
+    return _judged(department, specs, department_hours(department.id, period.id, with_college))
+
+
+def _judged(
+    department: Department, specs: list[engine.Rule], people: list[PersonHours]
+) -> list[Standing]:
+    """Each person's standing in the department: department rules on their hours there,
+    college rules on their hours across the college, in the rules' order. The rules are
+    pure, so each scope's outcomes are worked out once per audience and number of
+    minutes, and shared (read-only) by everybody with the same."""
     department_specs, college_specs = _by_scope(specs)
-    here = department_hours(department.id, period.id, with_college=bool(college_specs))
     order = {rule.code: index for index, rule in enumerate(specs)}
-    found = []
-    for h in here:
-        outcomes = engine.evaluate(department_specs, h.audience, h.approved_minutes)
-        outcomes += engine.evaluate(college_specs, h.audience, h.college_approved_minutes)
-        outcomes.sort(key=lambda o: order[o.rule.code])
-        found.append(
+    evaluated: dict[tuple[engine.Scope, engine.Audience, int], list[engine.Outcome]] = {}
+
+    def outcomes(
+        scope: engine.Scope, audience: engine.Audience, minutes: int
+    ) -> list[engine.Outcome]:
+        key = (scope, audience, minutes)
+        found = evaluated.get(key)
+        if found is None:
+            rules = department_specs if scope == engine.Scope.DEPARTMENT else college_specs
+            found = evaluated[key] = engine.evaluate(rules, audience, minutes)
+        return found
+
+    # An audience's outcomes always come in the same rules, so the rules' order is one
+    # rearrangement per audience (none when the department's come first anyway).
+    rearranged: dict[engine.Audience, list[int] | None] = {}
+    standings = []
+    for h in people:
+        judged = outcomes(engine.Scope.DEPARTMENT, h.audience, h.approved_minutes) + outcomes(
+            engine.Scope.COLLEGE, h.audience, h.college_approved_minutes
+        )
+        if h.audience not in rearranged:
+            ranks = [order[o.rule.code] for o in judged]
+            rearranged[h.audience] = (
+                None if ranks == sorted(ranks) else sorted(range(len(ranks)), key=ranks.__getitem__)
+            )
+        indexes = rearranged[h.audience]
+        if indexes is not None:
+            judged = [judged[i] for i in indexes]
+        standings.append(
             Standing(h.person, department, h.audience, h.approved_minutes, h.pending_minutes,
-                     outcomes)
+                     judged)
         )  # fmt: skip
-    return found
+    return standings
 
 
 # How a department's standings can be listed: most approved hours first, or by name.
@@ -435,25 +468,13 @@ def eligibility_page(
     only the page's people get their college totals and are judged against the rules.
     A page beyond the last is the last."""
     _require_department(actor, department.id)
-    specs = _specs(period.id)
-    department_specs, college_specs = _by_scope(specs)
     where = and_(ExchangeLog.department_id == department.id, ExchangeLog.period_id == period.id)
     rows, total = _ranked_hours(where, period.id, sort, page, per_page)
     pages = max((total + per_page - 1) // per_page, 1)
     if page > pages:  # nobody on this page: the count came from a count alone
         page = pages
         rows, total = _ranked_hours(where, period.id, sort, page, per_page)
-    order = {rule.code: index for index, rule in enumerate(specs)}
-    standings = []
-    for h in rows:
-        outcomes = engine.evaluate(department_specs, h.audience, h.approved_minutes)
-        outcomes += engine.evaluate(college_specs, h.audience, h.college_approved_minutes)
-        outcomes.sort(key=lambda o: order[o.rule.code])
-        standings.append(
-            Standing(h.person, department, h.audience, h.approved_minutes, h.pending_minutes,
-                     outcomes)
-        )  # fmt: skip
-    return StandingsPage(standings, total, page, per_page)
+    return StandingsPage(_judged(department, _specs(period.id), rows), total, page, per_page)
 
 
 def _ranked_hours(
