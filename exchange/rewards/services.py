@@ -781,10 +781,15 @@ def _propose(actor: User, reward_round: RewardRound) -> bool:
     else:
         counted = department_hours(reward_round.department_id, reward_round.period_id)
     wanted: dict[tuple[int, int], tuple[int, int, str]] = {}
+    # What the rules propose for an audience and a number of minutes: worked out once.
+    proposals: dict[tuple[engine.Audience, int], list[engine.Outcome]] = {}
     for h in counted:
         if not h.approved_minutes:
             continue
-        for outcome in engine.proposed(engine.evaluate(specs, h.audience, h.approved_minutes)):
+        key = (h.audience, h.approved_minutes)
+        if key not in proposals:
+            proposals[key] = engine.proposed(engine.evaluate(specs, *key))
+        for outcome in proposals[key]:
             rule = rules[outcome.rule.code]
             wanted[(h.person.id, rule.id)] = (
                 h.approved_minutes,
