@@ -24,13 +24,23 @@ YEAR = 365 * 24 * 60 * 60
 
 
 class Versions:
-    """The current version of each static file, by its name under the static folder."""
+    """The current version of each static file, by its name under the static folder.
 
-    def __init__(self, folder: str) -> None:
+    ``watch``: look at the file on disk every time and follow its changes (debug
+    mode, where files are edited while the app runs); otherwise a file's version is
+    worked out once per process (a deployment restarts the processes) and reused
+    without touching the disk, as a page asks for several."""
+
+    def __init__(self, folder: str, *, watch: bool = True) -> None:
         self.folder = folder
+        self.watch = watch
         self._known: dict[str, tuple[float, str]] = {}
 
     def of(self, filename: str) -> str | None:
+        if not self.watch:
+            known = self._known.get(filename)
+            if known is not None:
+                return known[1]
         path = safe_join(self.folder, filename)
         if path is None or not os.path.isfile(path):
             return None
@@ -46,7 +56,7 @@ class Versions:
 
 def register(app: Flask) -> None:
     assert app.static_folder is not None  # noqa: S101 - create_app always gives one
-    versions = Versions(app.static_folder)
+    versions = Versions(app.static_folder, watch=app.debug)
     send_file = app.view_functions["static"]
 
     def send_whole(filename: str) -> Response:

@@ -62,6 +62,18 @@ def test_a_changed_file_gets_a_new_version(tmp_path):
     assert versions.of("../outside.css") is None
 
 
+def test_outside_debug_mode_a_files_version_is_worked_out_once(tmp_path):
+    versions = Versions(str(tmp_path), watch=False)
+    (tmp_path / "app.css").write_text("body { color: black }")
+    first = versions.of("app.css")
+    (tmp_path / "app.css").write_text("body { color: teal }")
+    os.utime(tmp_path / "app.css", (1, 1))
+    assert versions.of("app.css") == first  # until the process restarts
+    assert Versions(str(tmp_path), watch=False).of("app.css") not in (None, first)
+    assert versions.of("missing.css") is None
+    assert versions.of("../outside.css") is None
+
+
 def test_nothing_outside_the_static_folder_is_served(client):
     assert client.get("/static/../exchange/config.py").status_code == 404
     assert client.get("/static/%2e%2e/pyproject.toml").status_code == 404
