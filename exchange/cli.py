@@ -50,6 +50,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(import_users_command)
     app.cli.add_command(send_reminders_command)
+    app.cli.add_command(keys_group)
 
 
 @contextlib.contextmanager
@@ -419,3 +420,29 @@ def send_reminders_command() -> None:
     )
     if outcome.failed:
         raise SystemExit(1)
+
+
+# --- keys ----------------------------------------------------------------------------------
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """The key that signs the Open Badges credentials."""
+
+
+@keys_group.command("rotate")
+@with_appcontext
+def keys_rotate_command() -> None:
+    """Make a new signing key: credentials are signed with it from now on. The earlier
+    keys stay published in /.well-known/did.json, so what they signed keeps verifying.
+    With EXCHANGE_SIGNING_KEY set, replace that file instead."""
+    from exchange.credentials import keys
+
+    require_schema()
+    try:
+        made = keys.rotate()
+    except keys.KeyUnavailable as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"New signing key {made.kid}; {len(keys.published()) - 1} earlier key(s) stay published.")

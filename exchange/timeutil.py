@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -10,6 +10,11 @@ from flask import current_app
 
 def college_zone() -> ZoneInfo:
     return ZoneInfo(str(current_app.config["EXCHANGE_TIMEZONE"]))
+
+
+def utc_now() -> datetime:
+    """The current instant, in UTC."""
+    return datetime.now(UTC)
 
 
 def college_today() -> date:
