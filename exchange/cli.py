@@ -445,4 +445,6 @@ def keys_rotate_command() -> None:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
     db.session.commit()
-    click.echo(f"New signing key {made.kid}; {len(keys.published()) - 1} earlier key(s) stay published.")
+    click.echo(
+        f"New signing key {made.kid}; {len(keys.published()) - 1} earlier key(s) stay published."
+    )

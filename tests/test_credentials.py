@@ -16,7 +16,7 @@ from exchange.credentials import baking, bitstring, document, keys, vcjwt
 from exchange.credentials.models import AwardCredential, SigningKey
 from exchange.extensions import db, limiter
 from exchange.rewards import services
-from exchange.rewards.models import Award, AwardStatus
+from exchange.rewards.models import Award
 from exchange.timeutil import college_today
 from tests.helpers import API, assert_error, openapi_document
 
@@ -36,9 +36,13 @@ def honour(app, college, make_log):
     """Li Na's Practice Certificate, issued by an admin finalizing the round early (in a
     request to http://localhost, the address the test client uses)."""
     for n in range(5):
-        make_log(college.teacher, status="approved", hours="8", work_date=college_today() - timedelta(n))
+        make_log(
+            college.teacher, status="approved", hours="8", work_date=college_today() - timedelta(n)
+        )
     for n in range(2):  # Chen Hao's teaching: a teaching fee (a bonus)
-        make_log(college.expert, status="approved", hours="8", work_date=college_today() - timedelta(n))
+        make_log(
+            college.expert, status="approved", hours="8", work_date=college_today() - timedelta(n)
+        )
     reward_round = services.open_round(college.admin, college.department.id, college.period.id)
     for award in reward_round.awards:
         services.decide_award(college.admin, award, True)
@@ -98,7 +102,10 @@ def test_finalize_issues_a_signed_credential_for_each_honour(app, college, honou
     achievement = subject["achievement"]
     assert achievement["name"] == honour.rule.name
     assert achievement["related"][0]["name"] == honour.rule.name_zh
-    assert "at least 40 approved practice hours in 2026-2027" in achievement["criteria"]["narrative"].lower()
+    assert (
+        "at least 40 approved practice hours in 2026-2027"
+        in achievement["criteria"]["narrative"].lower()
+    )
     assert achievement["creator"]["name"] == "Clinical Medicine"
     assert honour.certificate_number in claims["evidence"][0]["name"]
     assert claims["credentialStatus"]["statusPurpose"] == "revocation"
@@ -106,7 +113,9 @@ def test_finalize_issues_a_signed_credential_for_each_honour(app, college, honou
     assert college.teacher.email not in stored.token
     assert college.teacher.email not in json.dumps(claims)
     identity = subject["identifier"][0]
-    assert identity["identityHash"] == document.identity_hash(college.teacher.email, identity["salt"])
+    assert identity["identityHash"] == document.identity_hash(
+        college.teacher.email, identity["salt"]
+    )
 
 
 def test_bonuses_get_no_credential(college, honour):
@@ -145,7 +154,9 @@ def test_the_certificate_page_offers_the_badges_and_a_share_link(client, college
     assert f"/verify/{honour.verification_code}" in page
 
 
-def test_the_api_answers_the_credential_to_holder_head_and_admin(client, college, honour, api_token):
+def test_the_api_answers_the_credential_to_holder_head_and_admin(
+    client, college, honour, api_token
+):
     url = f"{API}/awards/{honour.id}/credential"
     for user in (college.teacher, college.head, college.admin):
         response = client.get(url, headers=api_token(user))
@@ -157,21 +168,31 @@ def test_the_api_answers_the_credential_to_holder_head_and_admin(client, college
 @pytest.mark.parametrize("who", ["other_teacher", "foreign_head", "expert"])
 def test_nobody_else_gets_the_credential(client, college, honour, api_token, login_as, who):
     user = getattr(college, who)
-    assert_error(client.get(f"{API}/awards/{honour.id}/credential", headers=api_token(user)), 404, "not_found")
+    assert_error(
+        client.get(f"{API}/awards/{honour.id}/credential", headers=api_token(user)),
+        404,
+        "not_found",
+    )
     login_as(user)
     assert client.get(f"/rewards/awards/{honour.id}/badge.png").status_code == 404
 
 
-def test_no_credential_for_a_bonus_an_unknown_id_or_without_a_token(client, college, honour, api_token):
+def test_no_credential_for_a_bonus_an_unknown_id_or_without_a_token(
+    client, college, honour, api_token
+):
     bonus = next(a for a in honour.round.awards if a.rule.kind == "bonus")
     headers = api_token(college.admin)
-    assert_error(client.get(f"{API}/awards/{bonus.id}/credential", headers=headers), 404, "not_found")
+    assert_error(
+        client.get(f"{API}/awards/{bonus.id}/credential", headers=headers), 404, "not_found"
+    )
     assert_error(client.get(f"{API}/awards/99999/credential", headers=headers), 404, "not_found")
     assert client.get(f"{API}/awards/{honour.id}/credential").status_code == 401
 
 
 def test_the_award_resource_names_its_credential(client, college, honour, api_token):
-    body = client.get(f"{API}/rounds/{honour.round_id}", headers=api_token(college.admin)).get_json()
+    body = client.get(
+        f"{API}/rounds/{honour.round_id}", headers=api_token(college.admin)
+    ).get_json()
     mine = next(a for a in body["awards"] if a["id"] == honour.id)
     assert mine["credential_url"].endswith(f"/api/v1/awards/{honour.id}/credential")
     bonus = next(a for a in body["awards"] if a["kind"] == "bonus")
@@ -214,7 +235,11 @@ def test_revoking_flips_the_bit_at_once(client, college, honour, api_token):
         return bitstring.is_set(bits, stored.status_index)
 
     assert bit() is False
-    response = client.post(f"{API}/awards/{honour.id}/revoke", headers=api_token(college.admin), json={"reason": "Hours withdrawn."})
+    response = client.post(
+        f"{API}/awards/{honour.id}/revoke",
+        headers=api_token(college.admin),
+        json={"reason": "Hours withdrawn."},
+    )
     assert response.status_code == 200
     assert bit() is True
     assert client.get(f"{API}/verify/{honour.verification_code}").get_json()["status"] == "revoked"
@@ -277,7 +302,11 @@ def test_a_credential_signed_by_another_key_is_tampered(client, honour):
 
 def test_alg_none_is_never_accepted(client, honour):
     token = db.session.get(AwardCredential, honour.id).token
-    header = base64.urlsafe_b64encode(json.dumps({"alg": "none", "typ": "JWT"}).encode()).decode().rstrip("=")
+    header = (
+        base64.urlsafe_b64encode(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+        .decode()
+        .rstrip("=")
+    )
     unsigned = f"{header}.{token.split('.')[1]}."
     assert "TAMPERED" in _check(client, credential=unsigned).get_data(as_text=True)
 
@@ -295,8 +324,16 @@ def test_a_credential_of_another_issuer_is_not_ours(client, honour):
         ({}, 422, "Paste a credential or choose a badge image."),
         ({"credential": "x" * 40_000}, 413, "too long"),
         ({"badge": (io.BytesIO(b"GIF89a garbage"), "badge.gif")}, 422, "PNG or SVG"),
-        ({"badge": (io.BytesIO(b"\x89PNG\r\n\x1a\ngarbage"), "badge.png")}, 422, "no Open Badges credential"),
-        ({"badge": (io.BytesIO(b"<svg><x/></svg>"), "badge.svg")}, 422, "no Open Badges credential"),
+        (
+            {"badge": (io.BytesIO(b"\x89PNG\r\n\x1a\ngarbage"), "badge.png")},
+            422,
+            "no Open Badges credential",
+        ),
+        (
+            {"badge": (io.BytesIO(b"<svg><x/></svg>"), "badge.svg")},
+            422,
+            "no Open Badges credential",
+        ),
         ({"badge": (io.BytesIO(b"\x89PNG" + b"0" * (600 * 1024)), "badge.png")}, 413, "too large"),
     ],
 )
@@ -327,12 +364,19 @@ def test_the_check_page_needs_no_login(client):
 # --- keys ------------------------------------------------------------------------------------
 
 
-def test_the_private_key_is_stored_encrypted(app, college, honour):
+def test_the_private_key_is_stored_encrypted_with_the_secret_key(app, make_app, honour):
     row = db.session.execute(db.select(SigningKey)).scalar_one()
-    assert row.private_key and "PRIVATE" not in row.private_key
-    with app.test_request_context():
-        signer = keys.current_signer()
-    assert signer.row.id == row.id
+    assert row.private_key is not None
+    assert row.public_jwk.split('"x": ')[1][:20] not in row.private_key
+    with (
+        make_app(SECRET_KEY="another-secret").test_request_context(),
+        pytest.raises(keys.KeyUnavailable),
+    ):
+        keys.current_signer()
+    # A rotated SECRET_KEY with the old one among the fallbacks still opens it.
+    rotated = make_app(SECRET_KEY="another-secret", SECRET_KEY_FALLBACKS=["test-secret"])
+    with rotated.test_request_context():
+        assert keys.current_signer().row.id == row.id
 
 
 def test_a_key_file_signs_when_configured(make_app, tmp_path, college):
@@ -343,7 +387,9 @@ def test_a_key_file_signs_when_configured(make_app, tmp_path, college):
     path = tmp_path / "signing.pem"
     path.write_bytes(
         private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
     )
     other = make_app(EXCHANGE_SIGNING_KEY=str(path))

@@ -73,7 +73,9 @@ def test_an_independent_verifier_accepts_then_sees_the_revocation(
 ):
     live, origin = served
     for n in range(5):
-        make_log(college.teacher, status="approved", hours="8", work_date=college_today() - timedelta(n))
+        make_log(
+            college.teacher, status="approved", hours="8", work_date=college_today() - timedelta(n)
+        )
     with live.app_context():
         reward_round = services.open_round(college.admin, college.department.id, college.period.id)
         for award in reward_round.awards:
@@ -85,7 +87,12 @@ def test_an_independent_verifier_accepts_then_sees_the_revocation(
         db.session.remove()
 
     holder = live.test_client()
-    assert holder.post("/login", data={"email": college.teacher.email, "password": PASSWORD}).status_code == 302
+    assert (
+        holder.post(
+            "/login", data={"email": college.teacher.email, "password": PASSWORD}
+        ).status_code
+        == 302
+    )
     png = holder.get(f"/rewards/awards/{award_id}/badge.png")
     assert png.status_code == 200
     badge = tmp_path / "badge.png"
@@ -107,9 +114,13 @@ def test_an_independent_verifier_accepts_then_sees_the_revocation(
     assert "signature" in verdict["error"].lower(), verdict
 
     admin = live.test_client()
-    token_answer = admin.post("/api/v1/tokens", json={"email": college.admin.email, "password": PASSWORD})
+    token_answer = admin.post(
+        "/api/v1/tokens", json={"email": college.admin.email, "password": PASSWORD}
+    )
     headers = {"Authorization": f"Bearer {token_answer.get_json()['token']}"}
-    revoked = admin.post(f"/api/v1/awards/{award_id}/revoke", headers=headers, json={"reason": "Hours withdrawn."})
+    revoked = admin.post(
+        f"/api/v1/awards/{award_id}/revoke", headers=headers, json={"reason": "Hours withdrawn."}
+    )
     assert revoked.status_code == 200
 
     verdict = run(verifier, origin, badge)

@@ -64,7 +64,9 @@ def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
 def bake_png(png: bytes, token: str) -> bytes:
     """The image with ``token`` in an uncompressed iTXt chunk ``openbadgecredential``
     just before its end (a credential baked before is replaced)."""
-    kept = [(k, d) for k, d in _chunks(png) if not (k == b"iTXt" and _itxt_keyword(d) == PNG_KEYWORD)]
+    kept = [
+        (k, d) for k, d in _chunks(png) if not (k == b"iTXt" and _itxt_keyword(d) == PNG_KEYWORD)
+    ]
     # keyword, NUL, compression flag 0, method 0, empty language tag, empty translation
     itxt = PNG_KEYWORD + b"\x00\x00\x00" + b"\x00" + b"\x00" + token.encode("utf-8")
     body = [_chunk(k, d) for k, d in kept[:-1]] + [_chunk(b"iTXt", itxt), _chunk(b"IEND", b"")]
@@ -183,10 +185,21 @@ def badge_png(*, number: str, size: int = 400) -> bytes:
     image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.ellipse((10, 10, size - 10, size - 10), fill=(11, 93, 87, 255))
-    draw.ellipse((30, 30, size - 30, size - 30), fill=(253, 246, 227, 255), outline=(201, 162, 39, 255), width=8)
+    draw.ellipse(
+        (30, 30, size - 30, size - 30),
+        fill=(253, 246, 227, 255),
+        outline=(201, 162, 39, 255),
+        width=8,
+    )
     font = ImageFont.load_default(size=22)
     draw.text((size / 2, size / 2 - 20), "Honour", fill=(26, 26, 26, 255), anchor="mm", font=font)
-    draw.text((size / 2, size / 2 + 30), number, fill=(26, 26, 26, 255), anchor="mm", font=ImageFont.load_default(size=16))
+    draw.text(
+        (size / 2, size / 2 + 30),
+        number,
+        fill=(26, 26, 26, 255),
+        anchor="mm",
+        font=ImageFont.load_default(size=16),
+    )
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

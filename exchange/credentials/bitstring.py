@@ -42,13 +42,14 @@ def decode(encoded: str) -> bytes:
         raise BadEncodedList("not a multibase base64url list")
     body = encoded[1:]
     try:
-        compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        padded = body + "=" * (-len(body) % 4)
+        compressed = base64.b64decode(padded, altchars=b"-_", validate=True)
         with gzip.GzipFile(fileobj=io.BytesIO(compressed)) as unpacked:
             bits = unpacked.read(MAX_DECODED + 1)
     except (ValueError, OSError, EOFError) as error:
         raise BadEncodedList(str(error)) from None
-    if len(bits) > MAX_DECODED:
-        raise BadEncodedList("list too long")
+    if not bits or len(bits) > MAX_DECODED:
+        raise BadEncodedList("no list, or too long a one")
     return bits
 
 
@@ -57,4 +58,3 @@ def is_set(bits: bytes, position: int) -> bool:
     if not 0 <= position < len(bits) * 8:
         raise IndexError(position)
     return bool(bits[position // 8] & (0x80 >> (position % 8)))
-

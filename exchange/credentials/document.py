@@ -75,7 +75,9 @@ def key_url(did: str, kid: str) -> str:
 
 def achievement_id(base_url: str, period: str, rule_code: str) -> str:
     """A stable identifier of the rule of one period as an achievement."""
-    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base_url}/rules/{period}/{rule_code}"))
+    return "urn:uuid:" + str(
+        uuid.uuid5(uuid.NAMESPACE_URL, f"{base_url}/rules/{period}/{rule_code}")
+    )
 
 
 def identity_hash(email: str, salt: str) -> str:

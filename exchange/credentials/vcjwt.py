@@ -6,6 +6,7 @@ only says which algorithm and which key. No Flask, no SQLAlchemy.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from dataclasses import dataclass
@@ -75,8 +76,6 @@ def sign(claims: dict[str, Any], key: OKPKey, kid: str) -> str:
 
 def peek(token: str) -> Decoded:
     """The header and claims of a compact JWS, unverified."""
-    import base64
-
     token = token.strip()
     if len(token) > MAX_TOKEN or token.count(".") != 2:
         raise Unreadable("not a compact JWT")

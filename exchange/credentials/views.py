@@ -93,7 +93,9 @@ def badge_download(award_id: int, kind: str):
         body: bytes | str = baking.bake_svg(picture, stored.token)
         mimetype = "image/svg+xml"
     else:
-        body = baking.bake_png(baking.badge_png(number=award.certificate_number or ""), stored.token)
+        body = baking.bake_png(
+            baking.badge_png(number=award.certificate_number or ""), stored.token
+        )
         mimetype = "image/png"
     return _download(body, mimetype, f"{award.certificate_number}.{kind}")
 
@@ -128,7 +130,9 @@ def _token_from_request() -> str:
             ) from None
     if pasted:
         if len(pasted) > MAX_PASTE:
-            raise InputProblem(_l("That is too long for a credential (at most 32,000 characters)."), 413)
+            raise InputProblem(
+                _l("That is too long for a credential (at most 32,000 characters)."), 413
+            )
         return pasted
     raise InputProblem(_l("Paste a credential or choose a badge image."))
 
