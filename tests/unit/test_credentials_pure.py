@@ -32,7 +32,9 @@ def test_position_zero_is_the_first_bit_of_the_first_byte():
 def test_an_empty_list_is_multibase_base64url_and_small():
     encoded = bitstring.encode(set())
     assert encoded.startswith("u")
-    assert "=" not in encoded and "+" not in encoded and "/" not in encoded
+    assert "=" not in encoded
+    assert "+" not in encoded
+    assert "/" not in encoded
     assert len(encoded) < 300
 
 
@@ -146,7 +148,8 @@ def test_the_jwt_claims_map_the_credential():
     assert claims["jti"] == FACTS.credential_id
     assert claims["sub"] == FACTS.subject_id
     assert claims["nbf"] == int(FACTS.issued_at.timestamp())
-    assert "exp" not in claims and "vc" not in claims
+    assert "exp" not in claims
+    assert "vc" not in claims
 
 
 def test_the_did_document_lists_every_key_for_assertions():
