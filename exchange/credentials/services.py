@@ -17,11 +17,12 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from exchange import signals
 from exchange.credentials import bitstring, document, keys, vcjwt
 from exchange.credentials.models import AwardCredential
-from exchange.errors import NotFound
+from exchange.errors import Conflict, NotFound
 from exchange.extensions import db
 from exchange.links import base_url, external_url
 from exchange.rewards import rules as engine
@@ -131,7 +132,12 @@ def issue_credential(award: Award) -> AwardCredential:
         created_at=utc_now(),
     )
     db.session.add(issued)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another round took the same position in the same instant: the finalize is
+        # refused as a conflict (nothing of it is kept) and can simply be repeated.
+        raise Conflict() from None
     return issued
 
 
@@ -186,7 +192,8 @@ def status_list_token(number: int) -> str:
 
 
 def did_document() -> dict[str, Any]:
-    keys.current_signer()  # the first key is made (or the file's recorded) on first need
+    if current_app.config.get("EXCHANGE_SIGNING_KEY") or not keys.published():
+        keys.current_signer()  # the first key is made (or the file's recorded) on first need
     return document.did_document(
         issuer_did(), [(row.kid, keys.public_jwk(row)) for row in keys.published()]
     )
