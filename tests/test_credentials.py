@@ -16,7 +16,7 @@ from exchange.credentials import baking, bitstring, document, keys, vcjwt
 from exchange.credentials.models import AwardCredential, SigningKey
 from exchange.extensions import db, limiter
 from exchange.rewards import services
-from exchange.rewards.models import Award
+from exchange.rewards.models import Award, AwardStatus
 from exchange.timeutil import college_today
 from tests.helpers import API, assert_error, openapi_document
 
@@ -399,3 +399,39 @@ def test_a_key_file_signs_when_configured(make_app, tmp_path, college):
         with pytest.raises(keys.KeyUnavailable):
             keys.rotate()
         db.session.rollback()
+
+
+@pytest.mark.parametrize("award_id", ["0", "-1", "abc", "1.5", "99999999999", "%00"])
+def test_tampered_award_ids_are_not_found(client, college, honour, api_token, award_id):
+    response = client.get(f"{API}/awards/{award_id}/credential", headers=api_token(college.admin))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("number", ["0", "-1", "abc", "99999999999999999999"])
+def test_tampered_status_list_numbers_are_not_found(client, honour, number):
+    assert client.get(f"/credentials/status/{number}").status_code == 404
+
+
+def test_a_proposed_honour_has_no_credential_yet(client, college, make_log, api_token):
+    for n in range(5):
+        make_log(
+            college.teacher, status="approved", hours="8", work_date=college_today() - timedelta(n)
+        )
+    reward_round = services.open_round(college.head, college.department.id, college.period.id)
+    db.session.commit()
+    proposed = next(a for a in reward_round.awards if a.rule.code == "practice-cert")
+    assert proposed.status == AwardStatus.PROPOSED
+    response = client.get(f"{API}/awards/{proposed.id}/credential", headers=api_token(college.head))
+    assert_error(response, 404, "not_found")
+
+
+def test_an_honour_issued_before_credentials_gets_one_when_asked(
+    client, college, honour, api_token
+):
+    db.session.execute(db.delete(AwardCredential))
+    db.session.commit()
+    response = client.get(
+        f"{API}/awards/{honour.id}/credential", headers=api_token(college.teacher)
+    )
+    assert response.status_code == 200
+    assert db.session.get(AwardCredential, honour.id).token == response.get_data(as_text=True)
