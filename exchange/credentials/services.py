@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from exchange import signals
-from exchange.credentials import bitstring, document, keys, vcjwt
+from exchange.credentials import baking, bitstring, document, keys, vcjwt
 from exchange.credentials.models import AwardCredential
 from exchange.errors import Conflict, NotFound
 from exchange.extensions import db
@@ -154,6 +154,20 @@ def credential_of(award: Award) -> AwardCredential:
         raise NotFound()
     stored = db.session.get(AwardCredential, award.id)
     return stored or issue_credential(award)
+
+
+def badge_image(award: Award, stored: AwardCredential, kind: str) -> tuple[bytes | str, str]:
+    """The badge picture with the credential baked in: (body, media type), SVG or PNG."""
+    number = award.certificate_number or ""
+    if kind == "svg":
+        picture = baking.badge_svg(
+            award_name=award.rule.name,
+            award_name_zh=award.rule.name_zh,
+            number=number,
+            institution=str(current_app.config["EXCHANGE_INSTITUTION"]),
+        )
+        return baking.bake_svg(picture, stored.token), "image/svg+xml"
+    return baking.bake_png(baking.badge_png(number=number), stored.token), "image/png"
 
 
 # --- the status list and the DID document -------------------------------------------------

@@ -83,20 +83,7 @@ def credential_download(award_id: int):
 @allow()
 def badge_download(award_id: int, kind: str):
     award, stored = _credential(award_id)
-    if kind == "svg":
-        picture = baking.badge_svg(
-            award_name=award.rule.name,
-            award_name_zh=award.rule.name_zh,
-            number=award.certificate_number or "",
-            institution=reward_services.certificate_check(award).institution,
-        )
-        body: bytes | str = baking.bake_svg(picture, stored.token)
-        mimetype = "image/svg+xml"
-    else:
-        body = baking.bake_png(
-            baking.badge_png(number=award.certificate_number or ""), stored.token
-        )
-        mimetype = "image/png"
+    body, mimetype = services.badge_image(award, stored, kind)
     return _download(body, mimetype, f"{award.certificate_number}.{kind}")
 
 
@@ -148,9 +135,7 @@ def check():
         token = _token_from_request()
     except InputProblem as problem:
         return _page(problem=problem.message), problem.status
-    result = services.check_token(token)
-    db.session.commit()  # the first key, if checking came before any signing
-    return _page(result=result)
+    return _page(result=services.check_token(token))
 
 
 def _page(result: services.CredentialCheck | None = None, problem: object = None) -> str:
