@@ -206,7 +206,13 @@ def seed_demo_command(allow_production: bool, address: str | None) -> None:
             "database (EXCHANGE_ENV=production). Add --allow-production if you mean it."
         )
     require_schema()
-    with command_errors():
+    address = address or current_app.config["EXCHANGE_BASE_URL"] or APP_ADDRESS
+    # The demo's finalized round issues Open Badges credentials: without a configured
+    # EXCHANGE_BASE_URL they name the address the demo is opened at (their did:web).
+    opened_at: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if not current_app.config["EXCHANGE_BASE_URL"]:
+        opened_at = current_app.test_request_context(base_url=address)
+    with command_errors(), opened_at:
         try:
             result = seed_demo()
         except DemoConflict as error:
@@ -218,7 +224,6 @@ def seed_demo_command(allow_production: bool, address: str | None) -> None:
         click.echo(f"Created the demo college: {counts}.")
     else:
         click.echo(f"The demo college is already there ({counts}); nothing was changed.")
-    address = address or current_app.config["EXCHANGE_BASE_URL"] or APP_ADDRESS
     click.echo(f"\nOpen {address} and sign in with password {result.password!r} as:")
     for login in result.logins:
         where = f" [{login.affiliation}]" if login.affiliation else ""

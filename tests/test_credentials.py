@@ -435,3 +435,9 @@ def test_an_honour_issued_before_credentials_gets_one_when_asked(
     )
     assert response.status_code == 200
     assert db.session.get(AwardCredential, honour.id).token == response.get_data(as_text=True)
+
+
+def test_the_demo_s_credentials_name_the_address_it_is_opened_at(demo_college):
+    tokens = db.session.execute(db.select(AwardCredential.token)).scalars().all()
+    assert tokens, "the demo's finalized round issues credentials"
+    assert {_claims(token)["iss"] for token in tokens} == {"did:web:127.0.0.1%3A5000"}
