@@ -441,3 +441,26 @@ def test_the_demo_s_credentials_name_the_address_it_is_opened_at(demo_college):
     tokens = db.session.execute(db.select(AwardCredential.token)).scalars().all()
     assert tokens, "the demo's finalized round issues credentials"
     assert {_claims(token)["iss"] for token in tokens} == {"did:web:127.0.0.1%3A5000"}
+
+
+def test_a_position_already_taken_is_drawn_again(app, college, honour, monkeypatch):
+    from exchange.credentials import services as credential_services
+
+    taken = db.session.get(AwardCredential, honour.id)
+    draws = iter([taken.status_index, 4242])
+    monkeypatch.setattr(credential_services.secrets, "randbelow", lambda _n: next(draws))
+    db.session.delete(taken)  # as if the honour had no credential yet …
+    db.session.flush()
+    other = AwardCredential(
+        **{  # … and its old position belonged to someone else
+            c: getattr(taken, c) for c in ("status_list", "status_index", "signing_key_id", "token")
+        },
+        award_id=next(a.id for a in honour.round.awards if a.id != honour.id),
+        credential_id="x",
+    )
+    db.session.add(other)
+    db.session.flush()
+    with app.test_request_context(base_url=BASE):
+        issued = credential_services.issue_credential(db.session.get(Award, honour.id))
+    assert issued.status_index == 4242
+    assert _claims(issued.token)["credentialStatus"]["statusListIndex"] == "4242"

@@ -63,20 +63,25 @@ def _criteria(award: Award) -> tuple[str, str]:
     )
 
 
-def _next_position() -> tuple[int, int]:
-    """The next free (list, index): positions are handed out in order, a list at a time."""
+# Positions are drawn at random (the Bitstring Status List's advice: a position then
+# says nothing of when or for whom a credential was issued), in the newest list until
+# half of it is taken, so that a draw rarely hits a taken one.
+FILL = bitstring.LIST_SIZE // 2
+DRAWS = 16
+
+
+def _current_list() -> int:
+    """The list new credentials draw their positions from."""
     last = db.session.execute(
-        select(AwardCredential.status_list, func.max(AwardCredential.status_index))
+        select(AwardCredential.status_list, func.count())
         .group_by(AwardCredential.status_list)
         .order_by(AwardCredential.status_list.desc())
         .limit(1)
     ).first()
     if last is None:
-        return 1, 0
-    number, index = last
-    if index + 1 >= bitstring.LIST_SIZE:
-        return number + 1, 0
-    return number, index + 1
+        return 1
+    number, taken = last
+    return int(number) + 1 if taken >= FILL else int(number)
 
 
 def is_credentialed(award: Award) -> bool:
@@ -93,7 +98,25 @@ def issue_credential(award: Award) -> AwardCredential:
     committed with the caller's unit of work)."""
     check = certificate_check(award)
     signer = keys.current_signer()
-    number, index = _next_position()
+    number = _current_list()
+    for _ in range(DRAWS):
+        index = secrets.randbelow(bitstring.LIST_SIZE)
+        issued = _signed(award, check, signer, number, index)
+        try:
+            # A position taken meanwhile (by this round or by another finalized at the
+            # same moment) undoes only this attempt: draw again.
+            with db.session.begin_nested():
+                db.session.add(issued)
+        except IntegrityError:
+            continue
+        return issued
+    raise Conflict()
+
+
+def _signed(
+    award: Award, check: CertificateCheck, signer: keys.Signer, number: int, index: int
+) -> AwardCredential:
+    """The award's credential at position ``index`` of list ``number``, signed."""
     base, did = base_url(), issuer_did()
     reward_round: RewardRound = award.round
     criteria, criteria_zh = _criteria(award)
@@ -122,7 +145,7 @@ def issue_credential(award: Award) -> AwardCredential:
     token = vcjwt.sign(
         document.jwt_claims(credential), signer.key, document.key_url(did, signer.row.kid)
     )
-    issued = AwardCredential(
+    return AwardCredential(
         award_id=award.id,
         credential_id=facts.credential_id,
         status_list=number,
@@ -131,14 +154,6 @@ def issue_credential(award: Award) -> AwardCredential:
         token=token,
         created_at=utc_now(),
     )
-    db.session.add(issued)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # Another round took the same position in the same instant: the finalize is
-        # refused as a conflict (nothing of it is kept) and can simply be repeated.
-        raise Conflict() from None
-    return issued
 
 
 @signals.awards_issued.connect
