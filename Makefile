@@ -32,11 +32,14 @@ serve: install ## Migrate, then serve with gunicorn (gunicorn.conf.py; EXCHANGE_
 	$(FLASK) db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py
 
-test: install browser ## Run the whole test suite (set TEST_DATABASE_URL for PostgreSQL)
+test: install browser verifier ## Run the whole test suite (set TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/pytest
 
 browser: ## Make sure Debian's Chromium is there for the browser tests
 	@./scripts/ensure-chromium
+
+verifier: ## Install the independent Open Badges verifier of the tests (npm, pinned, into .verifier/)
+	@./scripts/ensure-verifier
 
 lint: install ## ruff check, format check and the import contract (lint-imports)
 	$(BIN)/ruff check .
@@ -82,4 +85,4 @@ e2e: install browser ## Only the browser tests (phone-sized Chromium)
 fuzz: install ## Fuzz the API against its OpenAPI document (schemathesis; teacher, head, admin)
 	$(BIN)/python scripts/fuzz-api
 
-.PHONY: help install translations run serve test browser lint fmt type messages bench lighthouse load e2e fuzz
+.PHONY: help install translations run serve test browser verifier lint fmt type messages bench lighthouse load e2e fuzz

@@ -136,6 +136,7 @@ def connect_receivers() -> None:
     """The domains that react to others' changes connect their receivers (see
     ``exchange.signals``) when imported: here, so the web, the commands and the
     tests all have them, whichever pages they load."""
+    import exchange.credentials.services
     import exchange.logs.services
     import exchange.rewards.services  # noqa: F401
 
@@ -160,6 +161,7 @@ def register_blueprints(app: Flask) -> None:
     from exchange.accounts.views import admin_bp as users_admin_bp
     from exchange.accounts.views import bp as accounts_bp
     from exchange.api import bp as api_bp
+    from exchange.credentials.views import bp as credentials_bp
     from exchange.dashboard.views import bp as dashboard_bp
     from exchange.logs.confirm import bp as confirm_bp
     from exchange.logs.queues import bp as queues_bp
@@ -181,6 +183,7 @@ def register_blueprints(app: Flask) -> None:
         confirm_bp,
         rules_bp,
         rewards_bp,
+        credentials_bp,
         records_bp,
         reports_bp,
         api_bp,

@@ -50,6 +50,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(import_users_command)
     app.cli.add_command(send_reminders_command)
+    app.cli.add_command(keys_group)
 
 
 @contextlib.contextmanager
@@ -205,7 +206,13 @@ def seed_demo_command(allow_production: bool, address: str | None) -> None:
             "database (EXCHANGE_ENV=production). Add --allow-production if you mean it."
         )
     require_schema()
-    with command_errors():
+    address = address or current_app.config["EXCHANGE_BASE_URL"] or APP_ADDRESS
+    # The demo's finalized round issues Open Badges credentials: without a configured
+    # EXCHANGE_BASE_URL they name the address the demo is opened at (their did:web).
+    opened_at: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if not current_app.config["EXCHANGE_BASE_URL"]:
+        opened_at = current_app.test_request_context(base_url=address)
+    with command_errors(), opened_at:
         try:
             result = seed_demo()
         except DemoConflict as error:
@@ -217,7 +224,6 @@ def seed_demo_command(allow_production: bool, address: str | None) -> None:
         click.echo(f"Created the demo college: {counts}.")
     else:
         click.echo(f"The demo college is already there ({counts}); nothing was changed.")
-    address = address or current_app.config["EXCHANGE_BASE_URL"] or APP_ADDRESS
     click.echo(f"\nOpen {address} and sign in with password {result.password!r} as:")
     for login in result.logins:
         where = f" [{login.affiliation}]" if login.affiliation else ""
@@ -419,3 +425,31 @@ def send_reminders_command() -> None:
     )
     if outcome.failed:
         raise SystemExit(1)
+
+
+# --- keys ----------------------------------------------------------------------------------
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """The key that signs the Open Badges credentials."""
+
+
+@keys_group.command("rotate")
+@with_appcontext
+def keys_rotate_command() -> None:
+    """Make a new signing key: credentials are signed with it from now on. The earlier
+    keys stay published in /.well-known/did.json, so what they signed keeps verifying.
+    With EXCHANGE_SIGNING_KEY set, replace that file instead."""
+    from exchange.credentials import keys
+
+    require_schema()
+    try:
+        made = keys.rotate()
+    except keys.KeyUnavailable as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(
+        f"New signing key {made.kid}; {len(keys.published()) - 1} earlier key(s) stay published."
+    )

@@ -101,6 +101,9 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         ),
         "EXCHANGE_TIMEZONE": env.get("EXCHANGE_TIMEZONE", "Asia/Shanghai"),
         "EXCHANGE_INSTITUTION": env.get("EXCHANGE_INSTITUTION", "Exchange Medical College"),
+        # A PEM file with the Ed25519 key that signs the Open Badges credentials; unset,
+        # the key lives in the database, encrypted with SECRET_KEY (`flask keys rotate`).
+        "EXCHANGE_SIGNING_KEY": env.get("EXCHANGE_SIGNING_KEY", ""),
         # Proxies in front (nginx, a load balancer) whose X-Forwarded-* headers are
         # believed: 0 ignores them, so nobody can choose the address they are throttled by.
         "EXCHANGE_PROXIES": env.get("EXCHANGE_PROXIES", "0"),

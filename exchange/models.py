@@ -8,6 +8,7 @@ from exchange.accounts.models import (
     User,
     UserSession,
 )
+from exchange.credentials.models import AwardCredential, SigningKey
 from exchange.logs.models import ExchangeLog, LogEvent, OnsiteConfirmation
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.reminders.models import DigestSent
@@ -17,6 +18,8 @@ __all__ = [
     "Agreement",
     "ApiToken",
     "Award",
+    "AwardCredential",
+    "SigningKey",
     "AwardEvent",
     "Department",
     "DigestSent",

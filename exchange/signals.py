@@ -17,6 +17,9 @@ period_locked     the locked ``Period`` logs: every log of the period changes ve
                                         step decided while it was open fails as a conflict
 log_revoking      the ``ExchangeLog``   rewards: refuses (``Conflict``) when an issued award
                                         counts the log (SPEC §3)
+awards_issued     the finalized         credentials: each issued honour gets its signed
+                  ``RewardRound``       Open Badges credential and status-list bit (SPEC §5)
+                  (``awards=[...]``)
 ================  ====================  =====================================================
 """
 
@@ -29,3 +32,4 @@ _signals = Namespace()
 period_created = _signals.signal("period-created")
 period_locked = _signals.signal("period-locked")
 log_revoking = _signals.signal("log-revoking")
+awards_issued = _signals.signal("awards-issued")

@@ -154,6 +154,12 @@ def check_api_answer(app, response) -> None:
         )
         model = answers[status]
     if model is None:
+        from exchange.api.openapi import media_of
+
+        media = media_of(endpoint, status) if endpoint else None
+        if media is not None:
+            assert response.mimetype == media, f"{request.method} {request.path}: not {media}"
+            return
         assert not response.get_data(), f"{request.method} {request.path}: documented empty"
         return
     try:

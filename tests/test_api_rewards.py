@@ -418,6 +418,7 @@ def test_a_round_from_opening_to_certificates(client, college, as_user, spend, t
         "certificate_number": None,
         "verification_code": None,
         "reason": None,
+        "credential_url": None,
     }
     assert client.get(f"{API}/rounds/{round_id}", headers=head).get_json() == body
 
@@ -500,6 +501,12 @@ def test_a_round_from_opening_to_certificates(client, college, as_user, spend, t
     assert len(codes) == 3
     assert len(set(codes)) == 3
     assert all(len(code) >= 20 for code in codes)
+    # An issued honour names its Open Badges credential; a bonus has none.
+    cert_id = issued[(college.teacher.id, "practice-cert")]["id"]
+    assert issued[(college.teacher.id, "practice-cert")]["credential_url"] == (
+        f"http://localhost/api/v1/awards/{cert_id}/credential"
+    )
+    assert issued[(college.expert.id, "teaching-fee")]["credential_url"] is None
     base = f"http://localhost/rewards/rounds/{round_id}"
     assert body["exports"] == {
         "payout_csv": f"{base}/payout.csv",

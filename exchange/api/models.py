@@ -644,6 +644,10 @@ class Award(Answer):
     )
     verification_code: str | None = Field(description="Once issued: the code of /verify/<code>.")
     reason: str | None = Field(description="Of a rejection or revocation.")
+    credential_url: Url | None = Field(
+        description="An issued (or revoked) honour's Open Badges 3.0 credential "
+        "(GET, application/vc+jwt); null otherwise."
+    )
 
 
 AWARD_ACTIONS = ("propose", "repropose", "withdraw", "approve", "reject", "issue", "revoke")

@@ -107,6 +107,13 @@ def _statuses(declared: Operation, is_public: bool, has_path: bool) -> list[int]
     return sorted(implied)
 
 
+def media_of(endpoint: str, status: int) -> str | None:
+    """The media type of a documented answer that is not JSON (None for JSON or none)."""
+    declared = operation_of(current_app.view_functions[endpoint])
+    answer = declared.answer_for(status) if declared else None
+    return answer.media if answer else None
+
+
 def answers_of(endpoint: str) -> dict[int, type[BaseModel] | None]:
     """Every status an endpoint is documented to answer, with the model of its body."""
     view = current_app.view_functions[endpoint]
@@ -157,6 +164,8 @@ def _operation(endpoint: str, rule: str, declared: Operation, schemas: dict[str,
         if answer.model is not None:
             ref = {"$ref": REF.format(model=answer.model.__name__)}
             described["content"] = {"application/json": {"schema": ref}}
+        elif answer.media:
+            described["content"] = {answer.media: {"schema": {"type": "string"}}}
         answers[str(answer.status)] = described
     for status in _statuses(declared, is_public, bool(path_parameters)):
         name = URI_TOO_LONG[0] if status == 414 else ERROR_RESPONSES[status][0]

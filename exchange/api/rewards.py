@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import Response, jsonify
 from flask_login import current_user
 
 from exchange.accounts.models import Role
 from exchange.api import bp, models, serialise
 from exchange.api.helpers import created, get_or_404, get_or_none, page_of, paginated
 from exchange.api.spec import operation, parse_body
+from exchange.credentials import services as credential_services
 from exchange.errors import NotFound, ValidationError
 from exchange.extensions import db, limiter
 from exchange.i18n import _l
@@ -260,6 +261,25 @@ def revoke_award(award_id: int, body: models.Reason):
     services.revoke_award(current_user, award, body.reason or "")
     db.session.commit()
     return jsonify(serialise.award(award, history=True))
+
+
+@bp.get("/awards/<id:award_id>/credential")
+@allow()
+@operation(
+    "An honour's Open Badges 3.0 credential",
+    tag=TAG,
+    who="the holder, heads of the round's department, admin",
+    description="The `OpenBadgeCredential` of an issued (or revoked) honour, signed as a "
+    "VC-JWT (Open Badges 3.0 §8.2), issuer `did:web` of the institution (DID document at "
+    "/.well-known/did.json), revocation in the status list its `credentialStatus` names. "
+    "A bonus, an award not issued, or one the caller may not see: 404.",
+    ok=(200, None, "The credential, a compact JWT.", credential_services.MEDIA_TYPE),
+)
+def award_credential(award_id: int):
+    award = services.certificate_award(current_user, award_id)
+    stored = credential_services.credential_of(award)
+    db.session.commit()  # an honour issued before credentials gets its own now
+    return Response(stored.token, mimetype=credential_services.MEDIA_TYPE)
 
 
 # --- the public certificate check ----------------------------------------------

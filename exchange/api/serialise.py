@@ -177,6 +177,11 @@ def award(a: Award, *, history: bool = False) -> dict[str, Any]:
         "certificate_number": a.certificate_number,
         "verification_code": a.verification_code,
         "reason": a.reason,
+        "credential_url": (
+            external_url("api.award_credential", award_id=a.id)
+            if a.rule.kind == engine.RuleKind.HONOUR and a.certificate_number
+            else None
+        ),
     }
     if history:
         body["history"] = [award_history_entry(event) for event in a.events]

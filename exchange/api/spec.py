@@ -375,6 +375,8 @@ class Answered:
     status: int
     model: type[BaseModel] | None
     description: str
+    # A body that is not JSON (a signed credential): its media type, documented as a string.
+    media: str | None = None
 
 
 @dataclass(frozen=True)
@@ -401,7 +403,7 @@ def operation(
     *,
     tag: str,
     who: str,
-    ok: tuple[int, type[BaseModel] | None, str],
+    ok: tuple[int, type[BaseModel] | None, str] | tuple[int, None, str, str],
     also: Iterable[tuple[int, type[BaseModel] | None, str]] = (),
     body: type[BaseModel] | None = None,
     body_required: bool = True,

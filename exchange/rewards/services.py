@@ -955,6 +955,8 @@ def finalize_round(actor: User, reward_round: RewardRound, early: bool = False) 
         award.issued_at = issued_at
         _record(award, AwardAction.ISSUE, AwardStatus.APPROVED, actor)
     flush_or_conflict()
+    signals.awards_issued.send(reward_round, awards=approved)
+    flush_or_conflict()
     return reward_round
 
 

@@ -69,6 +69,8 @@ NOT_PAGES = {
     "reports.enterprises_xlsx",
     "reports.logs_csv",
     "reports.logs_xlsx",
+    "credentials.credential_download",
+    "credentials.badge_download",
 }
 OWNER_ONLY = {"logs.edit", "confirm.show"}
 
