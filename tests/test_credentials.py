@@ -18,6 +18,7 @@ from exchange.extensions import db, limiter
 from exchange.rewards import services
 from exchange.rewards.models import Award, AwardStatus
 from exchange.timeutil import college_today
+from tests.conftest import PASSWORD
 from tests.helpers import API, assert_error, openapi_document
 
 BASE = "http://localhost"
@@ -464,3 +465,30 @@ def test_a_position_already_taken_is_drawn_again(app, college, honour, monkeypat
         issued = credential_services.issue_credential(db.session.get(Award, honour.id))
     assert issued.status_index == 4242
     assert _claims(issued.token)["credentialStatus"]["statusListIndex"] == "4242"
+
+
+def test_a_signing_key_that_cannot_be_opened_stops_a_finalize_with_a_clear_answer(
+    make_app, college, honour
+):
+    """The key was made under another SECRET_KEY (rotated without keeping the old one as
+    a fallback): finalizing asks for a signature it cannot make. The admin is told so
+    (503, no trace of a server error) and the round stays a draft, nothing issued."""
+    college_round = services.open_round(college.admin, None, college.period.id, scope="college")
+    (mentor,) = [a for a in college_round.awards if a.rule.code == "mentor-cert"]
+    services.decide_award(college.admin, mentor, True)
+    db.session.commit()
+    rotated = make_app(SECRET_KEY="another-secret-" + "x" * 32).test_client()
+    token = rotated.post(
+        "/api/v1/tokens", json={"email": college.admin.email, "password": PASSWORD}
+    ).get_json()["token"]
+    answer = rotated.post(
+        f"{API}/rounds/{college_round.id}/finalize",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"early": True},
+    )
+    body = assert_error(answer, 503, "unavailable")
+    assert "signing key cannot be opened" in body["message"]
+    assert "SECRET_KEY" not in body["message"]  # the reason is for the log, not the caller
+    db.session.expire_all()
+    assert db.session.get(Award, mentor.id).status == AwardStatus.APPROVED
+    assert college_round.state == "draft"

@@ -32,13 +32,32 @@ from sqlalchemy import select
 from exchange.credentials import vcjwt
 from exchange.credentials.models import SigningKey
 from exchange.db import utcnow
+from exchange.errors import DomainError
 from exchange.extensions import db
+from exchange.i18n import _l
 
 HKDF_INFO = b"exchange credential signing key"
 
 
-class KeyUnavailable(RuntimeError):
-    """The signing key cannot be read: a wrong SECRET_KEY, or a bad key file."""
+class KeyUnavailable(DomainError):
+    """The signing key cannot be read: a wrong SECRET_KEY, or a bad key file. People are
+    told that credentials cannot be signed now (503: nothing of theirs is wrong, and
+    nothing is changed); ``reason`` says why, for the log and the command line."""
+
+    status = 503
+    code = "unavailable"
+    default_message: Any = _l(
+        "Credentials cannot be signed at the moment: the institution's signing key cannot "
+        "be opened. Nothing was changed. Please tell an administrator."
+    )
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+        current_app.logger.error("Credential signing key unavailable: %s", reason)
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 @dataclass(frozen=True)
