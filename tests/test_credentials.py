@@ -344,6 +344,13 @@ def test_bad_input_is_refused_clearly(client, form, status, message):
     assert message in response.get_data(as_text=True)
 
 
+def test_a_refused_paste_stays_in_its_box(client):
+    typed = "eyJhbGciOiJFZERTQSJ9.<b>not</b>." + "x" * 40_000
+    page = _check(client, credential=typed).get_data(as_text=True)
+    assert "too long" in page
+    assert "eyJhbGciOiJFZERTQSJ9.&lt;b&gt;not&lt;/b&gt;." + "x" * 40_000 + "</textarea>" in page
+
+
 def test_garbage_text_is_not_a_credential(client):
     page = _check(client, credential="hello.there.friend").get_data(as_text=True)
     assert "NOT A CREDENTIAL" in page

@@ -134,14 +134,20 @@ def check():
     try:
         token = _token_from_request()
     except InputProblem as problem:
-        return _page(problem=problem.message), problem.status
+        # What was pasted stays in its box, to be corrected rather than pasted again.
+        return _page(problem=problem.message, typed=request.form.get("credential", "")), (
+            problem.status
+        )
     return _page(result=services.check_token(token))
 
 
-def _page(result: services.CredentialCheck | None = None, problem: object = None) -> str:
+def _page(
+    result: services.CredentialCheck | None = None, problem: object = None, typed: str = ""
+) -> str:
     return render_template(
         "credentials/check.html",
         result=result,
         problem=problem,
+        typed=typed,
         did_url=document.did_document_url(base_url()),
     )
