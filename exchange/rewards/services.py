@@ -292,6 +292,20 @@ def _sums(where: Any, *by: Any) -> Select[Any]:
     )  # fmt: skip
 
 
+def _college_approved(period_id: int, owners: Any) -> Any:
+    """Approved minutes per owner and kind across the college in the period, of the
+    people ``owners`` selects (a subquery, joined on owner and kind)."""
+    return (
+        select(ExchangeLog.owner_id, ExchangeLog.kind,
+               func.sum(ExchangeLog.minutes).label("approved"))
+        .where(ExchangeLog.period_id == period_id,
+               ExchangeLog.status == Status.APPROVED.value,
+               ExchangeLog.owner_id.in_(owners))
+        .group_by(ExchangeLog.owner_id, ExchangeLog.kind)
+        .subquery()
+    )  # fmt: skip
+
+
 def _person_hours(where: Any, college_of_period: int | None = None) -> list[PersonHours]:
     """Everybody's minutes where ``where`` holds, with their names, in one statement;
     with ``college_of_period``, also each of them's approved minutes across the college
@@ -301,15 +315,7 @@ def _person_hours(where: Any, college_of_period: int | None = None) -> list[Pers
         here.c.owner_id, User.name, User.role, here.c.kind, here.c.approved, here.c.pending
     ).join(User, User.id == here.c.owner_id)
     if college_of_period is not None:
-        college = (
-            select(ExchangeLog.owner_id, ExchangeLog.kind,
-                   func.sum(ExchangeLog.minutes).label("approved"))
-            .where(ExchangeLog.period_id == college_of_period,
-                   ExchangeLog.status == Status.APPROVED.value,
-                   ExchangeLog.owner_id.in_(select(here.c.owner_id)))
-            .group_by(ExchangeLog.owner_id, ExchangeLog.kind)
-            .subquery()
-        )  # fmt: skip
+        college = _college_approved(college_of_period, select(here.c.owner_id))
         stmt = stmt.add_columns(func.coalesce(college.c.approved, 0)).outerjoin(
             college, (college.c.owner_id == here.c.owner_id) & (college.c.kind == here.c.kind)
         )
@@ -501,15 +507,7 @@ def _ranked_hours(
         .offset((page - 1) * per_page)
         .cte("listed")
     )  # fmt: skip
-    college = (
-        select(ExchangeLog.owner_id, ExchangeLog.kind,
-               func.sum(ExchangeLog.minutes).label("approved"))
-        .where(ExchangeLog.period_id == period_id,
-               ExchangeLog.status == Status.APPROVED.value,
-               ExchangeLog.owner_id.in_(select(listed.c.owner_id)))
-        .group_by(ExchangeLog.owner_id, ExchangeLog.kind)
-        .subquery()
-    )  # fmt: skip
+    college = _college_approved(period_id, select(listed.c.owner_id))
     stmt = (
         select(listed, func.coalesce(college.c.approved, 0))
         .outerjoin(
