@@ -17,7 +17,7 @@ from datetime import UTC, date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, case, distinct, extract, func, or_, select
+from sqlalchemy import Select, case, distinct, extract, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from exchange import units
@@ -139,12 +139,10 @@ def filters(actor: User, args: Mapping[str, str], *, department: str = "optional
     return Filters(period, chosen, date_from, date_to)
 
 
-def _where(f: Filters, *statuses: str) -> list[Any]:
-    """The live logs the filters cover, of ``statuses`` (approved and pending by default)."""
-    where: list[Any] = [
-        ExchangeLog.period_id == f.period.id,
-        ExchangeLog.status.in_(statuses or COUNTED),
-    ]
+def _in_filters(f: Filters) -> list[Any]:
+    """The live logs the filters cover, in every status: the period, the department
+    when one is chosen, the dates."""
+    where: list[Any] = [ExchangeLog.period_id == f.period.id]
     if f.department is not None:
         where.append(ExchangeLog.department_id == f.department.id)
     if f.date_from is not None:
@@ -152,6 +150,27 @@ def _where(f: Filters, *statuses: str) -> list[Any]:
     if f.date_to is not None:
         where.append(ExchangeLog.work_date <= f.date_to)
     return where
+
+
+def _where(f: Filters, *statuses: str) -> list[Any]:
+    """The live logs the filters cover, of ``statuses`` (approved and pending by default)."""
+    return [*_in_filters(f), ExchangeLog.status.in_(statuses or COUNTED)]
+
+
+def _named(*columns: Any) -> Select[Any]:
+    """``columns`` of logs with their owner's, enterprise's, department's and verifier's
+    names (``columns`` name them through ``OWNER`` and ``VERIFIER``)."""
+    return (
+        select(*columns)
+        .join(OWNER, OWNER.id == ExchangeLog.owner_id)
+        .join(Enterprise, Enterprise.id == ExchangeLog.enterprise_id)
+        .join(Department, Department.id == ExchangeLog.department_id)
+        .outerjoin(VERIFIER, VERIFIER.id == ExchangeLog.verifier_id)
+    )
+
+
+OWNER = aliased(User, name="owner")
+VERIFIER = aliased(User, name="verifier")
 
 
 def _approved() -> Any:
@@ -485,25 +504,19 @@ def _age(moment: Any, today: date) -> int:
 
 
 def _pending_logs_query(f: Filters) -> Any:
-    owner = aliased(User)
-    verifier = aliased(User)
     return (
-        select(
+        _named(
             ExchangeLog.id,
-            owner.name,
+            OWNER.name,
             ExchangeLog.status,
             ExchangeLog.work_date,
             ExchangeLog.minutes,
             ExchangeLog.kind,
             Enterprise.name,
             Department.name,
-            verifier.name,
+            VERIFIER.name,
             ExchangeLog.status_since,
         )
-        .join(owner, owner.id == ExchangeLog.owner_id)
-        .join(Enterprise, Enterprise.id == ExchangeLog.enterprise_id)
-        .join(Department, Department.id == ExchangeLog.department_id)
-        .outerjoin(verifier, verifier.id == ExchangeLog.verifier_id)
         .where(*_where(f, *PENDING_VALUES))
         .order_by(ExchangeLog.status_since, ExchangeLog.id)
     )
@@ -757,19 +770,10 @@ def every_log(f: Filters) -> Iterator[LogLine]:
     """Every live log of the filters, in every status, by id: one statement whose rows
     are fetched ``STREAM_ROWS`` at a time (a period may hold 300,000 logs), with the
     flags of each batch asked for at once."""
-    owner = aliased(User)
-    verifier = aliased(User)
-    where: list[Any] = [ExchangeLog.period_id == f.period.id]
-    if f.department is not None:
-        where.append(ExchangeLog.department_id == f.department.id)
-    if f.date_from is not None:
-        where.append(ExchangeLog.work_date >= f.date_from)
-    if f.date_to is not None:
-        where.append(ExchangeLog.work_date <= f.date_to)
     stmt = (
-        select(
+        _named(
             ExchangeLog.id,
-            owner.name,
+            OWNER.name,
             ExchangeLog.kind,
             ExchangeLog.work_date,
             ExchangeLog.minutes,
@@ -777,17 +781,16 @@ def every_log(f: Filters) -> Iterator[LogLine]:
             Department.name,
             ExchangeLog.category,
             ExchangeLog.status,
-            verifier.name,
+            VERIFIER.name,
         )
-        .join(owner, owner.id == ExchangeLog.owner_id)
-        .join(Enterprise, Enterprise.id == ExchangeLog.enterprise_id)
-        .join(Department, Department.id == ExchangeLog.department_id)
-        .outerjoin(verifier, verifier.id == ExchangeLog.verifier_id)
-        .where(and_(*where))
+        .where(*_in_filters(f))
         .order_by(ExchangeLog.id)
         .execution_options(yield_per=STREAM_ROWS)
     )
     for batch in db.session.execute(stmt).partitions():
         flags = log_flags([row[0] for row in batch])
         for row in batch:
-            yield LogLine(*row[:9], row[9] or "", flags.get(row[0], []))
+            (log_id, owner, kind, work_date, minutes, enterprise, department, category,
+             status, verifier) = row  # fmt: skip
+            yield LogLine(log_id, owner, kind, work_date, minutes, enterprise, department,
+                          category, status, verifier or "", flags.get(log_id, []))  # fmt: skip
