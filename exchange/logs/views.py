@@ -372,22 +372,15 @@ def _render_list(
     if status not in {s.value for s in Status}:
         status = ""
     period_id = _id_arg("period")
-    stmt = queries.logs_query(
-        current_user,
-        scope,
-        status=status or None,
-        period_id=period_id,
-        owner_id=owner_id,
-        department_id=department_id,
-    )
-    totals = queries.logs_totals(
-        current_user,
-        scope,
-        status=status or None,
-        period_id=period_id,
-        owner_id=owner_id,
-        department_id=department_id,
-    )
+    # The list and its totals are of the same logs.
+    chosen: dict[str, Any] = {
+        "status": status or None,
+        "period_id": period_id,
+        "owner_id": owner_id,
+        "department_id": department_id,
+    }
+    stmt = queries.logs_query(current_user, scope, **chosen)
+    totals = queries.logs_totals(current_user, scope, **chosen)
     return render_template(
         template,
         page=paginate(stmt),
