@@ -490,6 +490,7 @@ def _ranked_hours(
     ``sort``, with their approved minutes across the college in the period; and how
     many people have hours there (0 when the page is past the last)."""
     here = _sums(where).cte("here")
+    with_hours = or_(here.c.approved != 0, here.c.pending != 0)
     name = func.lower(User.name)
     ranking = (
         [name, here.c.owner_id, here.c.kind]
@@ -501,7 +502,7 @@ def _ranked_hours(
                here.c.pending, func.count().over().label("total"),
                func.row_number().over(order_by=ranking).label("rank"))
         .join(User, User.id == here.c.owner_id)
-        .where(or_(here.c.approved != 0, here.c.pending != 0))
+        .where(with_hours)
         .order_by(*ranking)
         .limit(per_page)
         .offset((page - 1) * per_page)
@@ -517,11 +518,7 @@ def _ranked_hours(
     )
     rows = db.session.execute(stmt).all()
     if not rows:
-        count = (
-            select(func.count())
-            .select_from(here)
-            .where(or_(here.c.approved != 0, here.c.pending != 0))
-        )
+        count = select(func.count()).select_from(here).where(with_hours)
         return [], int(db.session.execute(count).scalar_one())
     found = [
         PersonHours(Person(owner_id, person_name, role), AUDIENCE_OF_KIND[kind], int(approved),
