@@ -35,6 +35,7 @@ from exchange.db import utcnow
 from exchange.errors import DomainError
 from exchange.extensions import db
 from exchange.i18n import _l
+from exchange.signing import signing_keys
 
 HKDF_INFO = b"exchange credential signing key"
 
@@ -75,9 +76,8 @@ def _fernet(secret: str) -> Fernet:
 
 def _box() -> MultiFernet:
     """Encrypts under SECRET_KEY; also opens what a fallback key encrypted."""
-    config = current_app.config
-    secrets = [str(config["SECRET_KEY"]), *map(str, config.get("SECRET_KEY_FALLBACKS") or [])]
-    return MultiFernet([_fernet(secret) for secret in secrets])
+    # The newest first: MultiFernet encrypts with its first key.
+    return MultiFernet([_fernet(secret) for secret in reversed(signing_keys())])
 
 
 def _raw_private(key: OKPKey) -> bytes:
