@@ -28,7 +28,7 @@ from exchange.logs.models import ExchangeLog
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.rewards.services import seed_rules
 from exchange.timeutil import college_today, college_zone
-from tests.helpers import check_api_answer
+from tests.helpers import check_api_answer, log_totals_gone_astray
 
 PASSWORD = "correct-horse-9"
 account_models.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing in tests
@@ -94,6 +94,10 @@ def _clean_database(request: pytest.FixtureRequest):
     app = request.getfixturevalue("app")
     with app.app_context():
         db.session.remove()
+        # Whatever the test did to logs, through the app or in SQL, the totals the
+        # database keeps of them still add up (migration 0013's triggers).
+        astray = log_totals_gone_astray()
+        db.session.rollback()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         if db.engine.dialect.name == "postgresql":
             # The audit trails refuse TRUNCATE (migration 0007's triggers): triggers
@@ -113,6 +117,7 @@ def _clean_database(request: pytest.FixtureRequest):
             for _, sql in triggers:
                 db.session.execute(text(sql))
         db.session.commit()
+    assert not astray, f"kept log totals differ from the logs: {astray}"
 
 
 @pytest.fixture

@@ -317,6 +317,11 @@ AUDIT_TABLES = ("log_event", "award_event", "account_event")
 
 def audit_triggers() -> set[tuple[str, str]]:
     """(table, trigger) of the triggers that guard the audit trails."""
+    return {(table, name) for table, name in triggers() if table in AUDIT_TABLES}
+
+
+def triggers() -> set[tuple[str, str]]:
+    """(table, trigger) of every trigger of the database."""
     if db.engine.dialect.name == "postgresql":
         query = (
             "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
@@ -372,33 +377,78 @@ def test_the_audit_trails_are_guarded_from_0007_on_and_free_again_below(fresh_ap
     assert audit_triggers() == guarded
 
 
+def a_teacher_of_a_department() -> None:
+    """Department 1, enterprise 1, period 1 and teacher 1, in SQL (any revision)."""
+    at = {"t": "2026-01-01 00:00:00+00"}
+    for sql in (
+        "INSERT INTO department (id, code, name, created_at) VALUES (1, 'CM', 'C', :t)",
+        "INSERT INTO enterprise (id, code, name, kind, contact_person, phone, address,"
+        " created_at) VALUES (1, 'E', 'E', 'hospital', '', '', '', :t)",
+        "INSERT INTO period (id, name, starts_on, ends_on, state, created_at)"
+        " VALUES (1, '2025-2026', '2025-09-01', '2026-08-31', 'open', :t)",
+        "INSERT INTO user_account (id, email, name, role, password_hash, active, department_id,"
+        " created_at) VALUES (1, 't@example.com', 'T', 'teacher', 'x', true, 1, :t)",
+    ):
+        db.session.execute(text(sql), at)
+
+
+def a_log(log_id: int, status: str, minutes: int = 60, since: bool = False) -> None:
+    """A practice log of teacher 1, in SQL (any revision; ``since``: from 0009 on)."""
+    columns = (
+        "id, kind, owner_id, work_date, minutes, enterprise_id, department_id, period_id,"
+        " category, description, status, version, created_at, updated_at"
+    )
+    values = (
+        ":id, 'practice', 1, '2026-01-05', :minutes, 1, 1, 1, 'clinical', 'x', :status, 3,"
+        " '2026-01-05 09:00:00+00', :changed"
+    )
+    if since:
+        columns, values = f"{columns}, status_since", f"{values}, :changed"
+    db.session.execute(
+        text(f"INSERT INTO exchange_log ({columns}) VALUES ({values})"),  # noqa: S608 - constants
+        {"id": log_id, "status": status, "minutes": minutes, "changed": "2026-03-01 09:00:00+00"},
+    )
+
+
+def test_existing_logs_are_totalled_and_the_totals_kept_from_0013_on(fresh_app):
+    """0013 sums the logs there are (tombstones left out) into ``log_total`` and its
+    triggers keep it from then on; a downgrade takes table, triggers and function away."""
+    flask_migrate.upgrade(revision="0012")
+    run = db.session.execute
+    a_teacher_of_a_department()
+    for log_id, status, minutes in ((1, "approved", 60), (2, "approved", 90), (3, "draft", 30),
+                                    (4, "draft", 45)):  # fmt: skip
+        a_log(log_id, status, minutes, since=True)
+    run(text("UPDATE exchange_log SET deleted_at = created_at WHERE id = 4"))
+    db.session.commit()
+
+    flask_migrate.upgrade()
+    kept = "SELECT status, minutes, logs FROM log_total ORDER BY status"
+    assert run(text(kept)).all() == [("approved", 150, 2), ("draft", 30, 1)]
+    run(text("UPDATE exchange_log SET status = 'approved' WHERE id = 3"))
+    assert run(text(kept)).all() == [("approved", 180, 3), ("draft", 0, 0)]
+    db.session.commit()
+
+    flask_migrate.downgrade(revision="0012")
+    assert "log_total" not in database_tables()
+    assert {name for _, name in triggers()} == {name for _, name in audit_triggers()}
+    if db.engine.dialect.name == "postgresql":
+        functions = run(
+            text("SELECT count(*) FROM pg_proc WHERE proname = 'exchange_keep_log_total'")
+        ).scalar_one()
+        assert functions == 0
+    run(text("UPDATE exchange_log SET minutes = 120"))  # nothing left to keep
+    db.session.commit()
+
+
 def test_existing_logs_wait_since_the_entry_that_brought_them_to_their_status(fresh_app):
     """0009 fills ``status_since`` from the audit trail: a verified log waits for its
     approval since it was verified, not since it was created or last touched."""
     flask_migrate.upgrade(revision="0008")
     run = db.session.execute
-    run(text(
-        "INSERT INTO department (id, code, name, created_at) VALUES (1, 'CM', 'C', :t)"
-    ), {"t": "2026-01-01 00:00:00+00"})  # fmt: skip
-    run(text(
-        "INSERT INTO enterprise (id, code, name, kind, contact_person, phone, address,"
-        " created_at) VALUES (1, 'E', 'E', 'hospital', '', '', '', :t)"
-    ), {"t": "2026-01-01 00:00:00+00"})  # fmt: skip
-    run(text(
-        "INSERT INTO period (id, name, starts_on, ends_on, state, created_at)"
-        " VALUES (1, '2025-2026', '2025-09-01', '2026-08-31', 'open', :t)"
-    ), {"t": "2026-01-01 00:00:00+00"})  # fmt: skip
-    run(text(
-        "INSERT INTO user_account (id, email, name, role, password_hash, active, department_id,"
-        " created_at) VALUES (1, 't@example.com', 'T', 'teacher', 'x', true, 1, :t)"
-    ), {"t": "2026-01-01 00:00:00+00"})  # fmt: skip
+    a_teacher_of_a_department()
     for log_id, status in ((1, "verified"), (2, "draft")):
-        run(text(
-            "INSERT INTO exchange_log (id, kind, owner_id, work_date, minutes, enterprise_id,"
-            " department_id, period_id, category, description, status, version, created_at,"
-            " updated_at) VALUES (:id, 'practice', 1, '2026-01-05', 60, 1, 1, 1, 'clinical',"
-            " 'x', :status, 3, '2026-01-05 09:00:00+00', '2026-03-01 09:00:00+00')"
-        ), {"id": log_id, "status": status})  # fmt: skip
+        a_log(log_id, status)
     trail = [("create", "draft", "2026-01-05 09:00:00+00"),
              ("submit", "submitted", "2026-01-06 09:00:00+00"),
              ("verify", "verified", "2026-01-20 09:00:00+00")]  # fmt: skip

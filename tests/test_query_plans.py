@@ -71,9 +71,21 @@ def plan(statement: str, parameters: Any) -> list[str]:
     return [row[0] for row in rows]
 
 
+# The tables of logs: the logs themselves, and their totals kept per person.
+LOG_TABLES = ("exchange_log", "log_total")
+_TABLE = r"(?:exchange_log|log_total)"
+
+
+def reads_logs(statement: str) -> bool:
+    return any(table in statement for table in LOG_TABLES) and statement.lstrip().startswith(
+        ("SELECT", "WITH")
+    )
+
+
 def defects(lines: list[str], *, whole_college: bool = False, sorts: bool = False) -> list[str]:
     """What in a plan costs more than the data asked about: a full scan of
-    exchange_log, a temporary B-tree (SQLite), a sequential scan or a sort (PostgreSQL).
+    exchange_log or log_total, a temporary B-tree (SQLite), a sequential scan or a
+    sort (PostgreSQL).
 
     ``whole_college``: an admin's list of every log, whose count reads every log
     (from the smallest index) and whose page is read in the list's order. ``sorts``:
@@ -84,30 +96,18 @@ def defects(lines: list[str], *, whole_college: bool = False, sorts: bool = Fals
             continue
         if "TEMP B-TREE" in line:
             found.append(line)
-        elif re.search(r"\bSCAN exchange_log\b", line):
+        elif re.search(rf"\bSCAN {_TABLE}\b", line):
             in_index_order = "USING INDEX" in line or "USING COVERING INDEX" in line
             if not (whole_college and in_index_order):
                 found.append(line)
-        elif "Seq Scan on exchange_log" in line or re.search(r"\bSort\b", line):
+        elif re.search(rf"Seq Scan on {_TABLE}\b", line) or re.search(r"\bSort\b", line):
             found.append(line)
-    if found and db.engine.dialect.name == "postgresql" and _sorts_only_listed_people(lines):
-        return []
     return found
 
 
-def _sorts_only_listed_people(lines: list[str]) -> bool:
-    # Eligibility's college totals of the department's people: PostgreSQL before 17
-    # cannot keep an index's order through ``owner_id = ANY (…)``, so it sorts those
-    # people's logs (and only theirs: the index condition names them).
-    text_ = "\n".join(lines)
-    return "owner_id = ANY" in text_ and "Seq Scan" not in text_
-
-
 def assert_indexed(sent: list[tuple[str, Any]], what: str, **allowed: bool) -> None:
-    read = [
-        (s, p) for s, p in sent if "exchange_log" in s and s.lstrip().startswith(("SELECT", "WITH"))
-    ]
-    assert read, f"{what}: no read of exchange_log captured"
+    read = [(s, p) for s, p in sent if reads_logs(s)]
+    assert read, f"{what}: no read of logs or their totals captured"
     for statement, parameters in read:
         lines = plan(statement, parameters)
         bad = defects(lines, **allowed)
@@ -115,7 +115,8 @@ def assert_indexed(sent: list[tuple[str, Any]], what: str, **allowed: bool) -> N
 
 
 def lookup_columns(statement: str, parameters: Any) -> list[set[str]]:
-    """The columns of the condition of every index lookup of exchange_log in the plan."""
+    """The columns of the condition of every index lookup of exchange_log and
+    log_total in the plan."""
     lines = plan(statement, parameters)
     if db.engine.dialect.name == "sqlite":
         conditions = [
@@ -123,20 +124,22 @@ def lookup_columns(statement: str, parameters: Any) -> list[set[str]]:
             for line in lines
             if (
                 match := re.search(
-                    r"SEARCH exchange_log USING (?:COVERING )?INDEX \w+ \((.*)\)", line
+                    rf"SEARCH {_TABLE} USING (?:(?:COVERING )?INDEX \w+|PRIMARY KEY) \((.*)\)",
+                    line,
                 )
             )
         ]
         found = [set(re.findall(r"(\w+)\s*(?:=|>|<|IN\b)", cond)) for cond in conditions]
     else:
-        # The conditions of index scans of exchange_log (named on the scan's own line:
-        # "Index Scan using ix_exchange_log_… on exchange_log", "Bitmap Index Scan on
-        # ix_exchange_log_…"), not of the other tables a statement reads.
+        # The conditions of index scans of the log tables (named on the scan's own
+        # line: "Index Scan using ix_exchange_log_… on exchange_log", "Bitmap Index
+        # Scan on ix_exchange_log_…", "… using pk_log_total on log_total"), not of the
+        # other tables a statement reads.
         conditions, scan = [], ""
         for line in lines:
             if "Scan" in line:
                 scan = line
-            elif "Index Cond:" in line and "exchange_log" in scan:
+            elif "Index Cond:" in line and any(table in scan for table in LOG_TABLES):
                 conditions.append(line.split("Index Cond:", 1)[1])
         # "(period_id = ANY (…))", "((status)::text = 'verified'::text)"
         found = [set(re.findall(r"\(+(\w+)\)?(?:::\w+)? (?:=|<|>)", cond)) for cond in conditions]
@@ -324,7 +327,7 @@ def test_a_persons_own_pages_look_logs_up_by_their_own_key(college, everyone, ro
         with sent_sql() as sent:
             assert everyone[role].get(path).status_code == 200
         for statement, parameters in sent:
-            if "exchange_log" not in statement or not statement.lstrip().startswith("SELECT"):
+            if not reads_logs(statement):
                 continue
             for columns in lookup_columns(statement, parameters):
                 assert columns & keys, f"{role} {path}: {columns}\n{statement}"

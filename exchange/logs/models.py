@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -342,3 +343,48 @@ def _leave_out_deleted(state: ORMExecuteState) -> None:
         and not state.execution_options.get(INCLUDE_DELETED, False)
     ):
         state.statement = state.statement.options(_NOT_DELETED)
+
+
+# --- kept totals -----------------------------------------------------------------------
+
+
+class LogTotal(Base):
+    """The minutes and the number of live logs (deleted drafts left out) per
+    department, period, owner, kind and status: what eligibility, rounds and the
+    "unusual total" flag sum, read as a few rows per person instead of all their logs.
+
+    Kept by the database, not by the app: triggers on ``exchange_log`` (migration
+    0013) add every inserted log, move an updated one from its old key to its new one
+    and take a deleted one away, in the same transaction, whoever writes the SQL. A
+    key whose logs all left keeps its row with nothing in it."""
+
+    __tablename__ = "log_total"
+    __table_args__ = (
+        # A person's own totals, and everybody's in a period (college rules and
+        # rounds): in the GROUP BY's order, covering.
+        Index(
+            "ix_log_total_period_owner",
+            "period_id",
+            "owner_id",
+            "kind",
+            "department_id",
+            "status",
+            "minutes",
+        ),
+        # On SQLite the rows are stored in the key's order (no separate rowid table).
+        {"sqlite_with_rowid": False},
+    )
+
+    department_id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    minutes: Mapped[int] = mapped_column(BigInteger)
+    logs: Mapped[int]
+
+    def __repr__(self) -> str:
+        return (
+            f"<LogTotal d{self.department_id} p{self.period_id} u{self.owner_id}"
+            f" {self.kind} {self.status}: {self.minutes} min, {self.logs} logs>"
+        )

@@ -25,6 +25,7 @@ from exchange.logs.models import (
     ExchangeLog,
     LogEvent,
     LogKind,
+    LogTotal,
     OnsiteConfirmation,
 )
 from exchange.logs.services import (
@@ -496,25 +497,23 @@ def _onsite_facts(ids: Any) -> dict[int, integrity.OnsiteFacts]:
 @functools.cache
 def _person_totals_statement() -> Select[int, int, Any]:
     """Each person's claimed minutes per department (``departments``) and period
-    (``periods``): built once, the lists bound when it runs. The status is asked inside
-    the sum, not in the WHERE: so the (department, period, owner, …) index answers it in
-    the GROUP BY's order, without sorting."""
-    claimed = case((ExchangeLog.status.in_(_CLAIMED), ExchangeLog.minutes), else_=0)
+    (``periods``), from the kept totals in their key's order: built once, the lists bound
+    when it runs."""
+    claimed = case((LogTotal.status.in_(_CLAIMED), LogTotal.minutes), else_=0)
     return (
-        select(ExchangeLog.department_id, ExchangeLog.period_id, func.sum(claimed))
+        select(LogTotal.department_id, LogTotal.period_id, func.sum(claimed))
         .where(
-            ExchangeLog.department_id.in_(bindparam("departments", expanding=True)),
-            ExchangeLog.period_id.in_(bindparam("periods", expanding=True)),
-            ExchangeLog.deleted_at.is_(None),
+            LogTotal.department_id.in_(bindparam("departments", expanding=True)),
+            LogTotal.period_id.in_(bindparam("periods", expanding=True)),
         )
-        .group_by(ExchangeLog.department_id, ExchangeLog.period_id, ExchangeLog.owner_id)
+        .group_by(LogTotal.department_id, LogTotal.period_id, LogTotal.owner_id)
     )
 
 
 def _department_percentiles(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int | None]:
     """The 99th percentile of the people's claimed period totals, per (department,
-    period): the totals are summed in SQL (one row per person, from the department's
-    covering index), the percentile is the pure module's."""
+    period): the totals are summed in SQL (one row per person, from the kept totals),
+    the percentile is the pure module's."""
     if not pairs:
         return {}
     departments = sorted({d for d, _ in pairs})

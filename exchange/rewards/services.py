@@ -25,7 +25,7 @@ from exchange.db import utcnow
 from exchange.errors import Conflict, NotFound, PermissionDenied, flush_or_conflict
 from exchange.extensions import db
 from exchange.i18n import _l
-from exchange.logs.models import ExchangeLog, LogEvent, LogKind
+from exchange.logs.models import ExchangeLog, LogEvent, LogKind, LogTotal
 from exchange.logs.workflow import PENDING, Action, Status
 from exchange.org.models import Department, Period
 from exchange.rewards import rules as engine
@@ -276,33 +276,32 @@ class PersonHours:
 
 
 def _sums(where: Any, *by: Any) -> Select[Any]:
-    """Approved and pending minutes per owner and kind (and ``by``), in one query."""
+    """Approved and pending minutes per owner and kind (and ``by``), in one query on
+    the kept totals (a few rows per person, whatever the number of their logs)."""
     approved = func.coalesce(
-        func.sum(case((ExchangeLog.status == Status.APPROVED.value, ExchangeLog.minutes))), 0
+        func.sum(case((LogTotal.status == Status.APPROVED.value, LogTotal.minutes))), 0
     )
     pending = func.coalesce(
-        func.sum(case((ExchangeLog.status.in_([s.value for s in PENDING]), ExchangeLog.minutes))),
+        func.sum(case((LogTotal.status.in_([s.value for s in PENDING]), LogTotal.minutes))),
         0,
     )
     return (
-        select(ExchangeLog.owner_id, ExchangeLog.kind, *by, approved.label("approved"),
+        select(LogTotal.owner_id, LogTotal.kind, *by, approved.label("approved"),
                pending.label("pending"))
         .where(where)
-        .group_by(ExchangeLog.owner_id, ExchangeLog.kind, *by)
+        .group_by(LogTotal.owner_id, LogTotal.kind, *by)
     )  # fmt: skip
 
 
-def _college_approved(period_id: int, owners: Any) -> Any:
-    """Approved minutes per owner and kind across the college in the period, of the
-    people ``owners`` selects (a subquery, joined on owner and kind)."""
+def _college_approved(period_id: int, owner_id: Any, kind: Any) -> Any:
+    """The approved minutes across the college in the period of the person and kind
+    that ``owner_id`` and ``kind`` name (columns of the statement it is part of): looked
+    up by the person's own key, once per listed person."""
     return (
-        select(ExchangeLog.owner_id, ExchangeLog.kind,
-               func.sum(ExchangeLog.minutes).label("approved"))
-        .where(ExchangeLog.period_id == period_id,
-               ExchangeLog.status == Status.APPROVED.value,
-               ExchangeLog.owner_id.in_(owners))
-        .group_by(ExchangeLog.owner_id, ExchangeLog.kind)
-        .subquery()
+        select(func.coalesce(func.sum(LogTotal.minutes), 0))
+        .where(LogTotal.period_id == period_id, LogTotal.owner_id == owner_id,
+               LogTotal.kind == kind, LogTotal.status == Status.APPROVED.value)
+        .scalar_subquery()
     )  # fmt: skip
 
 
@@ -315,10 +314,7 @@ def _person_hours(where: Any, college_of_period: int | None = None) -> list[Pers
         here.c.owner_id, User.name, User.role, here.c.kind, here.c.approved, here.c.pending
     ).join(User, User.id == here.c.owner_id)
     if college_of_period is not None:
-        college = _college_approved(college_of_period, select(here.c.owner_id))
-        stmt = stmt.add_columns(func.coalesce(college.c.approved, 0)).outerjoin(
-            college, (college.c.owner_id == here.c.owner_id) & (college.c.kind == here.c.kind)
-        )
+        stmt = stmt.add_columns(_college_approved(college_of_period, here.c.owner_id, here.c.kind))
     found = [
         PersonHours(
             Person(row[0], row[1], row[2]), AUDIENCE_OF_KIND[row[3]], int(row[4]), int(row[5]),
@@ -336,14 +332,14 @@ def department_hours(
     """Everybody with approved or pending hours in the department and period, in one
     query: teachers' practice in their department, experts' teaching in the department
     where they taught (``with_college``: and their approved minutes across the college)."""
-    where = and_(ExchangeLog.department_id == department_id, ExchangeLog.period_id == period_id)
+    where = and_(LogTotal.department_id == department_id, LogTotal.period_id == period_id)
     return _person_hours(where, period_id if with_college else None)
 
 
 def college_hours(period_id: int) -> list[PersonHours]:
     """Everybody's hours in the period across all departments: what college rules
     count (SPEC §4)."""
-    return _person_hours(ExchangeLog.period_id == period_id)
+    return _person_hours(LogTotal.period_id == period_id)
 
 
 # --- progress and eligibility ---------------------------------------------------------------
@@ -474,7 +470,7 @@ def eligibility_page(
     only the page's people get their college totals and are judged against the rules.
     A page beyond the last is the last."""
     _require_department(actor, department.id)
-    where = and_(ExchangeLog.department_id == department.id, ExchangeLog.period_id == period.id)
+    where = and_(LogTotal.department_id == department.id, LogTotal.period_id == period.id)
     rows, total = _ranked_hours(where, period.id, sort, page, per_page)
     pages = max((total + per_page - 1) // per_page, 1)
     if page > pages:  # nobody on this page: the count came from a count alone
@@ -508,13 +504,8 @@ def _ranked_hours(
         .offset((page - 1) * per_page)
         .cte("listed")
     )  # fmt: skip
-    college = _college_approved(period_id, select(listed.c.owner_id))
-    stmt = (
-        select(listed, func.coalesce(college.c.approved, 0))
-        .outerjoin(
-            college, (college.c.owner_id == listed.c.owner_id) & (college.c.kind == listed.c.kind)
-        )
-        .order_by(listed.c.rank)
+    stmt = select(listed, _college_approved(period_id, listed.c.owner_id, listed.c.kind)).order_by(
+        listed.c.rank
     )
     rows = db.session.execute(stmt).all()
     if not rows:
@@ -539,9 +530,7 @@ def college_rule_counts(actor: User, period: Period) -> dict[str, tuple[int, int
     if actor.role != Role.ADMIN:
         raise PermissionDenied()
     department_specs, college_specs = _by_scope(_specs(period.id))
-    rows = db.session.execute(
-        _sums(ExchangeLog.period_id == period.id, ExchangeLog.department_id)
-    ).all()
+    rows = db.session.execute(_sums(LogTotal.period_id == period.id, LogTotal.department_id)).all()
     # Per scope, audience and minutes: the codes of the rules evaluated, and of those met.
     evaluated: dict[tuple[engine.Scope, engine.Audience, int], tuple[list[str], list[str]]] = {}
 
@@ -606,11 +595,11 @@ def progress(user: User, period: Period) -> list[Standing]:
     rows = db.session.execute(
         _sums(
             and_(
-                ExchangeLog.owner_id == user.id,
-                ExchangeLog.period_id == period.id,
-                ExchangeLog.kind == KIND_OF_AUDIENCE[audience],
+                LogTotal.owner_id == user.id,
+                LogTotal.period_id == period.id,
+                LogTotal.kind == KIND_OF_AUDIENCE[audience],
             ),
-            ExchangeLog.department_id,
+            LogTotal.department_id,
         )
     ).all()
     by_department = {row[2]: (int(row[3]), int(row[4])) for row in rows}
