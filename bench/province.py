@@ -8,8 +8,9 @@ in each college and in the same run as the floor it is divided by:
 
 * eligibility of one department-period and of the whole college (the college rules
   on everybody's college total), and the refresh of a department's and of the
-  college round, through the app's own functions (exchange.rewards) ÷ the same
-  aggregation as one raw SQL query on the schema (target ≤ 1.3×);
+  college round, through the app's own functions (exchange.rewards, which read the
+  totals the database keeps) ÷ the same aggregation over the logs as one raw SQL
+  query on the best index for it (created for that measure; target ≤ 1.3×);
 * requests/s of the busiest pages under gunicorn (gunicorn.conf.py, BENCH_WORKERS
   workers) driven by wrk ÷ a bare Flask page of the same size under the same
   settings (target ≥ 0.3); their median latency under that load at 1,000 and at
@@ -46,7 +47,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -89,6 +91,7 @@ PORT = int(os.environ.get("BENCH_PORT", "8600"))
 KEEP = os.environ.get("BENCH_KEEP") == "1"
 LOAD_BEFORE = os.getloadavg()[0]
 DOMAIN_REPEAT = 9
+FLOOR_INDEX = "bench_floor_department_sums"
 SECRET = "bench-secret-key-" + "k" * 40
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -294,22 +297,42 @@ def measure_domain(seeded: Seeded, figures: Figures) -> None:
         db.session.flush()
 
     ids = {"department": seeded.department_id, "period": seeded.period_id}
-    figures.domain["eligibility, one department-period"] = (
-        median_ms(rewards.eligibility, eligibility_args),
-        median_ms(raw(SQL_DEPARTMENT, **ids)),
-    )
-    figures.domain["eligibility, whole college (college rules)"] = (
-        median_ms(college_standings, lambda: (db.session.get(Period, seeded.period_id),)),
-        median_ms(raw(SQL_COLLEGE, period=seeded.period_id)),
-    )
-    figures.domain["refresh of the department's round"] = (
-        median_ms(refresh, round_args("department")),
-        median_ms(raw(SQL_DEPARTMENT_SUMS, **ids)),
-    )
-    figures.domain["refresh of the college round"] = (
-        median_ms(refresh, round_args("college")),
-        median_ms(raw(SQL_COLLEGE, period=seeded.period_id)),
-    )
+    domain = {
+        "eligibility, one department-period": median_ms(rewards.eligibility, eligibility_args),
+        "eligibility, whole college (college rules)": median_ms(
+            college_standings, lambda: (db.session.get(Period, seeded.period_id),)
+        ),
+        "refresh of the department's round": median_ms(refresh, round_args("department")),
+        "refresh of the college round": median_ms(refresh, round_args("college")),
+    }
+    with floor_index():
+        floors = {
+            "eligibility, one department-period": median_ms(raw(SQL_DEPARTMENT, **ids)),
+            "eligibility, whole college (college rules)": median_ms(
+                raw(SQL_COLLEGE, period=seeded.period_id)
+            ),
+            "refresh of the department's round": median_ms(raw(SQL_DEPARTMENT_SUMS, **ids)),
+            "refresh of the college round": median_ms(raw(SQL_COLLEGE, period=seeded.period_id)),
+        }
+    for name, took in domain.items():
+        figures.domain[name] = (took, floors[name])
+
+
+@contextmanager
+def floor_index() -> Iterator[None]:
+    """The best index for the raw department queries, there while they are measured:
+    the app itself reads its kept totals (log_total) and needs no such index on the
+    logs, but a floor is the aggregation over the logs at its fastest."""
+    db.session.execute(text(
+        f"CREATE INDEX {FLOOR_INDEX} ON exchange_log"
+        " (department_id, period_id, owner_id, kind, status, minutes) WHERE deleted_at IS NULL"
+    ))  # fmt: skip
+    settle()
+    try:
+        yield
+    finally:
+        db.session.execute(text(f"DROP INDEX {FLOOR_INDEX}"))
+        db.session.commit()
 
 
 def post_form(seeded: Seeded) -> dict[str, str]:

@@ -124,20 +124,9 @@ class ExchangeLog(TimestampMixin, Base):
         # A head's department logs and an admin's list of every log.
         Index("ix_exchange_log_department_list", "department_id", "work_date", "id", **_LIVE),
         Index("ix_exchange_log_list", "work_date", "id", **_LIVE),
-        # Approved and pending minutes per person of a department and period
-        # (eligibility, department rounds): covering, in the GROUP BY's order.
-        Index(
-            "ix_exchange_log_department_sums",
-            "department_id",
-            "period_id",
-            "owner_id",
-            "kind",
-            "status",
-            "minutes",
-            **_LIVE,
-        ),
-        # The same per person across the college (college rules and rounds), and a
-        # person's own minutes per department of a period (their progress).
+        # A person's own logs of a period: the flags' figures of their period total
+        # in a department and of their repeated descriptions. (What eligibility,
+        # rounds and progress sum is kept in log_total.)
         Index(
             "ix_exchange_log_period_sums",
             "period_id",

@@ -8,7 +8,8 @@ Create Date: 2026-12-08
 drafts left out). Triggers on ``exchange_log`` keep it in the writing transaction,
 whoever runs the SQL: on PostgreSQL once per statement from its transition tables
 (a bulk COPY is one grouped upsert), on SQLite once per row. The table is filled
-from the existing logs here.
+from the existing logs here. The index that summed a department's logs per person
+(``ix_exchange_log_department_sums``) is no longer read, and goes.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -23,6 +24,9 @@ depends_on = None
 KEY = 'department_id, period_id, owner_id, kind, status'
 PG_FUNCTION = 'exchange_keep_log_total'
 TRIGGERS = {'INSERT': 'log_total_add', 'UPDATE': 'log_total_move', 'DELETE': 'log_total_remove'}
+DEPARTMENT_SUMS = 'ix_exchange_log_department_sums'
+DEPARTMENT_SUMS_COLUMNS = ['department_id', 'period_id', 'owner_id', 'kind', 'status', 'minutes']
+LIVE = sa.text('deleted_at IS NULL')
 
 
 def _upsert(rows):
@@ -127,9 +131,12 @@ def upgrade():
         _postgresql()
     else:
         _sqlite()
+    op.drop_index(DEPARTMENT_SUMS, table_name='exchange_log')
 
 
 def downgrade():
+    op.create_index(DEPARTMENT_SUMS, 'exchange_log', DEPARTMENT_SUMS_COLUMNS,
+                    sqlite_where=LIVE, postgresql_where=LIVE)
     postgresql = op.get_bind().dialect.name == 'postgresql'
     for name in TRIGGERS.values():
         op.execute(f'DROP TRIGGER IF EXISTS {name}' + (' ON exchange_log' if postgresql else ''))
