@@ -7,9 +7,11 @@ every seeded account shares one cheap password hash. Three people are measured b
 the benchmarks, and their own logs are the same whatever the size of the college:
 a teacher (with ``Scale.teacher_logs`` practice logs a period, verified by the
 measured expert), an expert (``Scale.expert_logs`` teaching logs a period in the
-teacher's department) and the head of that department. The rest of the logs go to
-everybody else, so a page of theirs at 1,000 and at 300,000 logs shows the same
-person's data in a smaller or a larger college.
+teacher's department) and the head of that department, in which
+``Scale.department_mates`` teachers have ``Scale.mate_logs`` logs a period each (so
+that the head's lists and standings are full pages at every size). The rest of the
+logs go to everybody else, so a page of theirs at 1,000 and at 300,000 logs shows the
+same person's data in a smaller or a larger college.
 
 Run it inside an application context on an empty, migrated database:
 ``seed(Scale(logs=1000))``.
@@ -97,6 +99,11 @@ class Scale:
     # The measured teacher's and expert's own logs in each period.
     teacher_logs: int = 50
     expert_logs: int = 20
+    # The measured head's department: this many of its teachers have these many logs
+    # each period, the same at every size, so that its lists and standings show full
+    # pages in a small college too.
+    department_mates: int = 30
+    mate_logs: int = 2
     # The share of logs that are experts' teaching (the rest is teachers' practice).
     teaching_share: float = 0.2
 
@@ -310,6 +317,8 @@ def seed(scale: Scale = Scale(), rng_seed: int = 7) -> Seeded:  # noqa: B008 - f
     filler_experts = [e for e in experts if e is not bench_expert]
     hosts = [e for e in enterprise_ids if any(x is not bench_expert for x in experts_at.get(e, []))]
 
+    mates = [t for t in staff_of[bench_department] if t.role == "teacher"]
+    mates = [t for t in mates if t is not bench_teacher][: scale.department_mates]
     logs = _LogWriter(scale, periods, heads, admins[0])
     fixed = random.Random(1)  # the measured people's logs: the same at every size
     for period in periods:
@@ -322,6 +331,13 @@ def seed(scale: Scale = Scale(), rng_seed: int = 7) -> Seeded:  # noqa: B008 - f
             )
             logs.add(fixed, period, bench_expert, bench_expert.enterprise_id, bench_department,
                      verifier)  # fmt: skip
+        for mate in mates:
+            for _ in range(scale.mate_logs):
+                enterprise = fixed.choice(hosts)
+                verifier = fixed.choice(
+                    [x for x in experts_at[enterprise] if x is not bench_expert]
+                )
+                logs.add(fixed, period, mate, enterprise, bench_department, verifier)
     while logs.count < scale.logs:
         period = rng.choice(periods)
         if rng.random() < scale.teaching_share and filler_experts:

@@ -23,9 +23,10 @@ from babel.support import NullTranslations
 from flask import Flask, has_request_context
 from flask_babel import LazyString
 
-# The request's catalogue once looked up; _ASK: ask Flask-Babel every time.
+# The request's catalogue and language once looked up; _ASK: ask Flask-Babel every time.
 _ASK: Any = object()
 _current: ContextVar[Any] = ContextVar("exchange_translations", default=None)
+_language: ContextVar[Any] = ContextVar("exchange_language", default=None)
 
 
 def _translations() -> NullTranslations | None:
@@ -38,6 +39,18 @@ def _translations() -> NullTranslations | None:
             return None
         found = flask_babel.get_translations()
         _current.set(found)
+    return found  # type: ignore[no-any-return]
+
+
+def language() -> str:
+    """The language strings are in now ("en", "zh_Hans"): the request's (looked up once),
+    or inside ``in_language`` its recipient's."""
+    found = _language.get()
+    if found is None or found is _ASK:
+        name = str(flask_babel.get_locale() or "en")
+        if found is None and has_request_context():
+            _language.set(name)
+        return name
     return found  # type: ignore[no-any-return]
 
 
@@ -73,17 +86,19 @@ _l = lazy_gettext
 def in_language(locale: str) -> Iterator[None]:
     """Strings inside are in ``locale`` (Flask-Babel's ``force_locale``)."""
     with flask_babel.force_locale(locale):
-        token = _current.set(_ASK)
+        tokens = _current.set(_ASK), _language.set(_ASK)
         try:
             yield
         finally:
-            _current.reset(token)
+            _current.reset(tokens[0])
+            _language.reset(tokens[1])
 
 
 def init_app(app: Flask) -> None:
-    """Forget the request's catalogue when it ends: the next request (in this thread)
-    may be in another language."""
+    """Forget the request's catalogue and language when it ends: the next request (in
+    this thread) may be in another language."""
 
     @app.teardown_request
     def forget_catalogue(_error: BaseException | None) -> None:
         _current.set(None)
+        _language.set(None)

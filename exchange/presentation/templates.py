@@ -7,11 +7,12 @@ from typing import Any
 
 from babel.support import NullTranslations
 from flask import Flask
-from flask_babel import get_locale, get_translations
+from flask_babel import get_translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from exchange.i18n import language
 from exchange.presentation import (
     Label,
     hours,
@@ -138,6 +139,6 @@ def register(
 
     @app.context_processor
     def request_values() -> dict[str, object]:
-        values: dict[str, object] = {"locale": str(get_locale()), **template_gettext()}
+        values: dict[str, object] = {"locale": language(), **template_gettext()}
         values.update((name, provide()) for name, provide in providers.items())
         return values
