@@ -431,6 +431,7 @@ class Findings:
     logs_without_create: int = 0
     events_without_log: int = 0
     broken_trails: int = 0
+    totals_astray: int = 0  # keys whose kept totals differ from their logs' sums
     problems: list[str] = field(default_factory=list)
 
 
@@ -450,6 +451,10 @@ def check(engine: Engine, records: list[dict[str, Any]], new: set[str]) -> Findi
             text("SELECT log_id, action, from_status, to_status FROM log_event ORDER BY id")
         ):
             trails[row.log_id].append((row.action, row.from_status, row.to_status))
+        astray = totals_astray(connection)
+    found.totals_astray = len(astray)
+    found.problems += [f"kept totals {key}: {kept}, the logs' sums {summed}"
+                       for key, (kept, summed) in astray.items()]  # fmt: skip
     by_client: dict[str, list[int]] = defaultdict(list)
     for log in logs.values():
         if log.client_id:
@@ -523,6 +528,32 @@ def check(engine: Engine, records: list[dict[str, Any]], new: set[str]) -> Findi
     return found
 
 
+TOTAL_KEY = "department_id, period_id, owner_id, kind, status"
+
+
+def totals_astray(connection: Any) -> dict[tuple[Any, ...], tuple[Any, Any]]:
+    """Where the totals the database keeps (log_total) differ from the live logs summed
+    afresh: {key: ((minutes, logs) kept, (minutes, logs) summed)}."""
+
+    def read(sql: str) -> dict[tuple[Any, ...], tuple[int, int]]:
+        return {
+            tuple(row[:5]): (int(row[5]), int(row[6]))
+            for row in connection.execute(text(sql))
+            if row[5] or row[6]
+        }
+
+    kept = read(f"SELECT {TOTAL_KEY}, minutes, logs FROM log_total")  # noqa: S608 - constants
+    summed = read(
+        f"SELECT {TOTAL_KEY}, SUM(minutes), COUNT(*) FROM exchange_log"  # noqa: S608
+        f" WHERE deleted_at IS NULL GROUP BY {TOTAL_KEY}"
+    )
+    return {
+        key: (kept.get(key), summed.get(key))
+        for key in kept.keys() | summed.keys()
+        if kept.get(key) != summed.get(key)
+    }
+
+
 def fingerprint(url: str) -> dict[str, Any]:
     """What a restore must give back: logs and minutes per status, events, users."""
     engine = create_engine(url)
@@ -548,6 +579,15 @@ def fingerprint(url: str) -> dict[str, Any]:
                     ).all()
                 ),
                 "users": connection.execute(text("SELECT count(*) FROM user_account")).scalar(),
+                "kept totals per status (minutes, logs)": {
+                    row.status: (int(row.minutes), int(row.logs))
+                    for row in connection.execute(
+                        text(
+                            "SELECT status, sum(minutes) AS minutes, sum(logs) AS logs"
+                            " FROM log_total GROUP BY status ORDER BY status"
+                        )
+                    )
+                },
             }
     finally:
         engine.dispose()
@@ -754,6 +794,8 @@ def table(
         [f"{f.logs_without_create} / {f.events_without_log} / {f.broken_trails}" for f in findings],
         not any(half),
     )
+    astray = [f.totals_astray for f in findings]
+    row("kept totals that differ from the logs' sums (must be 0)", astray, not any(astray))
     whole = not (
         under_load.logs_without_create + under_load.events_without_log + under_load.broken_trails
     )

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from html.parser import HTMLParser
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 
+from bench.load import totals_astray
 from exchange.extensions import db
 
 
@@ -27,28 +28,10 @@ def sql_statements() -> Iterator[list[str]]:
         event.remove(db.engine, "before_cursor_execute", record)
 
 
-_KEY = "department_id, period_id, owner_id, kind, status"
-
-
-def log_totals_gone_astray() -> dict[tuple, tuple[tuple[int, int], tuple[int, int]]]:
-    """Where the kept totals (log_total) differ from the live logs summed afresh:
-    ``{key: ((kept minutes, kept logs), (summed minutes, summed logs))}``; empty when
-    they agree. A kept row with nothing in it agrees with no logs."""
-
-    def read(sql: str) -> dict[tuple, tuple[int, int]]:
-        rows = db.session.execute(text(sql)).all()
-        return {tuple(row[:5]): (int(row[5]), int(row[6])) for row in rows if row[5] or row[6]}
-
-    kept = read(f"SELECT {_KEY}, minutes, logs FROM log_total")  # noqa: S608 - constants
-    summed = read(
-        f"SELECT {_KEY}, SUM(minutes), COUNT(*) FROM exchange_log"  # noqa: S608 - constants
-        f" WHERE deleted_at IS NULL GROUP BY {_KEY}"
-    )
-    return {
-        key: (kept.get(key, (0, 0)), summed.get(key, (0, 0)))
-        for key in kept.keys() | summed.keys()
-        if kept.get(key) != summed.get(key)
-    }
+def log_totals_gone_astray() -> dict[tuple, tuple]:
+    """Where the kept totals (log_total) differ from the live logs summed afresh, in
+    the test's session: ``{key: ((minutes, logs) kept, (minutes, logs) summed)}``."""
+    return totals_astray(db.session.connection())
 
 
 class FormPage(HTMLParser):

@@ -124,3 +124,17 @@ def test_an_answer_the_trail_does_not_hold_contradicts_the_database(worked):
     found = load.check(db.engine, [*records, told], sent)
     assert found.answers_disagreeing == 1  # the trail has no submit
     assert found.status_disagreeing == 1  # the log is at version 1, a client saw 2
+
+
+def test_kept_totals_changed_behind_the_triggers_are_counted(worked):
+    _records, _sent, _ids = worked
+    assert load.check(db.engine, [], set()).totals_astray == 0
+    db.session.execute(text("UPDATE log_total SET minutes = minutes + 15 WHERE logs > 0"))
+    db.session.commit()
+    found = load.check(db.engine, [], set())
+    kept_rows = db.session.execute(text("SELECT count(*) FROM log_total WHERE logs > 0"))
+    assert found.totals_astray == kept_rows.scalar_one() >= 1
+    assert any("kept totals" in problem for problem in found.problems)
+    db.session.execute(text("UPDATE log_total SET minutes = minutes - 15 WHERE logs > 0"))
+    db.session.commit()
+    assert load.check(db.engine, [], set()).totals_astray == 0
