@@ -19,14 +19,16 @@ def test_a_write_rolled_back_is_undone(app_ctx):
     assert db.session.scalars(select(Department).where(Department.code == "GONE")).all() == []
 
 
-def test_a_write_left_uncommitted_by_a_request_is_undone(app, app_ctx):
-    @app.get("/test-writes-and-forgets")
+def test_a_write_left_uncommitted_by_a_request_is_undone(app_ctx, make_app):
+    other = make_app()
+
+    @other.get("/test-writes-and-forgets")
     def writes_and_forgets():
         db.session.add(Department(code="LEFT", name="Left uncommitted"))
         db.session.flush()
         return "written, not committed"
 
-    assert app.test_client().get("/test-writes-and-forgets").status_code == 200
+    assert other.test_client().get("/test-writes-and-forgets").status_code == 200
     assert db.session.scalars(select(Department).where(Department.code == "LEFT")).all() == []
 
 
