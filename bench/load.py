@@ -58,6 +58,7 @@ from exchange.accounts.models import User  # noqa: E402
 from exchange.config import normalise_database_url  # noqa: E402
 from exchange.extensions import db  # noqa: E402
 from exchange.logs.models import ExchangeLog, LogEvent  # noqa: E402
+from exchange.logs.queries import totals_astray  # noqa: E402
 from exchange.org.models import Agreement, Department, Enterprise, Period  # noqa: E402
 from exchange.timeutil import college_today  # noqa: E402
 
@@ -526,32 +527,6 @@ def check(engine: Engine, records: list[dict[str, Any]], new: set[str]) -> Findi
         elif log.version > answer["version"]:
             found.changes_never_answered += 1
     return found
-
-
-TOTAL_KEY = "department_id, period_id, owner_id, kind, status"
-
-
-def totals_astray(connection: Any) -> dict[tuple[Any, ...], tuple[Any, Any]]:
-    """Where the totals the database keeps (log_total) differ from the live logs summed
-    afresh: {key: ((minutes, logs) kept, (minutes, logs) summed)}."""
-
-    def read(sql: str) -> dict[tuple[Any, ...], tuple[int, int]]:
-        return {
-            tuple(row[:5]): (int(row[5]), int(row[6]))
-            for row in connection.execute(text(sql))
-            if row[5] or row[6]
-        }
-
-    kept = read(f"SELECT {TOTAL_KEY}, minutes, logs FROM log_total")  # noqa: S608 - constants
-    summed = read(
-        f"SELECT {TOTAL_KEY}, SUM(minutes), COUNT(*) FROM exchange_log"  # noqa: S608
-        f" WHERE deleted_at IS NULL GROUP BY {TOTAL_KEY}"
-    )
-    return {
-        key: (kept.get(key), summed.get(key))
-        for key in kept.keys() | summed.keys()
-        if kept.get(key) != summed.get(key)
-    }
 
 
 def fingerprint(url: str) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Command line: ``flask --app exchange create-user | seed-demo | backup | import-users |
-send-reminders``.
+send-reminders | keys rotate | check-totals``.
 
 Commands are thin: they parse options, call a service, commit once and print.
 Every expected failure ends in a one-line ``Error: …`` and a non-zero exit
@@ -51,6 +51,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(import_users_command)
     app.cli.add_command(send_reminders_command)
     app.cli.add_command(keys_group)
+    app.cli.add_command(check_totals_command)
 
 
 @contextlib.contextmanager
@@ -453,3 +454,32 @@ def keys_rotate_command() -> None:
     click.echo(
         f"New signing key {made.kid}; {len(keys.published()) - 1} earlier key(s) stay published."
     )
+
+
+# --- kept totals ---------------------------------------------------------------------------
+
+
+@click.command("check-totals")
+@click.option("--repair", is_flag=True, help="Sum the logs into the totals afresh.")
+@with_appcontext
+def check_totals_command(repair: bool) -> None:
+    """Check that the totals the database keeps per person (log_total) are the sums of
+    the logs; with --repair, sum them afresh. Exits with 1 when they differ and
+    nothing was repaired."""
+    from exchange.logs import queries as log_queries
+    from exchange.logs import services as log_services
+
+    require_schema()
+    astray = log_queries.totals_astray()
+    db.session.rollback()
+    if not astray:
+        click.echo("The kept totals are the sums of the logs.")
+        return
+    click.echo(f"{len(astray)} kept total(s) differ from the sums of their logs.", err=True)
+    if not repair:
+        click.echo("Run it again with --repair to sum the logs afresh.", err=True)
+        raise SystemExit(1)
+    with command_errors():
+        keys = log_services.rebuild_totals()
+        db.session.commit()
+    click.echo(f"Summed the logs afresh: {keys} kept total(s).")

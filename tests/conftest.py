@@ -25,10 +25,11 @@ from exchange import create_app
 from exchange.accounts.models import Role, User
 from exchange.extensions import db
 from exchange.logs.models import ExchangeLog
+from exchange.logs.queries import totals_astray
 from exchange.org.models import Agreement, Department, Enterprise, Period
 from exchange.rewards.services import seed_rules
 from exchange.timeutil import college_today, college_zone
-from tests.helpers import check_api_answer, log_totals_gone_astray
+from tests.helpers import check_api_answer
 
 PASSWORD = "correct-horse-9"
 account_models.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing in tests
@@ -96,7 +97,7 @@ def _clean_database(request: pytest.FixtureRequest):
         db.session.remove()
         # Whatever the test did to logs, through the app or in SQL, the totals the
         # database keeps of them still add up (migration 0013's triggers).
-        astray = log_totals_gone_astray()
+        astray = totals_astray()
         db.session.rollback()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         if db.engine.dialect.name == "postgresql":

@@ -9,7 +9,6 @@ from html.parser import HTMLParser
 
 from sqlalchemy import event
 
-from bench.load import totals_astray
 from exchange.extensions import db
 
 
@@ -26,12 +25,6 @@ def sql_statements() -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-
-
-def log_totals_gone_astray() -> dict[tuple, tuple]:
-    """Where the kept totals (log_total) differ from the live logs summed afresh, in
-    the test's session: ``{key: ((minutes, logs) kept, (minutes, logs) summed)}``."""
-    return totals_astray(db.session.connection())
 
 
 class FormPage(HTMLParser):

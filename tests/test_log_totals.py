@@ -24,11 +24,11 @@ from exchange.accounts.models import User
 from exchange.extensions import db
 from exchange.logs import services
 from exchange.logs.models import ExchangeLog, LogTotal
+from exchange.logs.queries import totals_astray
 from exchange.logs.services import LogInput
 from exchange.rewards import services as rewards
 from exchange.timeutil import college_today
 from tests.concurrency import no_crashes, race, report
-from tests.helpers import log_totals_gone_astray
 
 
 def totals(owner_id: int) -> dict[tuple[int, str, str], tuple[int, int]]:
@@ -156,7 +156,7 @@ def test_writes_in_plain_sql_keep_the_totals_too(college):
     db.session.execute(text("DELETE FROM exchange_log WHERE owner_id = :o"), {"o": other.id})
     db.session.commit()
     assert totals(other.id) == {}
-    assert log_totals_gone_astray() == {}
+    assert totals_astray() == {}
 
 
 def test_a_rolled_back_change_leaves_the_totals_as_they_were(college, make_log):
@@ -215,7 +215,7 @@ def test_any_sequence_of_writes_leaves_totals_that_add_up(college, changes):
                 db.session.execute(text("DELETE FROM exchange_log WHERE id = :id"), target)
             case ("all_status", status):
                 db.session.execute(text("UPDATE exchange_log SET status = :s"), {"s": status})
-        assert log_totals_gone_astray() == {}, step
+        assert totals_astray() == {}, step
     db.session.execute(text("DELETE FROM exchange_log"))
     db.session.commit()
     assert not any(
@@ -304,3 +304,29 @@ def test_two_bulk_approvals_of_the_same_people_in_opposite_orders_both_finish(
     assert all(ok for o in outcomes for _, ok in o.value), report(outcomes)
     for person in people:
         assert totals(person) == {(department, "practice", "approved"): (240, 2)}
+
+
+# --- checked and repaired from the command line ---------------------------------------------
+
+
+def test_check_totals_finds_totals_that_differ_and_repairs_them(runner, college, make_log):
+    make_log(college.teacher, status="approved", hours="2")
+    make_log(college.other_teacher, status="submitted", hours="1")
+    fine = runner.invoke(args=["check-totals"])
+    assert fine.exit_code == 0, fine.output
+    assert "are the sums of the logs" in fine.output
+
+    # A data-only restore that let the triggers count the logs a second time.
+    db.session.execute(text("UPDATE log_total SET minutes = minutes * 2, logs = logs * 2"))
+    db.session.commit()
+    found = runner.invoke(args=["check-totals"])
+    assert found.exit_code == 1
+    assert "2 kept total(s) differ" in found.output
+    assert totals(college.teacher.id) == {(college.department.id, "practice", "approved"): (240, 2)}
+
+    repaired = runner.invoke(args=["check-totals", "--repair"])
+    assert repaired.exit_code == 0, repaired.output
+    assert "Summed the logs afresh: 2 kept total(s)." in repaired.output
+    db.session.expire_all()
+    assert totals(college.teacher.id) == {(college.department.id, "practice", "approved"): (120, 1)}
+    assert totals_astray() == {}

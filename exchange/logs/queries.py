@@ -540,6 +540,42 @@ def onsite_confirmations(log: ExchangeLog) -> list[OnsiteConfirmation]:
     return list(db.session.scalars(stmt))
 
 
+# --- kept totals -------------------------------------------------------------------------
+
+TotalKey = tuple[int, int, int, str, str]  # department, period, owner, kind, status
+
+
+def totals_astray(connection: Any = None) -> dict[TotalKey, tuple[Any, Any]]:
+    """Where the totals the database keeps (``log_total``) differ from the live logs
+    summed afresh: ``{key: ((minutes, logs) kept, (minutes, logs) summed)}`` (None where
+    there is no such row); empty when they agree. Reads every log: for checks, not pages.
+    ``connection``: another connection than the session's (a load run's)."""
+    run = (connection or db.session).execute
+    key = (LogTotal.department_id, LogTotal.period_id, LogTotal.owner_id, LogTotal.kind,
+           LogTotal.status)  # fmt: skip
+    kept = {
+        tuple(row[:5]): (int(row[5]), int(row[6]))
+        for row in run(select(*key, LogTotal.minutes, LogTotal.logs))
+        if row[5] or row[6]
+    }
+    logs = (ExchangeLog.department_id, ExchangeLog.period_id, ExchangeLog.owner_id,
+            ExchangeLog.kind, ExchangeLog.status)  # fmt: skip
+    summed = {
+        tuple(row[:5]): (int(row[5]), int(row[6]))
+        for row in run(
+            select(*logs, func.sum(ExchangeLog.minutes), func.count())
+            .where(ExchangeLog.deleted_at.is_(None))
+            .group_by(*logs)
+            .execution_options(**{INCLUDE_DELETED: True})
+        )
+    }
+    return {
+        found: (kept.get(found), summed.get(found))  # type: ignore[misc]
+        for found in kept.keys() | summed.keys()
+        if kept.get(found) != summed.get(found)
+    }
+
+
 # --- the owner's attention -------------------------------------------------------------
 
 # A draft left this long is probably forgotten: the home page reminds its owner.

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Select, false, func, select, update
+from sqlalchemy import Select, delete, false, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
@@ -46,6 +46,7 @@ from exchange.logs.models import (
     LogEvent,
     LogEvidence,
     LogKind,
+    LogTotal,
     OnsiteConfirmation,
 )
 from exchange.logs.workflow import (
@@ -978,3 +979,26 @@ def defaults_for(actor: User) -> LogDefaults:
         last.department_id if last.kind == LogKind.TEACHING else None,
         last.verifier_id if still_there else None,
     )
+
+
+# --- kept totals -------------------------------------------------------------------------
+
+
+def rebuild_totals() -> int:
+    """Sum every live log into ``log_total`` afresh (what migration 0013 did), e.g. after
+    a data-only restore that let the triggers count the logs a second time; the number
+    of keys. On PostgreSQL, writers of logs wait until the rebuild commits (on SQLite
+    the rebuild's first write already makes them wait)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("LOCK TABLE exchange_log IN SHARE MODE"))
+    db.session.execute(delete(LogTotal))
+    key = (ExchangeLog.department_id, ExchangeLog.period_id, ExchangeLog.owner_id,
+           ExchangeLog.kind, ExchangeLog.status)  # fmt: skip
+    sums = (
+        select(*key, func.sum(ExchangeLog.minutes), func.count())
+        .where(ExchangeLog.deleted_at.is_(None))
+        .group_by(*key)
+    )
+    columns = ["department_id", "period_id", "owner_id", "kind", "status", "minutes", "logs"]
+    db.session.execute(insert(LogTotal).from_select(columns, sums))
+    return int(db.session.execute(select(func.count()).select_from(LogTotal)).scalar_one())
