@@ -16,6 +16,8 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     event,
+    func,
+    select,
     text,
 )
 from sqlalchemy.orm import (
@@ -377,3 +379,19 @@ class LogTotal(Base):
             f"<LogTotal d{self.department_id} p{self.period_id} u{self.owner_id}"
             f" {self.kind} {self.status}: {self.minutes} min, {self.logs} logs>"
         )
+
+
+# What log_total holds, worked out afresh from the live logs: to check it, to rebuild it.
+TOTAL_KEY = ("department_id", "period_id", "owner_id", "kind", "status")
+
+
+def summed_logs() -> Any:
+    """The live logs' minutes and number per key of ``log_total`` (key columns first,
+    then ``minutes`` and ``logs``)."""
+    key = [getattr(ExchangeLog, column) for column in TOTAL_KEY]
+    return (
+        select(*key, func.sum(ExchangeLog.minutes).label("minutes"), func.count().label("logs"))
+        .where(ExchangeLog.deleted_at.is_(None))
+        .group_by(*key)
+        .execution_options(**{INCLUDE_DELETED: True})
+    )

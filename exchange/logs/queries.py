@@ -22,11 +22,13 @@ from exchange.i18n import _l
 from exchange.logs import integrity
 from exchange.logs.models import (
     INCLUDE_DELETED,
+    TOTAL_KEY,
     ExchangeLog,
     LogEvent,
     LogKind,
     LogTotal,
     OnsiteConfirmation,
+    summed_logs,
 )
 from exchange.logs.services import (
     approvable_by,
@@ -551,28 +553,16 @@ def totals_astray(connection: Any = None) -> dict[TotalKey, tuple[Any, Any]]:
     there is no such row); empty when they agree. Reads every log: for checks, not pages.
     ``connection``: another connection than the session's (a load run's)."""
     run = (connection or db.session).execute
-    key = (LogTotal.department_id, LogTotal.period_id, LogTotal.owner_id, LogTotal.kind,
-           LogTotal.status)  # fmt: skip
-    kept = {
-        tuple(row[:5]): (int(row[5]), int(row[6]))
-        for row in run(select(*key, LogTotal.minutes, LogTotal.logs))
-        if row[5] or row[6]
-    }
-    logs = (ExchangeLog.department_id, ExchangeLog.period_id, ExchangeLog.owner_id,
-            ExchangeLog.kind, ExchangeLog.status)  # fmt: skip
-    summed = {
-        tuple(row[:5]): (int(row[5]), int(row[6]))
-        for row in run(
-            select(*logs, func.sum(ExchangeLog.minutes), func.count())
-            .where(ExchangeLog.deleted_at.is_(None))
-            .group_by(*logs)
-            .execution_options(**{INCLUDE_DELETED: True})
-        )
-    }
+    kept_rows = select(*[getattr(LogTotal, c) for c in TOTAL_KEY], LogTotal.minutes, LogTotal.logs)
+
+    def read(stmt: Any) -> dict[Any, tuple[int, int]]:
+        return {tuple(r[:5]): (int(r[5]), int(r[6])) for r in run(stmt) if r[5] or r[6]}
+
+    kept, summed = read(kept_rows), read(summed_logs())
     return {
-        found: (kept.get(found), summed.get(found))  # type: ignore[misc]
-        for found in kept.keys() | summed.keys()
-        if kept.get(found) != summed.get(found)
+        key: (kept.get(key), summed.get(key))
+        for key in kept.keys() | summed.keys()
+        if kept.get(key) != summed.get(key)
     }
 
 

@@ -42,12 +42,14 @@ from exchange.logs import evidence as evidence_rules
 from exchange.logs import integrity
 from exchange.logs.models import (
     CATEGORIES,
+    TOTAL_KEY,
     ExchangeLog,
     LogEvent,
     LogEvidence,
     LogKind,
     LogTotal,
     OnsiteConfirmation,
+    summed_logs,
 )
 from exchange.logs.workflow import (
     COUNTS_FOR_DAY,
@@ -992,13 +994,5 @@ def rebuild_totals() -> int:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("LOCK TABLE exchange_log IN SHARE MODE"))
     db.session.execute(delete(LogTotal))
-    key = (ExchangeLog.department_id, ExchangeLog.period_id, ExchangeLog.owner_id,
-           ExchangeLog.kind, ExchangeLog.status)  # fmt: skip
-    sums = (
-        select(*key, func.sum(ExchangeLog.minutes), func.count())
-        .where(ExchangeLog.deleted_at.is_(None))
-        .group_by(*key)
-    )
-    columns = ["department_id", "period_id", "owner_id", "kind", "status", "minutes", "logs"]
-    db.session.execute(insert(LogTotal).from_select(columns, sums))
+    db.session.execute(insert(LogTotal).from_select([*TOTAL_KEY, "minutes", "logs"], summed_logs()))
     return int(db.session.execute(select(func.count()).select_from(LogTotal)).scalar_one())
