@@ -12,8 +12,12 @@ from typing import Any
 
 from sqlalchemy import text
 
+from exchange.accounts.models import User
 from exchange.errors import DomainError
 from exchange.extensions import db
+from exchange.logs import services
+from exchange.logs.models import ExchangeLog
+from exchange.logs.workflow import Action
 
 JOIN_TIMEOUT = 60  # seconds for all threads together
 BARRIER_TIMEOUT = 30
@@ -134,3 +138,35 @@ def no_crashes(outcomes: list[Outcome]) -> None:
     assert not crashes, "a thread failed with something other than a DomainError:\n" + report(
         outcomes
     )
+
+
+# --- approvals, as a request makes them -------------------------------------------------
+
+
+def approve_once(actor_id: int, log_id: int) -> Work:
+    """Work for ``race``: ``actor_id`` approves the log (read before the start)."""
+
+    def work(start):
+        actor = db.session.get(User, actor_id)
+        log = db.session.get(ExchangeLog, log_id)
+        assert log.period.is_open  # read everything before the race starts
+        start()
+        services.transition(actor, log, Action.APPROVE)
+        db.session.commit()
+        return actor_id
+
+    return work
+
+
+def bulk_once(actor_id: int, log_ids: list[int]) -> Work:
+    """Work for ``race``: ``actor_id`` approves ``log_ids`` together; its value is
+    ``[(log_id, ok, status, code)]`` in the order asked."""
+
+    def work(start):
+        actor = db.session.get(User, actor_id)
+        start()
+        outcomes = services.bulk_approve(actor, log_ids)
+        db.session.commit()
+        return [(o.log_id, o.ok, o.status, o.code) for o in outcomes]
+
+    return work

@@ -369,6 +369,13 @@ def college(make_department, make_enterprise, make_agreement, make_period, make_
     )
 
 
+@pytest.fixture
+def approvers(college, make_user) -> list[User]:
+    """Eight people who may all approve a verified log of the department."""
+    extra = [make_user("head", department=college.department) for _ in range(5)]
+    return [college.head, college.other_head, college.admin, *extra]
+
+
 # The actions that bring a new draft to each status, and who performs them.
 _PATH_TO = {
     "draft": [],

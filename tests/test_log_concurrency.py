@@ -23,6 +23,8 @@ from exchange.logs.services import LogInput, OnsiteDecision
 from exchange.logs.workflow import Action
 from exchange.timeutil import college_today
 from tests.concurrency import (
+    approve_once,
+    bulk_once,
     no_crashes,
     race,
     report,
@@ -45,13 +47,6 @@ def fresh(log_id: int) -> ExchangeLog:
     return db.session.get(ExchangeLog, log_id)
 
 
-@pytest.fixture
-def approvers(college, make_user) -> list[User]:
-    """Eight people who may all approve a verified log of the department."""
-    extra = [make_user("head", department=college.department) for _ in range(THREADS - 3)]
-    return [college.head, college.other_head, college.admin, *extra]
-
-
 def practice(college, **fields) -> LogInput:
     values = {
         "work_date": college_today(),
@@ -62,30 +57,6 @@ def practice(college, **fields) -> LogInput:
     }
     values.update(fields)
     return LogInput(**values)
-
-
-def approve_once(actor_id: int, log_id: int):
-    def work(start):
-        actor = db.session.get(User, actor_id)
-        log = db.session.get(ExchangeLog, log_id)
-        assert log.period.is_open  # read everything before the race starts
-        start()
-        services.transition(actor, log, Action.APPROVE)
-        db.session.commit()
-        return actor_id
-
-    return work
-
-
-def bulk_once(actor_id: int, log_ids: list[int]):
-    def work(start):
-        actor = db.session.get(User, actor_id)
-        start()
-        outcomes = services.bulk_approve(actor, log_ids)
-        db.session.commit()
-        return [(o.log_id, o.ok, o.status, o.code) for o in outcomes]
-
-    return work
 
 
 # --- approving the same log at once ------------------------------------------------------

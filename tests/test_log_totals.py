@@ -15,7 +15,6 @@ import contextlib
 import threading
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select, text
@@ -28,7 +27,7 @@ from exchange.logs.queries import totals_astray
 from exchange.logs.services import LogInput
 from exchange.rewards import services as rewards
 from exchange.timeutil import college_today
-from tests.concurrency import no_crashes, race, report
+from tests.concurrency import approve_once, bulk_once, no_crashes, race, report
 
 
 def totals(owner_id: int) -> dict[tuple[int, str, str], tuple[int, int]]:
@@ -226,12 +225,6 @@ def test_any_sequence_of_writes_leaves_totals_that_add_up(college, changes):
 # --- at the same time -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def approvers(college, make_user) -> list[User]:
-    extra = [make_user("head", department=college.department) for _ in range(5)]
-    return [college.head, college.other_head, college.admin, *extra]
-
-
 def test_eight_approvals_of_one_persons_logs_at_once_all_count(app, college, make_log, approvers):
     """Each approval moves minutes between the same two totals of the same person:
     they wait for each other, and every one of them counts."""
@@ -240,16 +233,7 @@ def test_eight_approvals_of_one_persons_logs_at_once_all_count(app, college, mak
     teacher, department = college.teacher.id, college.department.id
     db.session.close()
 
-    def approve(actor_id: int, log_id: int):
-        def work(start):
-            actor, log = db.session.get(User, actor_id), db.session.get(ExchangeLog, log_id)
-            start()
-            services.transition(actor, log, services.Action.APPROVE)
-            db.session.commit()
-
-        return work
-
-    outcomes = race(app, [approve(a, log) for a, log in zip(actors, logs, strict=True)])
+    outcomes = race(app, [approve_once(a, log) for a, log in zip(actors, logs, strict=True)])
 
     assert all(o.ok for o in outcomes), report(outcomes)
     assert totals(teacher) == {(department, "practice", "approved"): (480, 8)}
@@ -285,23 +269,13 @@ def test_two_bulk_approvals_of_the_same_people_in_opposite_orders_both_finish(
 
     monkeypatch.setattr(services, "get_log", get_log_in_step)
 
-    def bulk(actor_id: int, log_ids: list[int]):
-        def work(start):
-            actor = db.session.get(User, actor_id)
-            start()
-            outcomes = services.bulk_approve(actor, log_ids)
-            db.session.commit()
-            return [(o.log_id, o.ok) for o in outcomes]
-
-        return work
-
-    outcomes = race(app, [bulk(h, b) for h, b in zip(heads, batches, strict=True)])
+    outcomes = race(app, [bulk_once(h, b) for h, b in zip(heads, batches, strict=True)])
 
     no_crashes(outcomes)
     assert all(o.ok for o in outcomes), report(outcomes)
     # The outcomes come in the order each head asked for.
-    assert [[log_id for log_id, _ in o.value] for o in outcomes] == batches
-    assert all(ok for o in outcomes for _, ok in o.value), report(outcomes)
+    assert [[log_id for log_id, *_ in o.value] for o in outcomes] == batches
+    assert all(ok for o in outcomes for _, ok, *_ in o.value), report(outcomes)
     for person in people:
         assert totals(person) == {(department, "practice", "approved"): (240, 2)}
 
